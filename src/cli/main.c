@@ -1,14 +1,63 @@
 /*
- * ghnas command-line entry point: a dispatch table of subcommands. The only place that exits.
+ * ghnas command-line entry point: a table of subcommands, `--help` and `--version`.
+ * src/cli is the only place that prints to stdout for the user and the only place that exits.
  */
-#include "ghnas/core.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+static int cmd_version(int argc, char **argv);
+
+static const nas_cli_command commands[] = {
+    {"version", cmd_version, "print the version"},
+};
+
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: ghnas <command> [options]   (ghnas <command> --help for its options)\n"
+                 "\n"
+                 "ghnas: neural architecture search with a graph hypernetwork.\n"
+                 "\n"
+                 "commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) {
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(out, "\noptions:\n  -h, --help     this help\n  -V, --version  print the version\n");
+}
+
+static int cmd_version(int argc, char **argv) {
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: ghnas version\n\nPrint the ghnas version.\n");
+        return NAS_EXIT_OK;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "ghnas version: unexpected argument '%s'\n", argv[1]);
+        return NAS_EXIT_USAGE;
+    }
     printf("ghnas %s\n", GHNAS_VERSION);
-    return 0;
+    return NAS_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return NAS_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return NAS_EXIT_OK;
+    }
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        return cmd_version(1, argv + 1);
+    }
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(cmd, commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "ghnas: error: unknown command '%s' (see ghnas --help)\n", cmd);
+    return NAS_EXIT_USAGE;
 }

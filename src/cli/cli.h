@@ -1,0 +1,30 @@
+/*
+ * Shared pieces of the ghnas command line: the subcommand table entry and option parsing helpers
+ * that turn bad values into clear messages (never atoi's silent zero).
+ */
+#pragma once
+
+#include "ghnas/core.h"
+
+/* Exit codes of the ghnas executable. */
+enum {
+    NAS_EXIT_OK = 0,
+    NAS_EXIT_FAILURE = 1, /* the command ran and failed (bad data, I/O, ...) */
+    NAS_EXIT_USAGE = 2,   /* bad command line */
+    NAS_EXIT_INTERRUPTED = 130
+};
+
+typedef struct nas_cli_command {
+    const char *name;                  /* subcommand word */
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *summary;               /* one line for `ghnas --help` */
+} nas_cli_command;
+
+/* Parse a whole-string integer/float option value within [lo, hi]; messages name the option. */
+nas_status nas_cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
+nas_status nas_cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+/* Durations: "90" or "90s", "20m", "1.5h" -> seconds (> 0). */
+nas_status nas_cli_parse_duration(const char *opt, const char *s, double *seconds);
+
+/* Print "ghnas: error: <message>" for the current nas_errmsg() and return an exit code. */
+int nas_cli_fail(nas_status s);

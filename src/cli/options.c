@@ -1,0 +1,74 @@
+/*
+ * Option value parsing for the CLI: strict whole-string numbers and durations with messages
+ * that name the option and the offending text.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+nas_status nas_cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!s[0] || *end || errno == ERANGE) {
+        return nas_error(NAS_EINVAL, "%s: '%s' is not an integer", opt, s);
+    }
+    if (v < lo || v > hi) {
+        return nas_error(NAS_EINVAL, "%s: %ld is out of range [%ld, %ld]", opt, v, lo, hi);
+    }
+    *out = v;
+    return NAS_OK;
+}
+
+nas_status nas_cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!s[0] || *end || errno == ERANGE || !isfinite(v)) {
+        return nas_error(NAS_EINVAL, "%s: '%s' is not a finite number", opt, s);
+    }
+    if (v < lo || v > hi) {
+        return nas_error(NAS_EINVAL, "%s: %g is out of range [%g, %g]", opt, v, lo, hi);
+    }
+    *out = v;
+    return NAS_OK;
+}
+
+nas_status nas_cli_parse_duration(const char *opt, const char *s, double *seconds) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    double unit = 1.0;
+    if (end && *end) {
+        if (strcmp(end, "s") == 0) {
+            unit = 1.0;
+        } else if (strcmp(end, "m") == 0) {
+            unit = 60.0;
+        } else if (strcmp(end, "h") == 0) {
+            unit = 3600.0;
+        } else {
+            return nas_error(NAS_EINVAL, "%s: '%s' is not a duration (use e.g. 90s, 20m, 1.5h)",
+                             opt, s);
+        }
+    }
+    if (!s[0] || end == s || errno == ERANGE || !isfinite(v) || v <= 0) {
+        return nas_error(NAS_EINVAL, "%s: '%s' is not a positive duration (e.g. 90s, 20m, 1.5h)",
+                         opt, s);
+    }
+    *seconds = v * unit;
+    return NAS_OK;
+}
+
+int nas_cli_fail(nas_status s) {
+    fflush(stdout);
+    const char *msg = nas_errmsg();
+    fprintf(stderr, "ghnas: error: %s\n", msg[0] ? msg : nas_status_str(s));
+    if (s == NAS_EINTERRUPTED) {
+        return NAS_EXIT_INTERRUPTED;
+    }
+    return s == NAS_EINVAL ? NAS_EXIT_USAGE : NAS_EXIT_FAILURE;
+}
