@@ -171,10 +171,42 @@ void nas_log(nas_log_level level, const char *fmt, ...)
 #define NAS_INFO(...)  nas_log(NAS_LOG_INFO, __VA_ARGS__)
 #define NAS_WARN(...)  nas_log(NAS_LOG_WARN, __VA_ARGS__)
 
-/* ---- time -------------------------------------------------------------------------------- */
+/* ---- time and progress -------------------------------------------------------------------- */
 
 /* Monotonic seconds. */
 double nas_time_now(void);
+
+/*
+ * Progress reporting for long work. On a terminal (stderr is a tty) it redraws one line:
+ *   "train  [#######.....]  412/1000  41%  loss 0.512  acc 0.81  12.3 it/s  ETA 0:48"
+ * otherwise it prints a plain line at most every `interval` seconds (default 10), so logs stay
+ * readable. `status` is free text the caller updates (e.g. loss and accuracy).
+ */
+typedef struct nas_progress {
+    char label[32];   /* what is running */
+    int64_t total;    /* units of work (0 = unknown) */
+    int64_t done;     /* units finished */
+    double t_start;   /* nas_time_now() at begin */
+    double t_last;    /* last time something was printed */
+    double interval;  /* seconds between plain lines (non-tty) */
+    bool tty;         /* drawing a bar on a terminal */
+    bool quiet;       /* print nothing */
+    char status[128]; /* caller's text */
+} nas_progress;
+
+void nas_progress_begin(nas_progress *p, const char *label, int64_t total);
+/* Set done (absolute) and the status text (printf-style; NULL keeps the old one). */
+void nas_progress_update(nas_progress *p, int64_t done, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Final line with total time; newline on a terminal. */
+void nas_progress_end(nas_progress *p);
+/* Global switch (e.g. --quiet): no progress output at all. */
+void nas_progress_set_enabled(bool on);
+/* Formats seconds as "1:02:03" / "2:03" into buf (>= 16 bytes); returns buf. */
+char *nas_format_duration(double seconds, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
