@@ -1,0 +1,78 @@
+/*
+ * ghnas training and evaluation loops (src/nn/train.c): train any model given as a forward
+ * function over a nas_params block on a dataset with a recorded recipe (optimizer, cosine
+ * schedule, augmentation, label smoothing, clipping), and evaluate loss and accuracy.
+ *
+ * Used by the baseline experiment now and by `ghnas evaluate` later. The loop owns one tape and
+ * resets it after every step, so steady-state steps allocate nothing.
+ */
+#pragma once
+
+#include "ghnas/data.h"
+#include "ghnas/nn.h"
+#include "ghnas/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A trainable model: forward builds logits [B, classes] for x [B, C, H, W] on tape t. With
+ * training=true batchnorm uses batch statistics (and updates running statistics). */
+typedef struct nas_model {
+    void *self;
+    nas_tensor *(*forward)(void *self, nas_tape *t, nas_tensor *x, bool training);
+    nas_params *params; /* finalized parameter block the optimizer updates */
+} nas_model;
+
+typedef struct nas_train_recipe {
+    int epochs;             /* >= 1 */
+    int batch_size;         /* >= 1 */
+    int eval_batch_size;    /* >= 1 */
+    nas_optim_config optim; /* optimizer hyper-parameters */
+    float lr;               /* peak learning rate */
+    float eta_min;          /* cosine floor */
+    int64_t warmup_steps;   /* linear warmup steps */
+    float label_smoothing;  /* in [0, 1) */
+    float clip_norm;        /* <= 0: no clipping */
+    bool hflip;             /* random horizontal flips */
+    int crop_pad;           /* random crop padding, 0 = off */
+    uint64_t seed;          /* data order and augmentation */
+    int max_bad_steps;      /* consecutive non-finite steps tolerated before giving up */
+} nas_train_recipe;
+
+/* SGD, Nesterov momentum 0.9, weight decay 5e-4, lr 0.05 cosine to 0, batch 64, no augmentation,
+ * no smoothing, clip 5, 1 epoch, eval batch 256, seed 1, 10 bad steps. */
+nas_train_recipe nas_train_recipe_default(void);
+
+typedef struct nas_epoch_stats {
+    int epoch;         /* 1-based */
+    int epochs;        /* total */
+    double train_loss; /* mean over the epoch's steps */
+    double train_acc;  /* running accuracy over the epoch's training batches */
+    double val_loss;   /* NAN when no validation set */
+    double val_acc;    /* NAN when no validation set */
+    double seconds;    /* wall time of the epoch incl. validation */
+    int64_t skipped;   /* non-finite steps skipped so far */
+} nas_epoch_stats;
+
+/* Called after every epoch; return false to stop training early (status NAS_EINTERRUPTED). */
+typedef bool (*nas_epoch_fn)(const nas_epoch_stats *st, void *user);
+
+/*
+ * Train m on train[train_idx[0..n_train)] (train_idx NULL = all). After each epoch evaluates on
+ * val[val_idx[0..n_val)] when val is non-NULL and calls on_epoch. Non-finite losses or gradients
+ * skip the step; more than recipe->max_bad_steps in a row stop with NAS_ENUMERIC. Progress is
+ * shown through nas_progress.
+ */
+nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t *train_idx,
+                     int64_t n_train, const nas_dataset *val, const int32_t *val_idx, int64_t n_val,
+                     const nas_data_norm *norm, const nas_train_recipe *recipe,
+                     nas_epoch_fn on_epoch, void *user);
+
+/* Mean cross-entropy and accuracy of m (training=false) on ds[idx[0..n)] (idx NULL = all). */
+nas_status nas_evaluate(const nas_model *m, const nas_dataset *ds, const int32_t *idx, int64_t n,
+                        const nas_data_norm *norm, int batch_size, double *loss, double *acc);
+
+#ifdef __cplusplus
+}
+#endif
