@@ -296,6 +296,15 @@ nas_status nas_tape_backward_from(nas_tape *t, nas_tensor *out, const float *dou
     if (!out) {
         return nas_error(NAS_EINVAL, "backward: output tensor is NULL");
     }
+    /* Gradients of intermediate values belong to one backward pass: a second pass over the same
+     * tape (or over a later graph recorded on it) must not re-add the first pass's gradients.
+     * Leaves and parameters keep accumulating. The first pass finds every buffer still NULL. */
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        nas_tensor *o = t->nodes[i]->out;
+        if (o->grad) {
+            memset(o->grad, 0, (size_t)o->numel * sizeof(float));
+        }
+    }
     if (!nas_i_needs_grad(out)) {
         return nas_error(NAS_EINVAL,
                          "backward: the output does not depend on anything that requires a "
