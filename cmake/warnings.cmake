@@ -3,7 +3,7 @@ set(GHNAS_WARNING_FLAGS
   -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
   -Wcast-qual -Wdouble-promotion -Wvla -Werror=implicit-function-declaration -Werror=implicit-int
   # snprintf into fixed message buffers truncates on purpose; GCC cannot tell that apart.
-  -Wno-format-truncation)
+  $<$<C_COMPILER_ID:GNU>:-Wno-format-truncation>)
 
 function(ghnas_set_warnings target)
   target_compile_options(${target} PRIVATE ${GHNAS_WARNING_FLAGS})
