@@ -55,25 +55,24 @@ static inline bool nas_i_needs_grad(const nas_tensor *x) {
 int nas_i_threads_for(int64_t work);
 
 /* Backward functions, one per op (dispatched by nas_tape_backward). */
-#define NAS_I_BACKWARD __attribute__((weak)) /* TEMP while the op files are being written */
-NAS_I_BACKWARD void nas_i_conv2d_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_matmul_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_linear_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_add_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_mul_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_sum_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_scale_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_concat_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_slice_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_tile_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_reshape_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_relu_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_sigmoid_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_tanh_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_batchnorm_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_layernorm_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_avgpool_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_maxpool_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_gap_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_embedding_backward(nas_tape *t, nas_node *n);
-NAS_I_BACKWARD void nas_i_softmax_ce_backward(nas_tape *t, nas_node *n);
+void nas_i_conv2d_backward(nas_tape *t, nas_node *n);
+void nas_i_matmul_backward(nas_tape *t, nas_node *n);
+void nas_i_linear_backward(nas_tape *t, nas_node *n);
+void nas_i_add_backward(nas_tape *t, nas_node *n);
+void nas_i_mul_backward(nas_tape *t, nas_node *n);
+void nas_i_sum_backward(nas_tape *t, nas_node *n);
+void nas_i_scale_backward(nas_tape *t, nas_node *n);
+void nas_i_concat_backward(nas_tape *t, nas_node *n);
+void nas_i_slice_backward(nas_tape *t, nas_node *n);
+void nas_i_tile_backward(nas_tape *t, nas_node *n);
+void nas_i_reshape_backward(nas_tape *t, nas_node *n);
+void nas_i_relu_backward(nas_tape *t, nas_node *n);
+void nas_i_sigmoid_backward(nas_tape *t, nas_node *n);
+void nas_i_tanh_backward(nas_tape *t, nas_node *n);
+void nas_i_batchnorm_backward(nas_tape *t, nas_node *n);
+void nas_i_layernorm_backward(nas_tape *t, nas_node *n);
+void nas_i_avgpool_backward(nas_tape *t, nas_node *n);
+void nas_i_maxpool_backward(nas_tape *t, nas_node *n);
+void nas_i_gap_backward(nas_tape *t, nas_node *n);
+void nas_i_embedding_backward(nas_tape *t, nas_node *n);
+void nas_i_softmax_ce_backward(nas_tape *t, nas_node *n);

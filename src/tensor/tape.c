@@ -191,71 +191,70 @@ int nas_i_threads_for(int64_t work) {
 
 /* ---- backward ------------------------------------------------------------------------------ */
 
-#define CALL(fn) (fn ? fn(t, n) : nas_abort(__FILE__, __LINE__, #fn " missing"))
 static void node_backward(nas_tape *t, nas_node *n) {
     switch (n->op) {
         case NAS_OP_CONV2D:
-            CALL(nas_i_conv2d_backward);
+            nas_i_conv2d_backward(t, n);
             break;
         case NAS_OP_MATMUL:
-            CALL(nas_i_matmul_backward);
+            nas_i_matmul_backward(t, n);
             break;
         case NAS_OP_LINEAR:
-            CALL(nas_i_linear_backward);
+            nas_i_linear_backward(t, n);
             break;
         case NAS_OP_ADD:
-            CALL(nas_i_add_backward);
+            nas_i_add_backward(t, n);
             break;
         case NAS_OP_MUL:
-            CALL(nas_i_mul_backward);
+            nas_i_mul_backward(t, n);
             break;
         case NAS_OP_SUM:
-            CALL(nas_i_sum_backward);
+            nas_i_sum_backward(t, n);
             break;
         case NAS_OP_SCALE:
-            CALL(nas_i_scale_backward);
+            nas_i_scale_backward(t, n);
             break;
         case NAS_OP_CONCAT:
-            CALL(nas_i_concat_backward);
+            nas_i_concat_backward(t, n);
             break;
         case NAS_OP_SLICE:
-            CALL(nas_i_slice_backward);
+            nas_i_slice_backward(t, n);
             break;
         case NAS_OP_TILE:
-            CALL(nas_i_tile_backward);
+            nas_i_tile_backward(t, n);
             break;
         case NAS_OP_RESHAPE:
-            CALL(nas_i_reshape_backward);
+            nas_i_reshape_backward(t, n);
             break;
         case NAS_OP_RELU:
-            CALL(nas_i_relu_backward);
+            nas_i_relu_backward(t, n);
             break;
         case NAS_OP_SIGMOID:
-            CALL(nas_i_sigmoid_backward);
+            nas_i_sigmoid_backward(t, n);
             break;
         case NAS_OP_TANH:
-            CALL(nas_i_tanh_backward);
+            nas_i_tanh_backward(t, n);
             break;
         case NAS_OP_BATCHNORM:
-            CALL(nas_i_batchnorm_backward);
+            nas_i_batchnorm_backward(t, n);
             break;
         case NAS_OP_LAYERNORM:
-            CALL(nas_i_layernorm_backward);
+            nas_i_layernorm_backward(t, n);
             break;
         case NAS_OP_AVGPOOL:
-            CALL(nas_i_avgpool_backward);
+            nas_i_avgpool_backward(t, n);
             break;
         case NAS_OP_MAXPOOL:
-            CALL(nas_i_maxpool_backward);
+            nas_i_maxpool_backward(t, n);
             break;
         case NAS_OP_GAP:
-            CALL(nas_i_gap_backward);
+            nas_i_gap_backward(t, n);
             break;
         case NAS_OP_EMBEDDING:
-            CALL(nas_i_embedding_backward);
+            nas_i_embedding_backward(t, n);
             break;
         case NAS_OP_SOFTMAX_CE:
-            CALL(nas_i_softmax_ce_backward);
+            nas_i_softmax_ce_backward(t, n);
             break;
         case NAS_OP_ZERO: /* no gradient flows through zero */
             break;
