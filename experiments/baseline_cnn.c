@@ -101,6 +101,13 @@ static bool print_epoch(const nas_epoch_stats *st, void *user) {
     return true;
 }
 
+/* Whole-string non-negative integer, or -1. */
+static int parse_int(const char *s) {
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    return (*s && !*end && v >= 0 && v <= 100000) ? (int)v : -1;
+}
+
 static void usage(void) {
     printf("usage: baseline_cnn [--epochs E (2)] [--threads N (all cores)] [--data DIR]\n"
            "Train the baseline CNN on Fashion-MNIST and print its test accuracy.\n");
@@ -114,9 +121,9 @@ int main(int argc, char **argv) {
             usage();
             return 0;
         } else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) {
-            epochs = atoi(argv[++i]);
+            epochs = parse_int(argv[++i]);
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            threads = atoi(argv[++i]);
+            threads = parse_int(argv[++i]);
         } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
             dir = argv[++i];
         } else {
@@ -126,7 +133,7 @@ int main(int argc, char **argv) {
         }
     }
     if (epochs < 1 || threads < 0) {
-        fprintf(stderr, "baseline_cnn: --epochs must be >= 1 and --threads >= 0\n");
+        fprintf(stderr, "baseline_cnn: --epochs must be an integer >= 1 and --threads >= 0\n");
         return 2;
     }
     if (threads > 0) {
@@ -150,6 +157,7 @@ int main(int argc, char **argv) {
     printf("baseline CNN: %lld parameters, %lld train / %lld val / %lld test images, %d threads\n",
            (long long)m.params.numel, (long long)split.n_train, (long long)split.n_val,
            (long long)test.n, nas_get_threads());
+    fflush(stdout);
     nas_train_recipe r = nas_train_recipe_default();
     r.epochs = epochs;
     r.batch_size = 64;
