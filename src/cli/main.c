@@ -3,6 +3,7 @@
  * src/cli is the only place that prints to stdout for the user and the only place that exits.
  */
 #include "cli.h"
+#include "cmd_show.h"
 #include "cmd_spaces.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 static int cmd_version(int argc, char **argv);
 
 static const nas_cli_command commands[] = {
+    {"show", nas_cli_show, "print the op-level graph of an architecture (text, DOT or GraphML)"},
     {"spaces", nas_cli_spaces, "list, show, count, sample and check search spaces"},
     {"version", cmd_version, "print the version"},
 };
