@@ -3,6 +3,7 @@
  * src/cli is the only place that prints to stdout for the user and the only place that exits.
  */
 #include "cli.h"
+#include "cmd_query.h"
 #include "cmd_show.h"
 #include "cmd_spaces.h"
 
@@ -12,6 +13,7 @@
 static int cmd_version(int argc, char **argv);
 
 static const nas_cli_command commands[] = {
+    {"query", nas_cli_query, "read a results store: runs, top, arch, pareto, ghns, sql"},
     {"show", nas_cli_show, "print the op-level graph of an architecture (text, DOT or GraphML)"},
     {"spaces", nas_cli_spaces, "list, show, count, sample and check search spaces"},
     {"version", cmd_version, "print the version"},

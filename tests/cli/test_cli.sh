@@ -80,5 +80,158 @@ echo '{"name": "x", "kind": ' >"$tmp/trunc.json"
 expect_err "truncated space file" 1 "trunc.json" "$ghnas" spaces show "$tmp/trunc.json"
 expect_err "missing space file" 1 "nope.json" "$ghnas" spaces show "$tmp/nope.json"
 
+# ---- query (issue 5: results store) -----------------------------------------------------------
+# Fixtures are built with the sqlite3 shell from `ghnas query --schema`, so these cases need no
+# search command. Every refusal must leave the file byte-for-byte unchanged.
+if ! "$ghnas" query --help >/dev/null 2>&1; then
+    echo "skip query cases: this ghnas has no query command (add it to src/cli/main.c)"
+elif ! command -v sqlite3 >/dev/null 2>&1; then
+    echo "skip query cases: the sqlite3 shell is not installed"
+else
+    qdb=$tmp/q.db
+    "$ghnas" query --schema | sqlite3 "$qdb" >/dev/null
+    sqlite3 "$qdb" <<'SQL'
+INSERT INTO ghn_models (id, space, dataset, steps, train_loss, val_acc, seconds, checkpoint)
+    VALUES (1, 'nb201', 'fashion-mnist', 500, 0.61, 0.78, 42.5, x'00010203');
+INSERT INTO runs (id, name, kind, status, space, dataset, scorer, seed, ghn_id)
+    VALUES (1, 'demo, "quoted"', 'search', 'finished', 'nb201', 'fashion-mnist', 'ghn_acc', 1, 1);
+INSERT INTO architectures (id, space, canonical_hash, arch, n_params, flops) VALUES
+    (1, 'nb201', 'k1', '|a|', 100, 1000), (2, 'nb201', 'k2', '|b|', 200, 500),
+    (3, 'nb201', 'k3', '|c|', 300, 3000), (4, 'nb201', 'k4', '|d|', 50, 4000);
+INSERT INTO scorers (name, higher_is_better) VALUES ('ghn_acc', 1), ('ghn_loss', 0);
+INSERT INTO scores (run_id, arch_id, scorer, value, seq) VALUES
+    (1, 1, 'ghn_acc', 0.80, 0), (1, 2, 'ghn_acc', 0.85, 1), (1, 3, 'ghn_acc', 0.90, 2),
+    (1, 4, 'ghn_acc', 0.70, 3), (1, 1, 'ghn_loss', 0.6, 0), (1, 2, 'ghn_loss', 0.5, 1),
+    (1, 3, 'ghn_loss', 0.4, 2), (1, 4, 'ghn_loss', 0.9, 3);
+INSERT INTO trainings (run_id, arch_id, recipe_json, init, epochs, epochs_done, val_acc,
+                       curve_json, status)
+    VALUES (1, 3, '{"lr":0.1}', 'scratch', 2, 2, 0.91,
+            '[{"epoch":1,"val_acc":0.88},{"epoch":2,"val_acc":0.91}]', 'finished');
+SQL
+    qsum=$(md5sum <"$qdb")
+
+    expect_out "query top csv" $'rank,arch_id,ghn_acc,params,flops,arch\n1,3,0.9,300,3000,|c|\n2,2,0.85,200,500,|b|' \
+        "$ghnas" query "$qdb" top -k 2 --format csv
+    expect_out "query top lower-is-better" $'rank,arch_id,ghn_loss,params,flops,arch\n1,3,0.4,300,3000,|c|' \
+        "$ghnas" query "$qdb" top --scorer ghn_loss -k 1 --run 1 --format csv
+    expect_out "query pareto by flops" $'arch_id,ghn_acc,flops,arch\n2,0.85,500,|b|\n3,0.9,3000,|c|' \
+        "$ghnas" query "$qdb" pareto --by flops --format csv
+    n=$("$ghnas" query "$qdb" pareto --format csv | wc -l)
+    [ "$n" = 5 ] && ok "query pareto by params" || bad "query pareto by params" "$n lines"
+    expect_out "query sql csv quoting" $'name\n"demo, ""quoted"""' \
+        "$ghnas" query "$qdb" sql "SELECT name FROM runs" --format csv
+    expect_out "query sql NULL vs empty" $'a,b\n,""' \
+        "$ghnas" query "$qdb" sql "SELECT NULL AS a, '' AS b" --format csv
+    "$ghnas" query "$qdb" top -k 1 | head -1 | grep -q "^rank  arch_id  ghn_acc  params  flops  arch$" &&
+        ok "query top table header" || bad "query top table header"
+    "$ghnas" query "$qdb" runs | grep -q 'demo, "quoted"' && ok "query runs table" ||
+        bad "query runs table"
+    "$ghnas" query "$qdb" ghns | grep -q "fashion-mnist" && ok "query ghns" || bad "query ghns"
+    if command -v python3 >/dev/null 2>&1; then
+        "$ghnas" query "$qdb" runs --format json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r[0]["name"] == "demo, \"quoted\"" and r[0]["archs"] == 4 and r[0]["best"] == 0.9, r' \
+            && ok "query runs json" || bad "query runs json"
+        "$ghnas" query "$qdb" arch 3 --format json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["architecture"]["arch"] == "|c|" and len(d["scores"]) == 2, d
+assert d["trainings"][0]["curve_json"][1]["val_acc"] == 0.91, d' \
+            && ok "query arch json" || bad "query arch json"
+        "$ghnas" query "$qdb" sql "SELECT 'a\"b\\c' || char(10) || char(9) || char(1) || 'é' AS s" \
+            --format json | python3 -c '
+import json, sys
+assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
+            && ok "query json escaping" || bad "query json escaping"
+    fi
+    "$ghnas" query "$qdb" arch '|b|' | grep -q "^scores:" && ok "query arch by text" ||
+        bad "query arch by text"
+    "$ghnas" query --help | grep -q "pareto" && ok "query --help" || bad "query --help"
+    "$ghnas" query "$qdb" top --help | grep -q "usage" && ok "query top --help" ||
+        bad "query top --help"
+
+    expect_err "query write refused" 2 "refusing.*DELETE" "$ghnas" query "$qdb" sql "DELETE FROM runs"
+    expect_err "query two statements" 2 "one statement" "$ghnas" query "$qdb" sql "SELECT 1; SELECT 2"
+    expect_err "query sql error" 1 "no such table: nope" "$ghnas" query "$qdb" sql "SELECT * FROM nope"
+    [ "$(md5sum <"$qdb")" = "$qsum" ] && ok "query leaves the file unchanged" ||
+        bad "query leaves the file unchanged"
+    expect_err "query missing db" 1 "nope.db' does not exist" "$ghnas" query "$tmp/nope.db" runs
+    [ ! -e "$tmp/nope.db" ] && ok "query does not create a db" || bad "query does not create a db"
+    expect_err "query no action" 2 "missing action" "$ghnas" query "$qdb"
+    expect_err "query unknown action" 2 "unknown action 'frob'" "$ghnas" query "$qdb" frob
+    expect_err "query bad format" 2 "unknown format 'xml'" "$ghnas" query "$qdb" runs --format xml
+    expect_err "query -k zero" 2 "out of range" "$ghnas" query "$qdb" top -k 0
+    expect_err "query -k not a number" 2 "'many'" "$ghnas" query "$qdb" top -k many
+    expect_err "query option not for action" 2 "does not apply" "$ghnas" query "$qdb" runs -k 3
+    expect_err "query bad --by" 2 "params or flops" "$ghnas" query "$qdb" pareto --by latency
+    expect_err "query sql without statement" 2 "missing the SQL" "$ghnas" query "$qdb" sql
+    expect_err "query unknown run" 1 "run 42 does not exist" "$ghnas" query "$qdb" top --run 42
+    expect_err "query unknown scorer" 1 "no scores by 'zz'.*ghn_acc" "$ghnas" query "$qdb" top --scorer zz
+    expect_err "query unknown arch" 1 "no architecture" "$ghnas" query "$qdb" arch 999
+
+    head -c 4096 /dev/urandom >"$tmp/garbage.db"
+    expect_err "query garbage file" 1 "garbage.db.*not an SQLite" "$ghnas" query "$tmp/garbage.db" runs
+    sqlite3 "$tmp/other.db" "CREATE TABLE t(x); INSERT INTO t VALUES (1);"
+    osum=$(md5sum <"$tmp/other.db")
+    expect_err "query foreign sqlite" 1 "other.db.*not a ghnas results store" \
+        "$ghnas" query "$tmp/other.db" runs
+    expect_err "query upgrade foreign" 1 "not a ghnas results store" "$ghnas" query "$tmp/other.db" upgrade
+    [ "$(md5sum <"$tmp/other.db")" = "$osum" ] && ok "foreign file unchanged" ||
+        bad "foreign file unchanged"
+    cp "$qdb" "$tmp/newer.db"
+    sqlite3 "$tmp/newer.db" "PRAGMA user_version = 99"
+    nsum=$(md5sum <"$tmp/newer.db")
+    expect_err "query newer db" 1 "newer ghnas" "$ghnas" query "$tmp/newer.db" runs
+    expect_err "query upgrade newer db" 1 "newer ghnas" "$ghnas" query "$tmp/newer.db" upgrade
+    [ "$(md5sum <"$tmp/newer.db")" = "$nsum" ] && ok "newer file unchanged" || bad "newer file unchanged"
+    head -c 5000 "$qdb" >"$tmp/trunc.db"
+    expect_err "query truncated db" 1 "trunc.db.*truncated" "$ghnas" query "$tmp/trunc.db" runs
+    expect_err "query directory as db" 1 "is a directory" "$ghnas" query "$tmp" runs
+
+    # A version-1 store: readers refuse it, `upgrade` migrates it; a full disk rolls back.
+    "$ghnas" query --schema | sed '/^-- step 2/,/^PRAGMA application_id/{/^PRAGMA application_id/!d;}' |
+        sed 's/user_version = [0-9]*/user_version = 1/' | sqlite3 "$tmp/v1.db" >/dev/null
+    sqlite3 "$tmp/v1.db" "INSERT INTO runs (kind, space, dataset) VALUES ('search', 'nb201', 'fm')"
+    expect_err "query v1 db" 1 "older than this ghnas.*upgrade" "$ghnas" query "$tmp/v1.db" runs
+    v1sum=$(md5sum <"$tmp/v1.db")
+    GHNAS_STORE_MAX_PAGES=1 "$ghnas" query "$tmp/v1.db" upgrade >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q "full" "$tmp/err" && [ "$(md5sum <"$tmp/v1.db")" = "$v1sum" ]; then
+        ok "query upgrade disk full"
+    else
+        bad "query upgrade disk full" "exit $rc, stderr: $(head -c 300 "$tmp/err")"
+    fi
+    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v2" "$ghnas" query "$tmp/v1.db" upgrade
+    expect_out "query upgraded runs" $'id\n1' "$ghnas" query "$tmp/v1.db" sql "SELECT id FROM runs" --format csv
+
+    # Permissions, as an unprivileged user (root reads and writes everything).
+    if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+        as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    elif [ "$(id -u)" != 0 ]; then
+        as_nobody() { "$@"; }
+    else
+        as_nobody() { return 99; }
+    fi
+    chmod 755 "$tmp"
+    cp "$qdb" "$tmp/locked.db"
+    chmod 000 "$tmp/locked.db"
+    as_nobody true && {
+        expect_err "query unreadable db" 1 "cannot read.*locked.db" as_nobody "$ghnas" query "$tmp/locked.db" runs
+        chmod 444 "$tmp/locked.db"
+        mkdir -m 777 "$tmp/rw"
+        cp "$tmp/v1.db" "$tmp/rw/v1ro.db"
+        sqlite3 "$tmp/rw/v1ro.db" "PRAGMA user_version = 1"
+        chmod 444 "$tmp/rw/v1ro.db"
+        expect_err "query upgrade read-only db" 1 "v1ro.db' is read-only" \
+            as_nobody "$ghnas" query "$tmp/rw/v1ro.db" upgrade
+        expect_err "query upgrade in read-only dir" 1 "not writable" \
+            as_nobody "$ghnas" query "$tmp/locked.db" upgrade
+        expect_out "query read-only db" $'n\n4' as_nobody "$ghnas" query "$tmp/locked.db" sql \
+            "SELECT count(*) AS n FROM architectures" --format csv
+    }
+    chmod 700 "$tmp"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,166 @@
+/*
+ * GHN models in the results store: add a trained GHN with its checkpoint BLOB (given as bytes or
+ * read from a checkpoint file), find the newest one for a space and dataset, and read or export
+ * a checkpoint so nas_ghn_load can use it.
+ */
+#include "store-impl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Whole file into heap memory. */
+static nas_status read_file(const char *path, void **bytes, size_t *n) {
+    *bytes = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return nas_error(NAS_EIO, "cannot read GHN checkpoint '%s': %s", path, strerror(errno));
+    }
+    nas_status s = NAS_OK;
+    long len = -1;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        len = ftell(f);
+    }
+    if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        s = nas_error(NAS_EIO, "cannot read GHN checkpoint '%s': not a regular file", path);
+    } else if (len > 0x7fffffffL) {
+        s = nas_error(NAS_EINVAL, "GHN checkpoint '%s' is larger than 2 GiB", path);
+    } else {
+        void *buf = nas_malloc((size_t)len);
+        if (!buf) {
+            s = nas_error(NAS_ENOMEM, "out of memory reading GHN checkpoint '%s'", path);
+        } else if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+            nas_free(buf);
+            s = nas_error(NAS_EIO, "cannot read GHN checkpoint '%s': short read", path);
+        } else {
+            *bytes = buf;
+            *n = (size_t)len;
+        }
+    }
+    fclose(f);
+    return s;
+}
+
+nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *ghn_id) {
+    NAS_CHECK(nas_i_writable(db, "adding a GHN"));
+    if (!rec || !rec->space || !rec->space[0] || !rec->dataset || !rec->dataset[0] ||
+        (!rec->checkpoint && !rec->checkpoint_path)) {
+        return nas_error(NAS_EINVAL,
+                         "results store '%s': a GHN needs a space, a dataset and a "
+                         "checkpoint",
+                         db->path);
+    }
+    void *owned = NULL;
+    const void *ckpt = rec->checkpoint;
+    size_t bytes = rec->checkpoint_bytes;
+    if (!ckpt) {
+        NAS_CHECK(read_file(rec->checkpoint_path, &owned, &bytes));
+        ckpt = owned;
+    }
+    if (bytes > (size_t)0x7fffffff) {
+        nas_free(owned);
+        return nas_error(NAS_EINVAL, "results store '%s': GHN checkpoint larger than 2 GiB",
+                         db->path);
+    }
+    double t0 = nas_time_now();
+    sqlite3_stmt *st = NULL;
+    nas_status s = nas_i_prepare(db,
+                                 "INSERT INTO ghn_models (space, dataset, config_json, steps,"
+                                 " train_loss, val_acc, seconds, checkpoint)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                 &st);
+    if (s == NAS_OK) {
+        int rc = nas_i_bind_text(st, 1, rec->space);
+        rc = rc ? rc : nas_i_bind_text(st, 2, rec->dataset);
+        rc = rc ? rc : nas_i_bind_text(st, 3, rec->config_json ? rec->config_json : "{}");
+        rc = rc ? rc : sqlite3_bind_int64(st, 4, rec->steps);
+        rc = rc ? rc : nas_i_bind_real(st, 5, rec->train_loss);
+        rc = rc ? rc : nas_i_bind_real(st, 6, rec->val_acc);
+        rc = rc ? rc : nas_i_bind_real(st, 7, rec->seconds);
+        /* A zero-length blob, not NULL, for an empty checkpoint (the column is NOT NULL). */
+        rc = rc ? rc : sqlite3_bind_zeroblob(st, 8, 0);
+        if (rc == SQLITE_OK && bytes > 0) {
+            rc = sqlite3_bind_blob(st, 8, ckpt, (int)bytes, SQLITE_STATIC);
+        }
+        if (rc != SQLITE_OK) {
+            s = nas_i_store_fail(db, rc, "binding a GHN");
+        } else if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+            s = nas_i_store_fail(db, rc, "storing a GHN");
+        } else {
+            *ghn_id = sqlite3_last_insert_rowid(db->db);
+        }
+    }
+    sqlite3_finalize(st);
+    nas_free(owned);
+    db->seconds += nas_time_now() - t0;
+    return s;
+}
+
+nas_status nas_store_ghn_find(nas_store *db, const char *space, const char *dataset,
+                              int64_t *ghn_id) {
+    sqlite3_stmt *st = NULL;
+    NAS_CHECK(nas_i_prepare(db,
+                            "SELECT id FROM ghn_models WHERE space = ?1 AND dataset = ?2"
+                            " ORDER BY id DESC LIMIT 1",
+                            &st));
+    int rc = nas_i_bind_text(st, 1, space);
+    rc = rc ? rc : nas_i_bind_text(st, 2, dataset);
+    nas_status s = NAS_OK;
+    if (rc != SQLITE_OK) {
+        s = nas_i_store_fail(db, rc, "binding a GHN lookup");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *ghn_id = sqlite3_column_int64(st, 0);
+    } else if (rc == SQLITE_DONE) {
+        s = nas_error(NAS_ENOTFOUND,
+                      "results store '%s' has no GHN for space '%s' and dataset '%s'", db->path,
+                      space ? space : "", dataset ? dataset : "");
+    } else {
+        s = nas_i_store_fail(db, rc, "looking up a GHN");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes, size_t *n) {
+    *bytes = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    NAS_CHECK(nas_i_prepare(db, "SELECT checkpoint FROM ghn_models WHERE id = ?1", &st));
+    int rc = sqlite3_bind_int64(st, 1, ghn_id);
+    char what[64];
+    snprintf(what, sizeof what, "GHN %lld", (long long)ghn_id);
+    nas_status s = NAS_OK;
+    if (rc != SQLITE_OK) {
+        s = nas_i_store_fail(db, rc, "binding a GHN id");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        s = nas_i_blob_copy(db, st, 0, bytes, n, what);
+    } else if (rc == SQLITE_DONE) {
+        s = nas_error(NAS_ENOTFOUND, "results store '%s': GHN %lld does not exist", db->path,
+                      (long long)ghn_id);
+    } else {
+        s = nas_i_store_fail(db, rc, "reading a GHN checkpoint");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+nas_status nas_store_ghn_export(nas_store *db, int64_t ghn_id, const char *path) {
+    void *bytes = NULL;
+    size_t n = 0;
+    NAS_CHECK(nas_store_ghn_checkpoint(db, ghn_id, &bytes, &n));
+    FILE *f = fopen(path, "wb");
+    nas_status s = NAS_OK;
+    if (!f) {
+        s = nas_error(NAS_EIO, "cannot write GHN checkpoint '%s': %s", path, strerror(errno));
+    } else {
+        bool ok = fwrite(bytes, 1, n, f) == n;
+        ok = fclose(f) == 0 && ok;
+        if (!ok) {
+            s = nas_error(NAS_EIO, "cannot write GHN checkpoint '%s': write error (disk full?)",
+                          path);
+        }
+    }
+    nas_free(bytes);
+    return s;
+}
