@@ -134,6 +134,11 @@ static nas_tensor *net_forward(net *n, nas_tape *t, nas_tensor *x, bool train) {
     return nas_linear(t, h, n->fc_w, n->fc_b);
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static double sgemm_peak(void) {
     const int64_t n = 1024;
     float *a = malloc((size_t)(n * n) * sizeof *a), *b = malloc((size_t)(n * n) * sizeof *b);
@@ -159,6 +164,7 @@ static double sgemm_peak(void) {
 int main(int argc, char **argv) {
     int threads = 2, batch = 64, C = 16;
     double seconds = 10.0;
+    const char *phase_opt = "both";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             threads = atoi(argv[++i]);
@@ -168,13 +174,26 @@ int main(int argc, char **argv) {
             C = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             seconds = atof(argv[++i]);
+        } else if (strcmp(argv[i], "--phase") == 0 && i + 1 < argc) {
+            phase_opt = argv[++i];
         } else {
-            printf("usage: bench_nb201 [--threads 2] [--batch 64] [--C 16] [--seconds 10]\n");
+            printf("usage: bench_nb201 [--threads 2] [--batch 64] [--C 16] [--seconds 10] "
+                   "[--phase train|fwd|both]\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
     if (threads < 1 || batch < 1 || C < 1 || !(seconds > 0)) {
         fprintf(stderr, "bench_nb201: all options must be positive\n");
+        return 2;
+    }
+    /* --phase runs one measurement alone (for profiling); the other reports 0 img/s. */
+    bool run_phase[2] = {true, true};
+    if (strcmp(phase_opt, "train") == 0) {
+        run_phase[1] = false;
+    } else if (strcmp(phase_opt, "fwd") == 0) {
+        run_phase[0] = false;
+    } else if (strcmp(phase_opt, "both") != 0) {
+        fprintf(stderr, "bench_nb201: --phase must be train, fwd or both, got '%s'\n", phase_opt);
         return 2;
     }
     nas_set_threads(threads);
@@ -197,16 +216,29 @@ int main(int argc, char **argv) {
     for (int i = 0; i < batch; i++) {
         y[i] = (int32_t)nas_rng_below(&r, 10);
     }
-    double rate[2];
+    double rate[2] = {0.0, 0.0};
+    /* Per-step times: the median and the fastest step are far less sensitive than the mean to
+     * other processes taking a core for a while on a shared machine. */
+    double step_med[2] = {0.0, 0.0}, step_min[2] = {0.0, 0.0};
+    size_t cap_steps = 1 << 16;
+    double *steps = malloc(cap_steps * sizeof *steps);
+    if (!steps) {
+        fprintf(stderr, "bench_nb201: out of memory\n");
+        return 1;
+    }
     for (int phase = 0; phase < 2; phase++) {
+        if (!run_phase[phase]) {
+            continue;
+        }
         bool train = phase == 0;
         nas_tape_set_record(&t, train);
         long iters = 0;
-        double t0 = 0;
+        double t0 = 0, ts = 0;
         for (long it = -3;; it++) { /* 3 warm-up iterations */
             if (it == 0) {
                 t0 = nas_time_now();
             }
+            ts = nas_time_now();
             nas_tape_reset(&t);
             nas_tensor *xt = nas_tensor_from(&t, 4, (int64_t[]){batch, 1, 28, 28}, x);
             nas_tensor *logits = net_forward(&n, &t, xt, train);
@@ -223,6 +255,9 @@ int main(int argc, char **argv) {
                 return 1;
             }
             if (it >= 0) {
+                if ((size_t)iters < cap_steps) {
+                    steps[iters] = nas_time_now() - ts;
+                }
                 iters++;
                 if (nas_time_now() - t0 >= seconds) {
                     break;
@@ -230,13 +265,21 @@ int main(int argc, char **argv) {
             }
         }
         rate[phase] = (double)(iters * batch) / (nas_time_now() - t0);
+        size_t ns = (size_t)iters < cap_steps ? (size_t)iters : cap_steps; /* >= 1 */
+        qsort(steps, ns, sizeof *steps, cmp_double);
+        step_med[phase] = steps[ns / 2] * 1e3;
+        step_min[phase] = steps[0] * 1e3;
     }
     /* A training step runs every conv forward, its input gradient (all but the stem) and its
      * weight gradient: about 3x the forward conv FLOPs. */
     double conv_gflops = 3.0 * n.conv_flops * rate[0] * 1e-9;
     printf("{\"impl\": \"ghnas\", \"threads\": %d, \"params\": %lld, \"train_img_s\": %.1f, "
-           "\"fwd_img_s\": %.1f, \"conv_gflops_train\": %.2f, \"sgemm_peak_gflops\": %.2f}\n",
-           threads, (long long)n.p.numel, rate[0], rate[1], conv_gflops, sgemm_peak());
+           "\"fwd_img_s\": %.1f, \"conv_gflops_train\": %.2f, \"sgemm_peak_gflops\": %.2f, "
+           "\"train_ms_median\": %.3f, \"train_ms_min\": %.3f, \"fwd_ms_median\": %.3f, "
+           "\"fwd_ms_min\": %.3f}\n",
+           threads, (long long)n.p.numel, rate[0], rate[1], conv_gflops, sgemm_peak(), step_med[0],
+           step_min[0], step_med[1], step_min[1]);
+    free(steps);
     free(x);
     free(y);
     nas_optim_free(&opt);

@@ -121,6 +121,20 @@ void *nas_arena_alloc(nas_arena *a, size_t bytes);
 void *nas_arena_calloc(nas_arena *a, size_t bytes);
 /* Forget all allocations; keeps one block big enough for the peak so far. */
 void nas_arena_reset(nas_arena *a);
+
+/* A position in an arena: nas_arena_rollback() releases everything allocated after it, so an
+ * op's scratch memory is reused (and stays in cache) instead of piling up until the reset. */
+typedef struct nas_arena_mark {
+    nas_arena_block *block; /* current block when the mark was taken (NULL: none) */
+    size_t off;             /* its fill level then */
+    size_t used;            /* a->used then */
+} nas_arena_mark;
+
+nas_arena_mark nas_arena_get_mark(const nas_arena *a);
+/* Release all allocations made since `m` (marks must be rolled back in LIFO order). Blocks
+ * chained since the mark are freed; the peak is kept, so the next reset still sizes for it. */
+void nas_arena_rollback(nas_arena *a, nas_arena_mark m);
+
 size_t nas_arena_used(const nas_arena *a);
 void nas_arena_free(nas_arena *a);
 

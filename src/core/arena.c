@@ -103,8 +103,9 @@ void *nas_arena_calloc(nas_arena *a, size_t bytes) {
 
 void nas_arena_reset(nas_arena *a) {
     nas_arena_block *b = a->head;
-    if (b && b->next) {
-        /* Several blocks: replace them with one that holds the peak. */
+    if (b && (b->next || b->cap < a->peak)) {
+        /* Several blocks, or one that a rollback left smaller than the peak: replace them
+         * with one that holds the peak. */
         blocks_free(b);
         a->head = block_new(align_up(a->peak));
         /* On failure the arena simply starts empty and allocates lazily again. */
@@ -112,6 +113,24 @@ void nas_arena_reset(nas_arena *a) {
         b->off = 0;
     }
     a->used = 0;
+}
+
+nas_arena_mark nas_arena_get_mark(const nas_arena *a) {
+    nas_arena_mark m = {a->head, a->head ? a->head->off : 0, a->used};
+    return m;
+}
+
+void nas_arena_rollback(nas_arena *a, nas_arena_mark m) {
+    while (a->head && a->head != m.block) { /* blocks chained after the mark */
+        nas_arena_block *b = a->head;
+        a->head = b->next;
+        nas_free(b->raw);
+        nas_free(b);
+    }
+    if (a->head) {
+        a->head->off = m.off;
+    }
+    a->used = m.used;
 }
 
 size_t nas_arena_used(const nas_arena *a) {

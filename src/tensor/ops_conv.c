@@ -1,5 +1,5 @@
 /*
- * 2-D convolution (nas_conv2d) and its backward (nas_i_conv2d_backward). Four kernels, chosen
+ * 2-D convolution (nas_conv2d) and its backward (nas_i_conv2d_backward). Five kernels, chosen
  * per call by conv_plan_make():
  *
  * Taps (the NB201 workhorse: >= 8 input channels per group, planes >= 25 outputs): no column
@@ -25,15 +25,26 @@
  * Direct (one input channel per group: depthwise, Cin = 1 stems): loops over zero-padded
  * planes, each tap one contiguous multiply-add over a wide plane (stride 1).
  *
+ * Winograd (ops_winograd.c): 3x3 stride-1 convs that would take the taps path and have at
+ * least 24 channels per group compute y, dx (as the conv of dy with transposed flipped
+ * weights) and dw (in the transformed domain) by F(2x2, 3x3): 16 instead of 36 products per
+ * 2x2 outputs and channel pair.
+ *
+ * Input gradients: when dx has no buffer yet (x is an intermediate value, the usual case), it
+ * is allocated uninitialised and every kernel stores into it instead of accumulating
+ * (nas_i_grad_fresh), which saves a zero fill and a read of dx.
+ *
  * Threading: the batch is split into one contiguous chunk per thread (static, so results do not
  * depend on scheduling); each thread has its own scratch from the tape arena and calls BLAS
  * single-threaded (OpenBLAS's OpenMP build does so inside a parallel region). Weight and bias
- * gradients are accumulated per thread and reduced afterwards in thread order: for 3x3 16->16
+ * gradients are accumulated per thread and reduced afterwards in thread order (split by output
+ * channel, inside the same parallel region, as is the weight regrouping): for 3x3 16->16
  * at 28x28, batch 64, 2 threads, this took 1.6 ms against 17.8 ms for one GEMM per tap with the
  * whole batch folded into K and BLAS threading over the tiny [cout, cin] output.
  */
 #include "ref-impl.h"
 #include "tape-impl.h"
+#include "winograd-impl.h"
 
 #include <string.h>
 
@@ -66,6 +77,7 @@ typedef struct conv_plan {
     bool pointwise;        /* 1x1, stride 1, pad 0 */
     bool wide;             /* wide im2col layout (stride 1) */
     bool taps;             /* shifted GEMMs on padded (phase) planes, no im2col */
+    bool wino;             /* taps-sized 3x3 stride 1: Winograd for y, dx and dw */
     bool direct;           /* cin_g == 1: direct loops instead of GEMMs */
     int nt;                /* threads; thread t owns a contiguous chunk of the batch */
 } conv_plan;
@@ -181,6 +193,7 @@ static conv_plan conv_plan_make(const nas_i_conv_geom *g) {
     int64_t wide_seg = (g->ho - 1) * p.wp + g->wo;
     bool gemm = !p.pointwise && !p.direct;
     p.taps = gemm && p.cin_g >= CONV_TAPS_MIN_CIN && p.hwo >= CONV_TAPS_MIN_HWO;
+    p.wino = p.taps && nas_i_wino_applies(g);
     p.wide = !p.taps && gemm && s == 1 &&
              (double)wide_seg <= (1.0 + CONV_WIDE_MAX_EXTRA) * (double)p.hwo;
     p.pitch = p.taps ? p.pwp : p.wide ? p.wp : g->wo;
@@ -316,13 +329,18 @@ static void build_cols(const conv_plan *p, const float *xg, float *col, int64_t 
     }
 }
 
-/* dxg += col2im of a column block [kdim, seg] (row stride ldc). dxpad: cin_g*hp*wp scratch. */
-static void cols_to_dx(const conv_plan *p, const float *col, int64_t ldc, float *dxg,
-                       float *dxpad) {
+/* dxg += col2im of a column block [kdim, seg] (row stride ldc), or dxg = ... when `assign`.
+ * dxpad: cin_g*hp*wp scratch. */
+static void cols_to_dx(const conv_plan *p, const float *col, int64_t ldc, float *dxg, float *dxpad,
+                       bool assign) {
     const nas_i_conv_geom *g = &p->g;
     if (p->pointwise) {
         for (int64_t c = 0; c < p->cin_g; c++) {
-            add_row(dxg + c * p->hwi, col + c * ldc, p->hwi);
+            if (assign) {
+                memcpy(dxg + c * p->hwi, col + c * ldc, (size_t)p->hwi * sizeof(float));
+            } else {
+                add_row(dxg + c * p->hwi, col + c * ldc, p->hwi);
+            }
         }
     } else if (p->wide) {
         /* Junk columns of the block are zero (dy's junk is zero), so adding them is harmless. */
@@ -336,11 +354,19 @@ static void cols_to_dx(const conv_plan *p, const float *col, int64_t ldc, float 
                 }
             }
             for (int64_t h = 0; h < g->h; h++) {
-                add_row(dxg + c * p->hwi + h * g->w,
-                        dxpad + c * plane + (h + g->pad) * p->wp + g->pad, g->w);
+                float *d = dxg + c * p->hwi + h * g->w;
+                const float *src = dxpad + c * plane + (h + g->pad) * p->wp + g->pad;
+                if (assign) {
+                    copy_row(d, src, g->w);
+                } else {
+                    add_row(d, src, g->w);
+                }
             }
         }
     } else {
+        if (assign) {
+            memset(dxg, 0, (size_t)(p->cin_g * p->hwi) * sizeof(float));
+        }
         col2im_exact(p, col, ldc, dxg);
     }
 }
@@ -357,6 +383,16 @@ static void out_to_y(const conv_plan *p, const float *out, int64_t ldo, float *y
             for (int64_t ow = 0; ow < Wo; ow++) {
                 d[ow] = s[ow] + bv;
             }
+        }
+    }
+}
+
+/* yg [cout_g, hwo] += out [cout_g, seg] (row stride ldo). */
+static void out_add_y(const conv_plan *p, const float *out, int64_t ldo, float *yg) {
+    const int64_t Ho = p->g.ho, Wo = p->g.wo, pitch = p->pitch;
+    for (int64_t co = 0; co < p->cout_g; co++) {
+        for (int64_t oh = 0; oh < Ho; oh++) {
+            add_row(yg + co * p->hwo + oh * Wo, out + co * ldo + oh * pitch, Wo);
         }
     }
 }
@@ -449,11 +485,11 @@ static void conv_fwd_gemm(const conv_plan *p, const float *x, const float *w, co
     }
 }
 
-/* Backward of images [n0, n1): dx += ..., dw_acc [cout, kdim] += ..., db_acc [cout] += ...
- * (each may be NULL). */
+/* Backward of images [n0, n1): dx += ... (dx = ... when dx_assign), dw_acc [cout, kdim] += ...,
+ * db_acc [cout] += ... (each may be NULL). */
 static void conv_bwd_gemm(const conv_plan *p, const float *x, const float *w, const float *dy,
-                          float *dx, float *dw_acc, float *db_acc, int64_t n0, int64_t n1,
-                          conv_scratch sc) {
+                          float *dx, bool dx_assign, float *dw_acc, float *db_acc, int64_t n0,
+                          int64_t n1, conv_scratch sc) {
     const nas_i_conv_geom *g = &p->g;
     const int64_t hwo = p->hwo, hwi = p->hwi, cout_g = p->cout_g, cin_g = p->cin_g;
     const int64_t kdim = p->kdim, seg = p->seg;
@@ -485,13 +521,14 @@ static void conv_bwd_gemm(const conv_plan *p, const float *x, const float *w, co
             if (dx) {
                 float *dxg0 = dx + (nb * g->cin + grp * cin_g) * hwi;
                 if (direct_x) {
-                    nas_sgemm(true, false, cin_g, hwo, cout_g, 1.0f, wg, kdim, dyc, hwo, 1.0f, dxg0,
-                              hwi);
+                    nas_sgemm(true, false, cin_g, hwo, cout_g, 1.0f, wg, kdim, dyc, hwo,
+                              dx_assign ? 0.0f : 1.0f, dxg0, hwi);
                 } else {
                     nas_sgemm(true, false, kdim, ncols, cout_g, 1.0f, wg, kdim, dyc, ncols, 0.0f,
                               sc.col, ncols);
                     for (int64_t bi = 0; bi < cnt; bi++) {
-                        cols_to_dx(p, sc.col + bi * seg, ncols, dxg0 + bi * g->cin * hwi, sc.pad);
+                        cols_to_dx(p, sc.col + bi * seg, ncols, dxg0 + bi * g->cin * hwi, sc.pad,
+                                   dx_assign);
                     }
                 }
             }
@@ -514,10 +551,11 @@ static void conv_bwd_gemm(const conv_plan *p, const float *x, const float *w, co
 
 /* ---- taps path ----------------------------------------------------------------------------- */
 
-/* wt [groups, kh*kw, cout_g, cin_g] = w [cout, cin_g, kh, kw] regrouped per kernel tap. */
-static void taps_weights(const conv_plan *p, const float *w, float *wt) {
+/* wt [groups, kh*kw, cout_g, cin_g] = w [cout, cin_g, kh, kw] regrouped per kernel tap, output
+ * channels [co0, co1). */
+static void taps_weights(const conv_plan *p, const float *w, float *wt, int64_t co0, int64_t co1) {
     const int64_t kk = p->g.kh * p->g.kw;
-    for (int64_t co = 0; co < p->g.cout; co++) {
+    for (int64_t co = co0; co < co1; co++) {
         int64_t grp = co / p->cout_g, col = co % p->cout_g;
         for (int64_t ci = 0; ci < p->cin_g; ci++) {
             for (int64_t tp = 0; tp < kk; tp++) {
@@ -528,10 +566,11 @@ static void taps_weights(const conv_plan *p, const float *w, float *wt) {
     }
 }
 
-/* dw [cout, cin_g, kh, kw] += dwt [groups, kh*kw, cout_g, cin_g]. */
-static void taps_weights_add(const conv_plan *p, const float *dwt, float *dw) {
+/* dw [cout, cin_g, kh, kw] += dwt [groups, kh*kw, cout_g, cin_g], output channels [co0, co1). */
+static void taps_weights_add(const conv_plan *p, const float *dwt, float *dw, int64_t co0,
+                             int64_t co1) {
     const int64_t kk = p->g.kh * p->g.kw;
-    for (int64_t co = 0; co < p->g.cout; co++) {
+    for (int64_t co = co0; co < co1; co++) {
         int64_t grp = co / p->cout_g, col = co % p->cout_g;
         for (int64_t ci = 0; ci < p->cin_g; ci++) {
             for (int64_t tp = 0; tp < kk; tp++) {
@@ -556,24 +595,23 @@ static int64_t phase_first(const conv_plan *p, int64_t b) {
 }
 
 /* xph [c, cs] = the zero-padded planes of x [c, h, w]: split into s*s stride phases
- * [s*s, php, pwp], or for stride 1 as rows of pitch pwp with shared side padding. */
+ * [s*s, php, pwp], or for stride 1 as rows of pitch pwp with shared side padding. Only the
+ * real elements are written: the caller zeroes xph once, and since every image puts its
+ * elements at the same places the padding stays zero for all later images. */
 static void phase_planes(const conv_plan *p, int64_t c, const float *restrict x,
                          float *restrict xph) {
     const int64_t s = p->g.stride, P = p->g.pad, W = p->g.w, pp = p->php * p->pwp;
-    if (s == 1) { /* one zero band per row serves as its right and the next row's left pad */
+    if (s == 1) {
         const int64_t wq = p->pwp;
         for (int64_t ci = 0; ci < c; ci++) {
-            float *d = xph + ci * p->cs;
-            zero_row(d, P + P * wq);
+            float *d = xph + ci * p->cs + P + P * wq;
+            const float *src = x + ci * p->hwi;
             for (int64_t h = 0; h < p->g.h; h++) {
-                copy_row(d + P + (h + P) * wq, x + ci * p->hwi + h * W, W);
-                zero_row(d + P + (h + P) * wq + W, wq - W);
+                copy_row(d + h * wq, src + h * W, W);
             }
-            zero_row(d + P + (p->g.h + P) * wq, P * wq);
         }
         return;
     }
-    memset(xph, 0, (size_t)(c * p->cs) * sizeof(float));
     for (int64_t ci = 0; ci < c; ci++) {
         for (int64_t h = 0; h < p->g.h; h++) {
             const int64_t r = h + P;
@@ -602,21 +640,38 @@ static void phase_planes(const conv_plan *p, int64_t c, const float *restrict x,
     }
 }
 
-/* dxg [cin_g, h, w] += the real part of the padded-plane gradient dxph [cin_g, cs]. */
-static void phases_to_dx(const conv_plan *p, const float *restrict dxph, float *restrict dxg) {
+/* dxg [cin_g, h, w] += the real part of the padded-plane gradient dxph [cin_g, cs], or
+ * dxg = ... when `assign`. */
+static void phases_to_dx(const conv_plan *p, const float *restrict dxph, float *restrict dxg,
+                         bool assign) {
     const int64_t s = p->g.stride, P = p->g.pad, W = p->g.w, pp = p->php * p->pwp;
     for (int64_t c = 0; c < p->cin_g; c++) {
         for (int64_t h = 0; h < p->g.h; h++) {
             const int64_t r = h + P;
             float *dst = dxg + c * p->hwi + h * W;
             if (s == 1) {
-                add_row(dst, dxph + c * p->cs + P + r * p->pwp, W);
+                const float *src = dxph + c * p->cs + P + r * p->pwp;
+                if (assign) {
+                    copy_row(dst, src, W);
+                } else {
+                    add_row(dst, src, W);
+                }
                 continue;
             }
             if (s == 2) {
                 const float *row = dxph + c * p->cs + (r % 2) * 2 * pp + (r / 2) * p->pwp;
                 const float *se = row + (P % 2) * pp + P / 2;
                 const float *sd = row + ((P + 1) % 2) * pp + (P + 1) / 2;
+                if (assign) {
+                    for (int64_t v = 0; v < W / 2; v++) {
+                        dst[2 * v] = se[v];
+                        dst[2 * v + 1] = sd[v];
+                    }
+                    if (W % 2) {
+                        dst[W - 1] = se[W / 2];
+                    }
+                    continue;
+                }
                 for (int64_t v = 0; v < W / 2; v++) {
                     dst[2 * v] += se[v];
                     dst[2 * v + 1] += sd[v];
@@ -625,6 +680,11 @@ static void phases_to_dx(const conv_plan *p, const float *restrict dxph, float *
                     dst[W - 1] += se[W / 2];
                 }
                 continue;
+            }
+            if (assign) {
+                for (int64_t q = 0; q < W; q++) {
+                    dst[q] = 0.0f;
+                }
             }
             for (int64_t b = 0; b < s; b++) {
                 const float *src = dxph + c * p->cs + ((r % s) * s + b) * pp + (r / s) * p->pwp;
@@ -637,12 +697,18 @@ static void phases_to_dx(const conv_plan *p, const float *restrict dxph, float *
     }
 }
 
-/* Forward of images [n0, n1). xpad: [cin, cs] phase planes, out: [cout_g, seg] scratch. */
+/* Forward of images [n0, n1): y = conv (+ b), or y += conv when `acc` (b must be NULL then).
+ * xpad: [cin, cs] phase planes (zeroed here unless `pad_zeroed`, see phase_planes), out:
+ * [cout_g, seg] scratch. */
 static void conv_fwd_taps(const conv_plan *p, const float *x, const float *wt, const float *b,
-                          float *y, int64_t n0, int64_t n1, float *xpad, float *out) {
+                          float *y, bool acc, int64_t n0, int64_t n1, float *xpad, bool pad_zeroed,
+                          float *out) {
     const nas_i_conv_geom *g = &p->g;
     const int64_t kk = g->kh * g->kw, plane = p->cs, L = p->seg;
     const int64_t wsz = p->cout_g * p->cin_g;
+    if (!pad_zeroed && n0 < n1) {
+        memset(xpad, 0, (size_t)(g->cin * plane) * sizeof(float));
+    }
     for (int64_t n = n0; n < n1; n++) {
         phase_planes(p, g->cin, x + n * g->cin * p->hwi, xpad);
         for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -651,21 +717,28 @@ static void conv_fwd_taps(const conv_plan *p, const float *x, const float *wt, c
                 nas_sgemm(false, false, p->cout_g, L, p->cin_g, 1.0f, wt + (grp * kk + tp) * wsz,
                           p->cin_g, xg + tap_offset(p, tp), plane, tp ? 1.0f : 0.0f, out, L);
             }
-            out_to_y(p, out, L, y + (n * g->cout + grp * p->cout_g) * p->hwo,
-                     b ? b + grp * p->cout_g : NULL);
+            float *yg = y + (n * g->cout + grp * p->cout_g) * p->hwo;
+            if (acc) {
+                out_add_y(p, out, L, yg);
+            } else {
+                out_to_y(p, out, L, yg, b ? b + grp * p->cout_g : NULL);
+            }
         }
     }
 }
 
-/* Backward of images [n0, n1): dx += ..., dwt_acc [groups, kh*kw, cout_g, cin_g] += ...,
- * db_acc [cout] += ... (each may be NULL). xpad: [cin, cs], dxpad: [cin_g, cs] phase planes,
- * dyw: [cout_g, seg] scratch. */
+/* Backward of images [n0, n1): dx += ... (= when dx_assign), dwt_acc [groups, kh*kw, cout_g,
+ * cin_g] += ..., db_acc [cout] += ... (each may be NULL). xpad: [cin, cs], dxpad: [cin_g, cs]
+ * phase planes, dyw: [cout_g, seg] scratch. */
 static void conv_bwd_taps(const conv_plan *p, const float *x, const float *wt, const float *dy,
-                          float *dx, float *dwt_acc, float *db_acc, int64_t n0, int64_t n1,
-                          float *xpad, float *dxpad, float *dyw) {
+                          float *dx, bool dx_assign, float *dwt_acc, float *db_acc, int64_t n0,
+                          int64_t n1, float *xpad, float *dxpad, float *dyw) {
     const nas_i_conv_geom *g = &p->g;
     const int64_t kk = g->kh * g->kw, plane = p->cs, L = p->seg;
     const int64_t wsz = p->cout_g * p->cin_g, cin_g = p->cin_g, cout_g = p->cout_g;
+    if (dwt_acc && n0 < n1) { /* padding zeroed once, see phase_planes */
+        memset(xpad, 0, (size_t)(g->cin * plane) * sizeof(float));
+    }
     for (int64_t n = n0; n < n1; n++) {
         if (dwt_acc) {
             phase_planes(p, g->cin, x + n * g->cin * p->hwi, xpad);
@@ -685,7 +758,7 @@ static void conv_bwd_taps(const conv_plan *p, const float *x, const float *wt, c
                     nas_sgemm(true, false, cin_g, L, cout_g, 1.0f, wt + (grp * kk + tp) * wsz,
                               cin_g, dyw, L, 1.0f, dxpad + tap_offset(p, tp), plane);
                 }
-                phases_to_dx(p, dxpad, dx + (n * g->cin + grp * cin_g) * p->hwi);
+                phases_to_dx(p, dxpad, dx + (n * g->cin + grp * cin_g) * p->hwi, dx_assign);
             }
         }
         if (db_acc) {
@@ -693,8 +766,8 @@ static void conv_bwd_taps(const conv_plan *p, const float *x, const float *wt, c
                 const float *r = dy + (n * g->cout + co) * p->hwo;
                 float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-                for (int64_t q = 0; q < p->hwo; q++) {
-                    s += r[q];
+                for (int64_t e = 0; e < p->hwo; e++) {
+                    s += r[e];
                 }
                 db_acc[co] += s;
             }
@@ -836,7 +909,8 @@ static void conv_fwd_direct(const conv_plan *p, const float *x, const float *w, 
 }
 
 static void conv_bwd_direct(const conv_plan *p, const float *x, const float *w, const float *dy,
-                            float *dx, float *dw, float *db, float *scratch, size_t per) {
+                            float *dx, bool dx_assign, float *dw, float *db, float *scratch,
+                            size_t per, float *parts) {
     const nas_i_conv_geom *g = &p->g;
     const int64_t kk = g->kh * g->kw, hwo = p->hwo, L = p->seg, plane = p->hp * p->wp;
     const bool flat = g->stride == 1;
@@ -851,6 +925,9 @@ static void conv_bwd_direct(const conv_plan *p, const float *x, const float *w, 
                 int64_t n = pl / g->cin, ci = pl % g->cin;
                 float *dxp = dx + pl * p->hwi;
                 if (!flat) {
+                    if (dx_assign) {
+                        memset(dxp, 0, (size_t)p->hwi * sizeof(float));
+                    }
                     for (int64_t k = 0; k < p->cout_g; k++) {
                         int64_t co = ci * p->cout_g + k;
                         direct_plane_dx(g, dy + (n * g->cout + co) * hwo, w + co * kk, dxp);
@@ -873,45 +950,71 @@ static void conv_bwd_direct(const conv_plan *p, const float *x, const float *w, 
                     }
                 }
                 for (int64_t h = 0; h < g->h; h++) {
-                    add_row(dxp + h * g->w, pad + (h + g->pad) * p->wp + g->pad, g->w);
+                    if (dx_assign) {
+                        copy_row(dxp + h * g->w, pad + (h + g->pad) * p->wp + g->pad, g->w);
+                    } else {
+                        add_row(dxp + h * g->w, pad + (h + g->pad) * p->wp + g->pad, g->w);
+                    }
                 }
             }
         }
         if (dw || db) {
-#pragma omp for schedule(static)
-            for (int64_t co = 0; co < g->cout; co++) {
-                int64_t ci = co / p->cout_g;
-                float bsum = 0.0f;
-                for (int64_t n = 0; n < g->n; n++) {
-                    const float *dyp = dy + (n * g->cout + co) * hwo;
-                    if (dw && !flat) {
-                        direct_plane_dw(g, x + (n * g->cin + ci) * p->hwi, dyp, dw + co * kk);
-                    } else if (dw) {
-                        pad_planes(p, 1, x + (n * g->cin + ci) * p->hwi, pad);
-                        plane_to_wide(p, dyp, wide);
-                        for (int64_t i = 0; i < g->kh; i++) {
-                            for (int64_t j = 0; j < g->kw; j++) {
-                                const float *src = pad + i * g->dilation * p->wp + j * g->dilation;
-                                float acc = 0.0f;
+            /* Images split by batch chunk: each input plane is padded once per image and
+             * serves all its cout_g filters; per-thread partial sums (parts [nt, cout*kk +
+             * cout]) are then added up per output channel in thread order. */
+            const int tid = thread_id();
+            const size_t part_n = (size_t)(g->cout * kk + g->cout);
+            float *mdw = parts + (size_t)tid * part_n, *mdb = mdw + g->cout * kk;
+            memset(mdw, 0, part_n * sizeof(float));
+            int64_t n0, n1;
+            batch_chunk(g->n, nt, tid, &n0, &n1);
+            for (int64_t n = n0; n < n1; n++) {
+                for (int64_t ci = 0; ci < g->cin; ci++) {
+                    const float *xp = x + (n * g->cin + ci) * p->hwi;
+                    if (dw && flat) {
+                        pad_planes(p, 1, xp, pad);
+                    }
+                    for (int64_t k = 0; k < p->cout_g; k++) {
+                        const int64_t co = ci * p->cout_g + k;
+                        const float *dyp = dy + (n * g->cout + co) * hwo;
+                        if (dw && !flat) {
+                            direct_plane_dw(g, xp, dyp, mdw + co * kk);
+                        } else if (dw) {
+                            plane_to_wide(p, dyp, wide);
+                            for (int64_t i = 0; i < g->kh; i++) {
+                                for (int64_t j = 0; j < g->kw; j++) {
+                                    const float *src =
+                                        pad + i * g->dilation * p->wp + j * g->dilation;
+                                    float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-                                for (int64_t q = 0; q < L; q++) {
-                                    acc += wide[q] * src[q];
+                                    for (int64_t q = 0; q < L; q++) {
+                                        acc += wide[q] * src[q];
+                                    }
+                                    mdw[co * kk + i * g->kw + j] += acc;
                                 }
-                                dw[co * kk + i * g->kw + j] += acc;
                             }
                         }
-                    }
-                    if (db) {
-                        float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-                        for (int64_t q = 0; q < hwo; q++) {
-                            s += dyp[q];
+                        if (db) {
+                            float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+                            for (int64_t q = 0; q < hwo; q++) {
+                                sum += dyp[q];
+                            }
+                            mdb[co] += sum;
                         }
-                        bsum += s;
                     }
                 }
+            }
+#pragma omp barrier
+            int64_t c0, c1;
+            batch_chunk(g->cout, nt, tid, &c0, &c1);
+            for (int th = 0; th < nt; th++) {
+                const float *pdw = parts + (size_t)th * part_n, *pdb = pdw + g->cout * kk;
+                if (dw) {
+                    add_row(dw + c0 * kk, pdw + c0 * kk, (c1 - c0) * kk);
+                }
                 if (db) {
-                    db[co] += bsum;
+                    add_row(db + c0, pdb + c0, c1 - c0);
                 }
             }
         }
@@ -925,40 +1028,81 @@ static size_t direct_scratch(const conv_plan *p) {
 
 /* Backward of the taps path: scratch, per-thread partial gradients and their reduction. */
 static void conv_bwd_taps_run(nas_tape *t, const conv_plan *p, const nas_tensor *x,
-                              const nas_tensor *w, const float *dy, float *dx, float *dw,
-                              float *db) {
+                              const nas_tensor *w, const float *dy, float *dx, bool dx_assign,
+                              float *dw, float *db) {
+    const bool want_dx = dx != NULL;
     const nas_i_conv_geom *g = &p->g;
-    size_t xpad_n = dw ? pad16(g->cin * p->cs) : 0, dxpad_n = dx ? pad16(p->cin_g * p->cs) : 0;
-    size_t per = xpad_n + dxpad_n + pad16(p->cout_g * p->seg);
-    /* Every thread accumulates dw in tap order (then transposed into dw); threads 1.. keep
-     * partial db. */
-    size_t dwt_n = dw ? pad16(w->numel) : 0, db_n = db ? pad16(g->cout) : 0;
-    float *wt = dx ? nas_i_alloc(t, (size_t)w->numel * sizeof(float)) : NULL;
+    /* Winograd convs: dx is the stride-1 conv of dy with transposed, flipped weights (gt), dw
+     * comes from the transformed domain; the taps kernel then only sums db. */
+    const bool wino_dx = want_dx && p->wino, wino_dw = dw && p->wino;
+    const nas_i_conv_geom gt = nas_i_wino_transposed(g);
+    size_t xpad_n = dw && !wino_dw ? pad16(g->cin * p->cs) : 0;
+    size_t dxpad_n = want_dx && !wino_dx ? pad16(p->cin_g * p->cs) : 0;
+    int64_t wn_dx = wino_dx ? (int64_t)nas_i_wino_scratch(&gt) : 0;
+    int64_t wn_dw = wino_dw ? (int64_t)nas_i_wino_scratch(g) : 0;
+    size_t wino_n = pad16(wn_dx > wn_dw ? wn_dx : wn_dw); /* used by one kernel at a time */
+    size_t per = xpad_n + dxpad_n + wino_n + pad16(p->cout_g * p->seg);
+    /* Every thread accumulates dw in tap order (then transposed into dw), or for Winograd in
+     * the transformed domain (then G^T du G), and a partial db. */
+    size_t dwt_n = !dw ? 0 : wino_dw ? pad16((int64_t)nas_i_wino_dw_size(g)) : pad16(w->numel);
+    size_t db_n = db ? pad16(g->cout) : 0;
+    size_t wt_n = wino_dx ? nas_i_wino_weights_size(&gt) : (size_t)w->numel;
+    float *wt = want_dx ? nas_i_alloc(t, wt_n * sizeof(float)) : NULL;
     float *scratch = nas_i_alloc(t, (size_t)p->nt * per * sizeof(float));
-    float *parts = nas_i_calloc(t, (size_t)p->nt * (dwt_n + db_n) * sizeof(float));
+    float *parts = nas_i_alloc(t, (size_t)p->nt * (dwt_n + db_n) * sizeof(float));
     if (t->status != NAS_OK) {
         return;
     }
-    if (wt) {
-        taps_weights(p, w->data, wt);
-    }
+    /* One parallel region: weight regrouping split by output channel, the images split by
+     * batch chunk, then the reduction of the partial weight/bias gradients split by output
+     * channel (each element summed in thread order, so results do not depend on timing). */
 #pragma omp parallel num_threads(p->nt) if (p->nt > 1)
     {
         int tid = thread_id();
-        int64_t n0, n1;
-        batch_chunk(g->n, p->nt, tid, &n0, &n1);
+        int64_t n0, n1, c0, c1;
         float *mine = parts + (size_t)tid * (dwt_n + db_n);
-        float *sc = scratch + (size_t)tid * per;
-        conv_bwd_taps(p, x->data, wt, dy, dx, dw ? mine : NULL, db ? mine + dwt_n : NULL, n0, n1,
-                      sc, sc + xpad_n, sc + xpad_n + dxpad_n);
-    }
-    for (int th = 0; th < p->nt; th++) {
-        const float *mine = parts + (size_t)th * (dwt_n + db_n);
-        if (dw) {
-            taps_weights_add(p, mine, dw);
+        memset(mine, 0, (dwt_n + db_n) * sizeof(float));
+        if (wt && wino_dx) {
+            batch_chunk(gt.cout, p->nt, tid, &c0, &c1);
+            nas_i_wino_weights(&gt, w->data, true, wt, c0, c1);
+        } else if (wt) {
+            batch_chunk(g->cout, p->nt, tid, &c0, &c1);
+            taps_weights(p, w->data, wt, c0, c1);
         }
-        if (db) {
-            add_row(db, mine + dwt_n, g->cout);
+#pragma omp barrier
+        batch_chunk(g->n, p->nt, tid, &n0, &n1);
+        float *sc = scratch + (size_t)tid * per;
+        float *wsc = sc + xpad_n + dxpad_n;
+        conv_bwd_taps(p, x->data, wt, dy, wino_dx ? NULL : dx, dx_assign,
+                      dw && !wino_dw ? mine : NULL, db ? mine + dwt_n : NULL, n0, n1, sc,
+                      sc + xpad_n, wsc + wino_n);
+        if (wino_dx && dx) {
+            nas_i_wino_run(&gt, wt, dy, NULL, dx, !dx_assign, n0, n1, wsc);
+        }
+        if (wino_dw) {
+            nas_i_wino_dw_run(g, x->data, dy, n0, n1, wsc, mine);
+        }
+#pragma omp barrier
+        batch_chunk(g->cout, p->nt, tid, &c0, &c1);
+        if (wino_dw) { /* du of thread 0 += the others', rows [c0, c1) of every xi */
+            const int64_t rows = g->cout * p->cin_g;
+            for (int th = 1; th < p->nt; th++) {
+                const float *part = parts + (size_t)th * (dwt_n + db_n);
+                for (int64_t xi = 0; xi < 16; xi++) {
+                    add_row(parts + xi * rows + c0 * p->cin_g, part + xi * rows + c0 * p->cin_g,
+                            (c1 - c0) * p->cin_g);
+                }
+            }
+            nas_i_wino_dw_finish(g, parts, dw, c0, c1);
+        }
+        for (int th = 0; th < p->nt; th++) {
+            const float *part = parts + (size_t)th * (dwt_n + db_n);
+            if (dw && !wino_dw) {
+                taps_weights_add(p, part, dw, c0, c1);
+            }
+            if (db) {
+                add_row(db + c0, part + dwt_n + c0, c1 - c0);
+            }
         }
     }
 }
@@ -1035,6 +1179,8 @@ nas_tensor *nas_conv2d(nas_tape *t, nas_tensor *x, nas_tensor *w, nas_tensor *b,
     }
     conv_plan p = conv_plan_make(&g);
     const float *bd = b ? b->data : NULL;
+    /* All scratch of this forward is released before the node is recorded. */
+    const nas_arena_mark mark = nas_arena_get_mark(&t->arena);
     if (p.direct) {
         if (g.stride == 1) {
             p.seg = (g.ho - 1) * p.wp + g.wo;
@@ -1045,6 +1191,23 @@ nas_tensor *nas_conv2d(nas_tape *t, nas_tensor *x, nas_tensor *w, nas_tensor *b,
             return NULL;
         }
         conv_fwd_direct(&p, x->data, w->data, bd, y->data, scratch, per);
+    } else if (p.wino) {
+        size_t per = pad16((int64_t)nas_i_wino_scratch(&g));
+        float *u = nas_i_alloc(t, nas_i_wino_weights_size(&g) * sizeof(float));
+        float *scratch = nas_i_alloc(t, (size_t)p.nt * per * sizeof(float));
+        if (t->status != NAS_OK) {
+            return NULL;
+        }
+#pragma omp parallel num_threads(p.nt) if (p.nt > 1)
+        {
+            int tid = thread_id();
+            int64_t n0, n1;
+            batch_chunk(g.cout, p.nt, tid, &n0, &n1);
+            nas_i_wino_weights(&g, w->data, false, u, n0, n1);
+#pragma omp barrier
+            batch_chunk(g.n, p.nt, tid, &n0, &n1);
+            nas_i_wino_run(&g, u, x->data, bd, y->data, false, n0, n1, scratch + (size_t)tid * per);
+        }
     } else if (p.taps) {
         size_t per = pad16(g.cin * p.cs) + pad16(p.cout_g * p.seg);
         float *wt = nas_i_alloc(t, (size_t)w->numel * sizeof(float));
@@ -1052,14 +1215,17 @@ nas_tensor *nas_conv2d(nas_tape *t, nas_tensor *x, nas_tensor *w, nas_tensor *b,
         if (t->status != NAS_OK) {
             return NULL;
         }
-        taps_weights(&p, w->data, wt);
 #pragma omp parallel num_threads(p.nt) if (p.nt > 1)
         {
             int tid = thread_id();
             int64_t n0, n1;
+            batch_chunk(g.cout, p.nt, tid, &n0, &n1);
+            taps_weights(&p, w->data, wt, n0, n1);
+#pragma omp barrier
             batch_chunk(g.n, p.nt, tid, &n0, &n1);
             float *xpad = scratch + (size_t)tid * per;
-            conv_fwd_taps(&p, x->data, wt, bd, y->data, n0, n1, xpad, xpad + pad16(g.cin * p.cs));
+            conv_fwd_taps(&p, x->data, wt, bd, y->data, false, n0, n1, xpad, false,
+                          xpad + pad16(g.cin * p.cs));
         }
     } else {
         bool need_col = !(p.pointwise && p.fold == 1);
@@ -1077,6 +1243,7 @@ nas_tensor *nas_conv2d(nas_tape *t, nas_tensor *x, nas_tensor *w, nas_tensor *b,
             conv_fwd_gemm(&p, x->data, w->data, bd, y->data, n0, n1, scratch_at(scratch, &z, tid));
         }
     }
+    nas_arena_rollback(&t->arena, mark);
     nas_tensor *in[3] = {x, w, b};
     nas_node *n = nas_i_record(t, NAS_OP_CONV2D, y, in, b ? 3 : 2);
     if (n) {
@@ -1088,17 +1255,15 @@ nas_tensor *nas_conv2d(nas_tape *t, nas_tensor *x, nas_tensor *w, nas_tensor *b,
     return t->status == NAS_OK ? y : NULL;
 }
 
-void nas_i_conv2d_backward(nas_tape *t, nas_node *n) {
-    nas_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
-    nas_i_conv_geom g =
-        nas_i_conv_geom_make(x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0],
-                             w->shape[2], w->shape[3], n->ip[0], n->ip[1], n->ip[2], n->ip[3]);
-    conv_plan p = conv_plan_make(&g);
-    const float *dy = n->out->grad;
-    float *dx = nas_i_needs_grad(x) ? nas_i_grad(t, x) : NULL;
-    float *dw = nas_i_needs_grad(w) ? nas_i_grad(t, w) : NULL;
-    float *db = nas_i_needs_grad(b) ? nas_i_grad(t, b) : NULL;
-    if (t->status != NAS_OK || (!dx && !dw && !db)) {
+/* Allocates the scratch of the backward kernel chosen by the plan and runs it. */
+static void conv_bwd_dispatch(nas_tape *t, const conv_plan *pp, const nas_tensor *x,
+                              const nas_tensor *w, const float *dy, float *dx, bool dx_assign,
+                              float *dw, float *db) {
+    conv_plan p = *pp;
+    const nas_i_conv_geom g = p.g;
+    const bool want_dx = dx != NULL;
+    if (p.taps) {
+        conv_bwd_taps_run(t, &p, x, w, dy, dx, dx_assign, dw, db);
         return;
     }
     if (p.direct) {
@@ -1107,17 +1272,17 @@ void nas_i_conv2d_backward(nas_tape *t, nas_node *n) {
         }
         size_t per = direct_scratch(&p);
         float *scratch = per ? nas_i_alloc(t, (size_t)p.nt * per * sizeof(float)) : NULL;
+        float *parts = dw || db
+                           ? nas_i_alloc(t, (size_t)p.nt * (size_t)(g.cout * g.kh * g.kw + g.cout) *
+                                                sizeof(float))
+                           : NULL;
         if (t->status != NAS_OK) {
             return;
         }
-        conv_bwd_direct(&p, x->data, w->data, dy, dx, dw, db, scratch, per);
+        conv_bwd_direct(&p, x->data, w->data, dy, dx, dx_assign, dw, db, scratch, per, parts);
         return;
     }
-    if (p.taps) {
-        conv_bwd_taps_run(t, &p, x, w, dy, dx, dw, db);
-        return;
-    }
-    bool need = dw || dx;
+    bool need = dw || want_dx;
     scratch_sizes z = scratch_plan(&p, need, need && (p.fold > 1 || p.wide));
     /* Partial weight/bias gradients of threads 1.. (thread 0 accumulates in place). */
     size_t dw_n = dw ? pad16(w->numel) : 0, db_n = db ? pad16(g.cout) : 0;
@@ -1139,7 +1304,7 @@ void nas_i_conv2d_backward(nas_tape *t, nas_node *n) {
             dw_acc = dw ? mine : NULL;
             db_acc = db ? mine + dw_n : NULL;
         }
-        conv_bwd_gemm(&p, x->data, w->data, dy, dx, dw_acc, db_acc, n0, n1,
+        conv_bwd_gemm(&p, x->data, w->data, dy, dx, dx_assign, dw_acc, db_acc, n0, n1,
                       scratch_at(scratch, &z, tid));
     }
     for (int th = 1; th < p.nt; th++) {
@@ -1151,4 +1316,30 @@ void nas_i_conv2d_backward(nas_tape *t, nas_node *n) {
             add_row(db, mine + dw_n, g.cout);
         }
     }
+}
+
+void nas_i_conv2d_backward(nas_tape *t, nas_node *n) {
+    nas_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
+    nas_i_conv_geom g =
+        nas_i_conv_geom_make(x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0],
+                             w->shape[2], w->shape[3], n->ip[0], n->ip[1], n->ip[2], n->ip[3]);
+    conv_plan p = conv_plan_make(&g);
+    const float *dy = n->out->grad;
+    const bool want_dx = nas_i_needs_grad(x);
+    float *dw = nas_i_needs_grad(w) ? nas_i_grad(t, w) : NULL;
+    float *db = nas_i_needs_grad(b) ? nas_i_grad(t, b) : NULL;
+    /* A fresh dx is stored into, not accumulated; should the scratch below fail it is zeroed,
+     * so it never holds garbage. */
+    bool dx_assign = false;
+    float *dx = want_dx && t->status == NAS_OK ? nas_i_grad_fresh(t, x, &dx_assign) : NULL;
+    if (t->status != NAS_OK || (!dx && !dw && !db)) {
+        return;
+    }
+    /* All scratch of this backward is released at the end, so the next op reuses it. */
+    const nas_arena_mark mark = nas_arena_get_mark(&t->arena);
+    conv_bwd_dispatch(t, &p, x, w, dy, dx, dx_assign, dw, db);
+    if (t->status != NAS_OK && dx_assign) {
+        memset(dx, 0, (size_t)x->numel * sizeof(float));
+    }
+    nas_arena_rollback(&t->arena, mark);
 }

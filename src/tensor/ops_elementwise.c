@@ -220,6 +220,21 @@ static void bcast_reduce(nas_tape *t, const bcast_plan *p, const float *g, const
     }
 }
 
+/* d[0..n) = s (assign) or d += s, parallel: passing a gradient through unchanged. */
+static void grad_pass(float *restrict d, const float *restrict s, int64_t n, bool assign) {
+    if (assign) {
+#pragma omp parallel for num_threads(nas_i_threads_for(n)) schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            d[i] = s[i];
+        }
+        return;
+    }
+#pragma omp parallel for num_threads(nas_i_threads_for(n)) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        d[i] += s[i];
+    }
+}
+
 /* ---- add / mul ----------------------------------------------------------------------------- */
 
 static nas_tensor *binary_forward(nas_tape *t, nas_op op, nas_tensor *a, nas_tensor *b) {
@@ -256,22 +271,30 @@ void nas_i_add_backward(nas_tape *t, nas_node *n) {
     const float *g = n->out->grad; /* [a's shape] */
     const int64_t numel = n->out->numel;
     if (nas_i_needs_grad(a)) {
-        float *ga = nas_i_grad(t, a);
+        bool assign;
+        float *ga = nas_i_grad_fresh(t, a, &assign);
         if (!ga) {
             return;
         }
-#pragma omp parallel for num_threads(nas_i_threads_for(numel)) schedule(static)
-        for (int64_t i = 0; i < numel; i++) {
-            ga[i] += g[i];
-        }
+        grad_pass(ga, g, numel, assign);
     }
     if (nas_i_needs_grad(b)) {
-        float *gb = nas_i_grad(t, b);
         bcast_plan p;
-        if (!gb || !bcast_make(a, b, &p)) {
+        if (!bcast_make(a, b, &p)) {
             return;
         }
-        bcast_reduce(t, &p, g, NULL, gb);
+        if (p.nd == 1 && p.full[0]) { /* same shape: b's gradient is g itself */
+            bool assign;
+            float *gb = nas_i_grad_fresh(t, b, &assign);
+            if (gb) {
+                grad_pass(gb, g, numel, assign);
+            }
+            return;
+        }
+        float *gb = nas_i_grad(t, b);
+        if (gb) {
+            bcast_reduce(t, &p, g, NULL, gb);
+        }
     }
 }
 
@@ -367,15 +390,26 @@ void nas_i_sum_backward(nas_tape *t, nas_node *n) {
     const float *g = n->out->grad; /* [out's shape] */
     const int64_t numel = n->out->numel;
     float **gs = nas_i_alloc(t, (size_t)n->n_in * sizeof *gs); /* grads of the inputs, or NULL */
-    if (!gs) {
+    bool *assign = nas_i_alloc(t, (size_t)n->n_in * sizeof *assign); /* fresh buffer: store */
+    if (!gs || !assign) {
         return;
     }
     int n_need = 0;
     for (int k = 0; k < n->n_in; k++) {
         gs[k] = NULL;
+        assign[k] = false;
+    }
+    /* Fresh buffers are requested one by one: an input listed twice gets a fresh buffer for its
+     * first slot and accumulates in the second, which the chunk loop below writes in order. */
+    for (int k = 0; k < n->n_in; k++) {
         if (nas_i_needs_grad(n->in[k])) {
-            gs[k] = nas_i_grad(t, n->in[k]);
+            gs[k] = nas_i_grad_fresh(t, n->in[k], &assign[k]);
             if (!gs[k]) {
+                for (int j = 0; j < k; j++) { /* keep fresh buffers defined on failure */
+                    if (assign[j]) {
+                        memset(gs[j], 0, (size_t)numel * sizeof(float));
+                    }
+                }
                 return;
             }
             n_need++;
@@ -393,8 +427,12 @@ void nas_i_sum_backward(nas_tape *t, nas_node *n) {
                 continue;
             }
             float *dk = gs[k] + i0;
-            for (int64_t i = 0; i < len; i++) {
-                dk[i] += gb[i];
+            if (assign[k]) {
+                memcpy(dk, gb, (size_t)len * sizeof(float));
+            } else {
+                for (int64_t i = 0; i < len; i++) {
+                    dk[i] += gb[i];
+                }
             }
         }
     }
@@ -429,13 +467,21 @@ void nas_i_scale_backward(nas_tape *t, nas_node *n) {
     if (!nas_i_needs_grad(a)) {
         return;
     }
-    float *ga = nas_i_grad(t, a);
+    bool assign;
+    float *ga = nas_i_grad_fresh(t, a, &assign);
     if (!ga) {
         return;
     }
     const float s = n->fp[0];
     const float *g = n->out->grad;
     const int64_t numel = a->numel;
+    if (assign) {
+#pragma omp parallel for num_threads(nas_i_threads_for(numel)) schedule(static)
+        for (int64_t i = 0; i < numel; i++) {
+            ga[i] = s * g[i];
+        }
+        return;
+    }
 #pragma omp parallel for num_threads(nas_i_threads_for(numel)) schedule(static)
     for (int64_t i = 0; i < numel; i++) {
         ga[i] += s * g[i];
@@ -466,13 +512,21 @@ void nas_i_relu_backward(nas_tape *t, nas_node *n) {
     if (!nas_i_needs_grad(x)) {
         return;
     }
-    float *gx = nas_i_grad(t, x);
+    bool assign;
+    float *gx = nas_i_grad_fresh(t, x, &assign);
     if (!gx) {
         return;
     }
     const float *y = n->out->data; /* the output tells where x > 0 */
     const float *g = n->out->grad;
     const int64_t numel = x->numel;
+    if (assign) {
+#pragma omp parallel for num_threads(nas_i_threads_for(numel)) schedule(static)
+        for (int64_t i = 0; i < numel; i++) {
+            gx[i] = y[i] > 0.0f ? g[i] : 0.0f;
+        }
+        return;
+    }
 #pragma omp parallel for num_threads(nas_i_threads_for(numel)) schedule(static)
     for (int64_t i = 0; i < numel; i++) {
         gx[i] += y[i] > 0.0f ? g[i] : 0.0f;

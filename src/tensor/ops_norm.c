@@ -7,6 +7,11 @@
  * double across rows, which avoids the cancellation of the plain E[x^2] - E[x]^2 formula when
  * the mean is large. Normalisation uses the biased variance; the running variance is updated
  * with the unbiased one, as PyTorch does. Nodes save the mean and inverse std for backward.
+ *
+ * With batch statistics on [N, C, H, W], forward and backward run one channel at a time in one
+ * parallel region: the channel's sums, then its output (or input gradient) while its N*H*W
+ * values are still in cache, so x (and dy) are read from memory once instead of twice. A
+ * fresh input-gradient buffer is stored into rather than accumulated (nas_i_grad_fresh).
  */
 #include "tape-impl.h"
 
@@ -15,11 +20,30 @@
 
 /* ---- batchnorm ----------------------------------------------------------------------------- */
 
-/* Per-channel mean and biased variance of x viewed as [N, C, S] with S > 1. */
-static void bn_stats_spatial(const float *x, int64_t N, int64_t C, int64_t S, float *mean,
-                             double *var) {
+/* Threads for a loop over C channels of `numel` elements in all. */
+static int bn_threads(int64_t numel, int64_t C) {
+    int nt = nas_i_threads_for(numel);
+    return C < nt ? (int)C : nt;
+}
+
+/* Scale and shift of channel c: y = x * scale + shift, scale = gamma * istd,
+ * shift = beta - mean * scale. */
+static inline void bn_affine(const nas_tensor *gamma, const nas_tensor *beta, int64_t c, float mean,
+                             float istd, float *scale, float *shift) {
+    *scale = (gamma ? gamma->data[c] : 1.0f) * istd;
+    *shift = (beta ? beta->data[c] : 0.0f) - mean * *scale;
+}
+
+/*
+ * Batch-statistics forward of x viewed as [N, C, S] with S > 1, one channel at a time: the
+ * channel's mean and biased variance, then y for that channel while its N*S values are still
+ * in cache (one read of x from memory instead of two).
+ */
+static void bn_fwd_spatial(const float *x, int64_t N, int64_t C, int64_t S, const nas_tensor *gamma,
+                           const nas_tensor *beta, float eps, float *mean, float *istd, double *var,
+                           float *y) {
     const double m = (double)(N * S);
-#pragma omp parallel for num_threads(nas_i_threads_for(N *C *S)) schedule(static)
+#pragma omp parallel for num_threads(bn_threads(N *C *S, C)) schedule(static)
     for (int64_t c = 0; c < C; c++) {
         const float shift = x[c * S];
         double s1 = 0.0, s2 = 0.0;
@@ -37,8 +61,20 @@ static void bn_stats_spatial(const float *x, int64_t N, int64_t C, int64_t S, fl
         }
         double mu = s1 / m;
         double v = s2 / m - mu * mu;
+        v = v > 0.0 ? v : 0.0;
         mean[c] = (float)((double)shift + mu);
-        var[c] = v > 0.0 ? v : 0.0;
+        var[c] = v;
+        istd[c] = (float)(1.0 / sqrt(v + (double)eps));
+        float sc, sh;
+        bn_affine(gamma, beta, c, mean[c], istd[c], &sc, &sh);
+        for (int64_t i = 0; i < N; i++) {
+            const float *xr = x + (i * C + c) * S;
+            float *yr = y + (i * C + c) * S;
+#pragma omp simd
+            for (int64_t j = 0; j < S; j++) {
+                yr[j] = xr[j] * sc + sh;
+            }
+        }
     }
 }
 
@@ -108,15 +144,18 @@ nas_tensor *nas_batchnorm(nas_tape *t, nas_tensor *x, nas_tensor *gamma, nas_ten
     if (!out || !mean || !istd || !var) {
         return NULL;
     }
+    const bool fused = batch && S > 1; /* statistics and output in one pass per channel */
     if (batch) {
-        if (S > 1) {
-            bn_stats_spatial(x->data, N, C, S, mean, var);
+        if (fused) {
+            bn_fwd_spatial(x->data, N, C, S, gamma, beta, eps, mean, istd, var, out->data);
         } else {
             bn_stats_flat(x->data, N, C, mean, var, var + C);
         }
         const double m = (double)(N * S);
         for (int64_t c = 0; c < C; c++) {
-            istd[c] = (float)(1.0 / sqrt(var[c] + (double)eps));
+            if (!fused) { /* the fused kernel set it already */
+                istd[c] = (float)(1.0 / sqrt(var[c] + (double)eps));
+            }
             if (running_mean) {
                 running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean[c];
             }
@@ -132,15 +171,17 @@ nas_tensor *nas_batchnorm(nas_tape *t, nas_tensor *x, nas_tensor *gamma, nas_ten
             istd[c] = (float)(1.0 / sqrt((double)running_var[c] + (double)eps));
         }
     }
-    /* y = x * scale[c] + shift[c] with scale = gamma * istd, shift = beta - mean * scale. */
+    /* y = x * scale[c] + shift[c] with scale = gamma * istd, shift = beta - mean * scale
+     * (the fused kernel wrote y already). */
     float *scale = (float *)var, *shift = scale + C; /* reuse the scratch: [C] each */
-    for (int64_t c = 0; c < C; c++) {
-        scale[c] = (gamma ? gamma->data[c] : 1.0f) * istd[c];
-        shift[c] = (beta ? beta->data[c] : 0.0f) - mean[c] * scale[c];
+    for (int64_t c = 0; c < C && !fused; c++) {
+        bn_affine(gamma, beta, c, mean[c], istd[c], &scale[c], &shift[c]);
     }
     const float *xd = x->data;
     float *y = out->data;
-    if (S > 1) {
+    if (fused) {
+        /* done */
+    } else if (S > 1) {
 #pragma omp parallel for num_threads(nas_i_threads_for(x->numel)) schedule(static)
         for (int64_t r = 0; r < N * C; r++) {
             const float sc = scale[r % C], sh = shift[r % C];
@@ -169,6 +210,85 @@ nas_tensor *nas_batchnorm(nas_tape *t, nas_tensor *x, nas_tensor *gamma, nas_ten
     return out;
 }
 
+/* gg += sum dy * xhat, gbeta += sum dy per channel (either may be NULL). */
+static void bn_param_grads(int64_t C, const double *sdy, const double *sdx, const float *istd,
+                           float *gg, float *gbeta) {
+    for (int64_t c = 0; c < C; c++) {
+        if (gg) {
+            gg[c] += (float)(sdx[c] * (double)istd[c]);
+        }
+        if (gbeta) {
+            gbeta[c] += (float)sdy[c];
+        }
+    }
+}
+
+/* Coefficients of dx = k1 dy + k2 x + k3 for channel c, from sdy = sum dy and
+ * sdx = sum dy (x - mean) over the channel's m values (batch statistics), or the running-stats
+ * case (k2 = k3 = 0). */
+static void bn_dx_coefs(const nas_tensor *gamma, int64_t c, float istd, float mean, bool batch,
+                        double sdy, double sdx, double m, double *k1, double *k2, double *k3) {
+    double s = (double)istd;
+    double ga = gamma ? (double)gamma->data[c] : 1.0;
+    *k1 = ga * s;
+    if (batch) {
+        *k2 = -ga * s * s * s * sdx / m;
+        *k3 = -ga * s * sdy / m - *k2 * (double)mean;
+    } else {
+        *k2 = 0.0;
+        *k3 = 0.0;
+    }
+}
+
+/*
+ * Batch-statistics backward of x viewed as [N, C, S] with S > 1, one channel at a time: the
+ * sums sdy[c] and sdx[c], then the channel's dx while its dy and x are still in cache. dx is
+ * stored when `assign` (a fresh gradient buffer), else accumulated.
+ */
+static void bn_bwd_spatial(const float *x, const float *dy, int64_t N, int64_t C, int64_t S,
+                           const float *mean, const float *istd, const nas_tensor *gamma,
+                           double *sdy, double *sdx, float *dx, bool assign) {
+    const double m = (double)(N * S);
+#pragma omp parallel for num_threads(bn_threads(N *C *S, C)) schedule(static)
+    for (int64_t c = 0; c < C; c++) {
+        const float mu = mean[c];
+        double a = 0.0, b = 0.0;
+        for (int64_t i = 0; i < N; i++) {
+            const float *gr = dy + (i * C + c) * S;
+            const float *xr = x + (i * C + c) * S;
+            float sa = 0.0f, sb = 0.0f;
+#pragma omp simd reduction(+ : sa, sb)
+            for (int64_t j = 0; j < S; j++) {
+                sa += gr[j];
+                sb += gr[j] * (xr[j] - mu);
+            }
+            a += (double)sa;
+            b += (double)sb;
+        }
+        sdy[c] = a;
+        sdx[c] = b;
+        double k1, k2, k3;
+        bn_dx_coefs(gamma, c, istd[c], mu, true, a, b, m, &k1, &k2, &k3);
+        const float a1 = (float)k1, a2 = (float)k2, a3 = (float)k3;
+        for (int64_t i = 0; i < N; i++) {
+            const float *gr = dy + (i * C + c) * S;
+            const float *xr = x + (i * C + c) * S;
+            float *dr = dx + (i * C + c) * S;
+            if (assign) {
+#pragma omp simd
+                for (int64_t j = 0; j < S; j++) {
+                    dr[j] = a1 * gr[j] + a2 * xr[j] + a3;
+                }
+            } else {
+#pragma omp simd
+                for (int64_t j = 0; j < S; j++) {
+                    dr[j] += a1 * gr[j] + a2 * xr[j] + a3;
+                }
+            }
+        }
+    }
+}
+
 void nas_i_batchnorm_backward(nas_tape *t, nas_node *n) {
     nas_tensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
     const bool batch = n->ip[0] == NAS_BN_BATCH_STATS;
@@ -181,17 +301,23 @@ void nas_i_batchnorm_backward(nas_tape *t, nas_node *n) {
     const bool need_x = nas_i_needs_grad(x);
     const bool need_g = nas_i_needs_grad(gamma);
     const bool need_b = nas_i_needs_grad(beta);
-    float *gx = need_x ? nas_i_grad(t, x) : NULL;
-    float *gg = need_g ? nas_i_grad(t, gamma) : NULL;
-    float *gbeta = need_b ? nas_i_grad(t, beta) : NULL;
     /* Per channel: sdy = sum dy, sdx = sum dy (x - mean); then k1, k2, k3 of
      * dx = k1 dy + k2 (x - mean) + k3. Scratch: 5 x [C] doubles. */
     double *sdy = nas_i_alloc(t, (size_t)(5 * C) * sizeof(double));
+    float *gg = need_g ? nas_i_grad(t, gamma) : NULL;
+    float *gbeta = need_b ? nas_i_grad(t, beta) : NULL;
+    bool assign = false;
+    float *gx = need_x && t->status == NAS_OK ? nas_i_grad_fresh(t, x, &assign) : NULL;
     if ((need_x && !gx) || (need_g && !gg) || (need_b && !gbeta) || !sdy) {
         return;
     }
     double *sdx = sdy + C, *k1 = sdy + 2 * C, *k2 = sdy + 3 * C, *k3 = sdy + 4 * C;
     const bool need_sums = batch ? (need_x || need_g || need_b) : (need_g || need_b);
+    if (S > 1 && batch && gx) {
+        bn_bwd_spatial(xd, g, N, C, S, mean, istd, gamma, sdy, sdx, gx, assign);
+        bn_param_grads(C, sdy, sdx, istd, gg, gbeta);
+        return;
+    }
     if (need_sums) {
         if (S > 1) {
 #pragma omp parallel for num_threads(nas_i_threads_for(x->numel)) schedule(static)
@@ -224,29 +350,13 @@ void nas_i_batchnorm_backward(nas_tape *t, nas_node *n) {
                 }
             }
         }
-        for (int64_t c = 0; c < C; c++) {
-            if (gg) {
-                gg[c] += (float)(sdx[c] * (double)istd[c]); /* sum dy * xhat */
-            }
-            if (gbeta) {
-                gbeta[c] += (float)sdy[c];
-            }
-        }
+        bn_param_grads(C, sdy, sdx, istd, gg, gbeta);
     }
     if (!gx) {
         return;
     }
     for (int64_t c = 0; c < C; c++) {
-        double s = (double)istd[c];
-        double ga = gamma ? (double)gamma->data[c] : 1.0;
-        k1[c] = ga * s;
-        if (batch) {
-            k2[c] = -ga * s * s * s * sdx[c] / m;
-            k3[c] = -ga * s * sdy[c] / m - k2[c] * (double)mean[c];
-        } else {
-            k2[c] = 0.0;
-            k3[c] = 0.0;
-        }
+        bn_dx_coefs(gamma, c, istd[c], mean[c], batch, sdy[c], sdx[c], m, &k1[c], &k2[c], &k3[c]);
     }
     if (S > 1) {
 #pragma omp parallel for num_threads(nas_i_threads_for(x->numel)) schedule(static)
@@ -256,8 +366,14 @@ void nas_i_batchnorm_backward(nas_tape *t, nas_node *n) {
             const float *gr = g + r * S;
             const float *xr = xd + r * S;
             float *dr = gx + r * S;
-            for (int64_t j = 0; j < S; j++) {
-                dr[j] += a1 * gr[j] + a2 * xr[j] + a3;
+            if (assign) {
+                for (int64_t j = 0; j < S; j++) {
+                    dr[j] = a1 * gr[j] + a2 * xr[j] + a3;
+                }
+            } else {
+                for (int64_t j = 0; j < S; j++) {
+                    dr[j] += a1 * gr[j] + a2 * xr[j] + a3;
+                }
             }
         }
     } else {
@@ -266,7 +382,8 @@ void nas_i_batchnorm_backward(nas_tape *t, nas_node *n) {
             const float *xr = xd + i * C;
             float *dr = gx + i * C;
             for (int64_t c = 0; c < C; c++) {
-                dr[c] += (float)(k1[c] * (double)gr[c] + k2[c] * (double)xr[c] + k3[c]);
+                float v = (float)(k1[c] * (double)gr[c] + k2[c] * (double)xr[c] + k3[c]);
+                dr[c] = assign ? v : dr[c] + v;
             }
         }
     }

@@ -3,11 +3,14 @@
  *
  * Direct loops, parallel over the N*C planes. Stride 1 (NB201's avg_pool_3x3) works on flat
  * padded planes: each window tap is one contiguous loop over the whole plane (see the flat
- * kernels below). Larger strides sum the window's rows into a padded row buffer and then k
- * neighbours per output. Divisors follow PyTorch: count_include_pad divides by k*k (in floor
- * mode with pad <= k/2 no window leaves the padded input), otherwise by the number of real
- * elements. Max pooling treats padding as -inf, lets the first maximum in row-major window
- * order win (a NaN beats any number) and saves the winners' plane offsets in the node.
+ * kernels below); the average pool sums separably (horizontal k-sums, then k of those), and its
+ * backward is the same box sum of the scaled dy padded by k-1-pad. Disjoint windows (k ==
+ * stride, no padding: the ResNet shortcut) have their own loops. Larger strides sum the
+ * window's rows into a padded row buffer and then k neighbours per output. Divisors follow PyTorch:
+ * count_include_pad divides by k*k (in floor mode with pad <= k/2 no window leaves the padded
+ * input), otherwise by the number of real elements. Max pooling treats padding as -inf, lets the
+ * first maximum in row-major window order win (a NaN beats any number) and saves the winners' plane
+ * offsets in the node.
  */
 #include "ref-impl.h"
 #include "tape-impl.h"
@@ -105,75 +108,104 @@ static void pad_plane(const nas_i_pool_geom *g, const float *restrict xp, float 
     }
 }
 
-/* Average pool of one plane, stride 1. xpad: [hp*wp], acc: [L] scratch. */
-static void avg_flat_fwd(const nas_i_pool_geom *g, bool cip, const float *restrict colf,
-                         const float *restrict xp, float *restrict yp, float *restrict xpad,
-                         float *restrict acc) {
-    const int64_t wp = g->w + 2 * g->pad, L = flat_len(g), k = g->k;
-    pad_plane(g, xp, xpad, 0.0f);
+/* hs[q] = sum_{j < k} src[q + j] for q < n: the horizontal window sums of a flat plane. */
+static void hsum_flat(const float *restrict src, int64_t k, int64_t n, float *restrict hs) {
+    if (k == 3) { /* NB201's avg_pool_3x3: one pass */
 #pragma omp simd
-    for (int64_t q = 0; q < L; q++) {
-        acc[q] = xpad[q];
-    }
-    /* Nested i/j loops (not one flattened tap loop, which GCC unroll-and-jams into scalar
-     * code). */
-    for (int64_t i = 0; i < k; i++) {
-        for (int64_t j = i == 0; j < k; j++) {
-            const float *src = xpad + i * wp + j;
-#pragma omp simd
-            for (int64_t q = 0; q < L; q++) {
-                acc[q] += src[q];
-            }
+        for (int64_t q = 0; q < n; q++) {
+            hs[q] = src[q] + src[q + 1] + src[q + 2];
         }
+        return;
     }
-    for (int64_t oh = 0; oh < g->ho; oh++) {
-        int64_t h0, h1;
-        win_range(oh - g->pad, k, g->h, &h0, &h1);
-        float rf = cip ? 1.0f : 1.0f / (float)(h1 - h0);
-        const float *a = acc + oh * wp;
-        float *yr = yp + oh * g->wo;
-        for (int64_t ow = 0; ow < g->wo; ow++) {
-            yr[ow] = a[ow] * (rf * colf[ow]);
+#pragma omp simd
+    for (int64_t q = 0; q < n; q++) {
+        hs[q] = src[q];
+    }
+    for (int64_t j = 1; j < k; j++) {
+        const float *sj = src + j;
+#pragma omp simd
+        for (int64_t q = 0; q < n; q++) {
+            hs[q] += sj[q];
         }
     }
 }
 
-/* dxp += average pool backward of dyp, stride 1. pad: [hp*wp], wide: [L] scratch. */
-static void avg_flat_bwd(const nas_i_pool_geom *g, bool cip, const float *restrict colf,
-                         const float *restrict dyp, float *restrict dxp, float *restrict pad,
-                         float *restrict wide) {
-    const int64_t W = g->w, P = g->pad, wp = W + 2 * P, L = flat_len(g), k = g->k;
-    for (int64_t oh = 0; oh < g->ho; oh++) {
-        int64_t h0, h1;
-        win_range(oh - P, k, g->h, &h0, &h1);
-        float rf = cip ? 1.0f : 1.0f / (float)(h1 - h0);
-        const float *dyr = dyp + oh * g->wo;
-        float *wr = wide + oh * wp;
-        for (int64_t ow = 0; ow < g->wo; ow++) {
-            wr[ow] = dyr[ow] * (rf * colf[ow]);
-        }
-        for (int64_t ow = g->wo; ow < wp && oh * wp + ow < L; ow++) {
-            wr[ow] = 0.0f;
-        }
-    }
-    for (int64_t q = 0; q < (g->h + 2 * P) * wp; q++) {
-        pad[q] = 0.0f;
-    }
-    for (int64_t i = 0; i < k; i++) {
-        for (int64_t j = 0; j < k; j++) {
-            float *dst = pad + i * wp + j;
+/* d[0..n) = (sum_{i < k} hs[i*pitch + q]) * rf * colf[q] (colf NULL: 1), or d += that when
+ * `acc`: the vertical window sums of one output row, scaled. */
+static void vsum_row(const float *restrict hs, int64_t pitch, int64_t k, int64_t n, float rf,
+                     const float *restrict colf, float *restrict d, bool acc) {
+    const float *h1 = hs + pitch, *h2 = hs + 2 * pitch;
+    if (k == 3 && colf && !acc) {
 #pragma omp simd
-            for (int64_t q = 0; q < L; q++) {
-                dst[q] += wide[q];
+        for (int64_t q = 0; q < n; q++) {
+            d[q] = (hs[q] + h1[q] + h2[q]) * (rf * colf[q]);
+        }
+        return;
+    }
+    if (k == 3 && !colf) {
+        if (acc) {
+#pragma omp simd
+            for (int64_t q = 0; q < n; q++) {
+                d[q] += (hs[q] + h1[q] + h2[q]) * rf;
+            }
+        } else {
+#pragma omp simd
+            for (int64_t q = 0; q < n; q++) {
+                d[q] = (hs[q] + h1[q] + h2[q]) * rf;
             }
         }
+        return;
     }
-    for (int64_t h = 0; h < g->h; h++) {
-        float *d = dxp + h * W;
-        const float *src = pad + (h + P) * wp + P;
-        for (int64_t q = 0; q < W; q++) {
-            d[q] += src[q];
+    for (int64_t q = 0; q < n; q++) { /* generic window: not on a hot path */
+        float v = hs[q];
+        for (int64_t i = 1; i < k; i++) {
+            v += hs[i * pitch + q];
         }
+        v *= colf ? rf * colf[q] : rf;
+        d[q] = acc ? d[q] + v : v;
+    }
+}
+
+/* Average pool of one plane, stride 1, as separable box sums: horizontal k-sums of the zero-
+ * padded rows, then k of those per output. xpad: [hp*wp] whose border is already zero (only
+ * the interior is written), hs: [hp*wp] scratch. */
+static void avg_flat_fwd(const nas_i_pool_geom *g, bool cip, const float *restrict colf,
+                         const float *restrict xp, float *restrict yp, float *restrict xpad,
+                         float *restrict hs) {
+    const int64_t wp = g->w + 2 * g->pad, k = g->k;
+    for (int64_t h = 0; h < g->h; h++) {
+        memcpy(xpad + (h + g->pad) * wp + g->pad, xp + h * g->w, (size_t)g->w * sizeof(float));
+    }
+    hsum_flat(xpad, k, (g->h + 2 * g->pad - 1) * wp + g->wo, hs);
+    for (int64_t oh = 0; oh < g->ho; oh++) {
+        int64_t h0, h1;
+        win_range(oh - g->pad, k, g->h, &h0, &h1);
+        float rf = cip ? 1.0f : 1.0f / (float)(h1 - h0);
+        vsum_row(hs + oh * wp, wp, k, g->wo, rf, colf, yp + oh * g->wo, false);
+    }
+}
+
+/* dxp += average pool backward of dyp (dxp = ... when `assign`), stride 1. The gradient of a
+ * box sum is a box sum of the scaled dy zero-padded by k-1-pad (the all-ones window is its
+ * own flip), so it reuses the forward's separable sums. gp: [(h+k-1)*(w+k-1)] whose border
+ * is already zero (only the interior is written), hs: same size scratch. */
+static void avg_flat_bwd(const nas_i_pool_geom *g, bool cip, const float *restrict colf,
+                         const float *restrict dyp, float *restrict dxp, float *restrict gp,
+                         float *restrict hs, bool assign) {
+    const int64_t k = g->k, P2 = k - 1 - g->pad, wq = g->w + k - 1, hq = g->h + k - 1;
+    for (int64_t oh = 0; oh < g->ho; oh++) {
+        int64_t h0, h1;
+        win_range(oh - g->pad, k, g->h, &h0, &h1);
+        float rf = cip ? 1.0f : 1.0f / (float)(h1 - h0);
+        const float *dyr = dyp + oh * g->wo;
+        float *gr = gp + (oh + P2) * wq + P2;
+        for (int64_t ow = 0; ow < g->wo; ow++) {
+            gr[ow] = dyr[ow] * (rf * colf[ow]);
+        }
+    }
+    hsum_flat(gp, k, (hq - 1) * wq + g->w, hs);
+    for (int64_t h = 0; h < g->h; h++) {
+        vsum_row(hs + h * wq, wq, k, g->w, 1.0f, NULL, dxp + h * g->w, !assign);
     }
 }
 
@@ -231,11 +263,18 @@ static void avg_col_factors(const nas_i_pool_geom *g, bool cip, float *f) {
     }
 }
 
-/* Per-thread scratch (floats) of the pools: stride 1 uses a padded plane and two wide planes
- * (the second also serves as int32), larger strides a padded row and an output row. */
+/* Per-thread scratch (floats) of the pools: stride 1 uses two padded planes (average pool:
+ * padded input or gradient and its horizontal sums; max pool: padded input, then two wide
+ * planes, the second as int32), larger strides a padded row and an output row. */
+static size_t pool_plane(const nas_i_pool_geom *g) {
+    int64_t plane = (g->h + 2 * g->pad) * (g->w + 2 * g->pad);
+    int64_t gplane = (g->h + g->k - 1) * (g->w + g->k - 1);
+    return pad16(plane > gplane ? plane : gplane);
+}
+
 static size_t pool_scratch(const nas_i_pool_geom *g) {
     if (g->stride == 1) {
-        return pad16((g->h + 2 * g->pad) * (g->w + 2 * g->pad)) + 2 * pad16(flat_len(g));
+        return 2 * pool_plane(g) + 2 * pad16(flat_len(g));
     }
     return pad16(g->w + 2 * g->pad) + pad16(g->wo);
 }
@@ -244,6 +283,27 @@ static size_t pool_scratch(const nas_i_pool_geom *g) {
 static void avg_plane_fwd(const nas_i_pool_geom *g, bool cip, const float *restrict colf,
                           const float *restrict xp, float *restrict yp, float *restrict row) {
     const int64_t W = g->w, P = g->pad, k = g->k, s = g->stride, Wo = g->wo;
+    if (k == s && P == 0) { /* disjoint windows (the ResNet shortcut's 2x2/2): every one full */
+        for (int64_t oh = 0; oh < g->ho; oh++) {
+            float *yr = yp + oh * Wo;
+            for (int64_t ow = 0; ow < Wo; ow++) {
+                yr[ow] = 0.0f;
+            }
+            for (int64_t i = 0; i < k; i++) {
+                const float *xr = xp + (oh * k + i) * W;
+                for (int64_t j = 0; j < k; j++) {
+                    for (int64_t ow = 0; ow < Wo; ow++) {
+                        yr[ow] += xr[ow * k + j];
+                    }
+                }
+            }
+            const float rf = cip ? 1.0f : 1.0f / (float)k; /* full windows: k rows */
+            for (int64_t ow = 0; ow < Wo; ow++) {
+                yr[ow] *= rf * colf[ow];
+            }
+        }
+        return;
+    }
     for (int64_t q = 0; q < P; q++) {
         row[q] = 0.0f;
         row[P + W + q] = 0.0f;
@@ -278,12 +338,47 @@ static void avg_plane_fwd(const nas_i_pool_geom *g, bool cip, const float *restr
     }
 }
 
-/* One plane, stride > 1: dxp [h, w] += avgpool backward of dyp [ho, wo]; row: [w + 2*pad],
- * gr: [wo] scratch. */
+/* One plane, stride > 1: dxp [h, w] += avgpool backward of dyp [ho, wo] (dxp = ... when
+ * `assign`); row: [w + 2*pad], gr: [wo] scratch. */
 static void avg_plane_bwd(const nas_i_pool_geom *g, bool cip, const float *restrict colf,
                           const float *restrict dyp, float *restrict dxp, float *restrict row,
-                          float *restrict gr) {
+                          float *restrict gr, bool assign) {
     const int64_t W = g->w, P = g->pad, k = g->k, s = g->stride, Wo = g->wo;
+    if (k == s && P == 0) { /* disjoint windows: each input element is in at most one */
+        const float rf = cip ? 1.0f : 1.0f / (float)k; /* full windows: k rows */
+        for (int64_t h = 0; h < g->h; h++) {
+            float *dxr = dxp + h * W;
+            const int64_t oh = h / k;
+            int64_t q0 = 0; /* columns [0, q0) lie inside some window */
+            if (oh < g->ho) {
+                const float *dyr = dyp + oh * Wo;
+                for (int64_t ow = 0; ow < Wo; ow++) {
+                    gr[ow] = dyr[ow] * (rf * colf[ow]);
+                }
+                for (int64_t j = 0; j < k; j++) {
+                    if (assign) {
+                        for (int64_t ow = 0; ow < Wo; ow++) {
+                            dxr[ow * k + j] = gr[ow];
+                        }
+                    } else {
+                        for (int64_t ow = 0; ow < Wo; ow++) {
+                            dxr[ow * k + j] += gr[ow];
+                        }
+                    }
+                }
+                q0 = Wo * k;
+            }
+            for (int64_t q = q0; q < W && assign; q++) {
+                dxr[q] = 0.0f;
+            }
+        }
+        return;
+    }
+    if (assign) {
+        for (int64_t q = 0; q < g->h * W; q++) {
+            dxp[q] = 0.0f;
+        }
+    }
     for (int64_t oh = 0; oh < g->ho; oh++) {
         int64_t h0, h1;
         win_range(oh * s - P, k, g->h, &h0, &h1);
@@ -335,13 +430,16 @@ nas_tensor *nas_avgpool2d(nas_tape *t, nas_tensor *x, int k, int stride, int pad
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         float *row = rows + (size_t)thread_id() * per;
-        float *wide = row + pad16((g.h + 2 * g.pad) * (g.w + 2 * g.pad));
+        float *hs = row + pool_plane(&g);
+        if (g.stride == 1) { /* the padding border stays zero: planes only fill the interior */
+            memset(row, 0, pool_plane(&g) * sizeof(float));
+        }
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
             const float *xp = x->data + pl * g.h * g.w;
             float *yp = y->data + pl * g.ho * g.wo;
             if (g.stride == 1) {
-                avg_flat_fwd(&g, count_include_pad, colf, xp, yp, row, wide);
+                avg_flat_fwd(&g, count_include_pad, colf, xp, yp, row, hs);
             } else {
                 avg_plane_fwd(&g, count_include_pad, colf, xp, yp, row);
             }
@@ -365,13 +463,14 @@ void nas_i_avgpool_backward(nas_tape *t, nas_node *n) {
     nas_i_pool_geom g = nas_i_pool_geom_make(x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                                              n->ip[0], n->ip[1], n->ip[2]);
     bool cip = n->ip[3] != 0;
-    float *dx = nas_i_grad(t, x);
     const int64_t planes = g.n * g.c;
     int nt = nas_i_threads_for(planes * g.ho * g.wo * g.k);
     size_t per = pool_scratch(&g);
     float *colf = nas_i_alloc(t, (size_t)g.wo * sizeof(float));
     float *rows = nas_i_alloc(t, (size_t)nt * per * sizeof(float));
-    if (!dx || !colf || !rows) {
+    bool assign = false;
+    float *dx = colf && rows ? nas_i_grad_fresh(t, x, &assign) : NULL;
+    if (!dx) {
         return;
     }
     avg_col_factors(&g, cip, colf);
@@ -380,15 +479,18 @@ void nas_i_avgpool_backward(nas_tape *t, nas_node *n) {
     {
         float *row = rows + (size_t)thread_id() * per;
         float *gr = row + pad16(g.w + 2 * g.pad);
-        float *wide = row + pad16((g.h + 2 * g.pad) * (g.w + 2 * g.pad));
+        float *hs = row + pool_plane(&g);
+        if (g.stride == 1) { /* the padding border stays zero: planes only fill the interior */
+            memset(row, 0, pool_plane(&g) * sizeof(float));
+        }
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
             const float *dyp = dy + pl * g.ho * g.wo;
             float *dxp = dx + pl * g.h * g.w;
             if (g.stride == 1) {
-                avg_flat_bwd(&g, cip, colf, dyp, dxp, row, wide);
+                avg_flat_bwd(&g, cip, colf, dyp, dxp, row, hs, assign);
             } else {
-                avg_plane_bwd(&g, cip, colf, dyp, dxp, row, gr);
+                avg_plane_bwd(&g, cip, colf, dyp, dxp, row, gr, assign);
             }
         }
     }
@@ -558,7 +660,8 @@ void nas_i_gap_backward(nas_tape *t, nas_node *n) {
     if (!nas_i_needs_grad(x)) {
         return;
     }
-    float *dx = nas_i_grad(t, x);
+    bool assign;
+    float *dx = nas_i_grad_fresh(t, x, &assign);
     if (!dx) {
         return;
     }
@@ -569,8 +672,14 @@ void nas_i_gap_backward(nas_tape *t, nas_node *n) {
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t pl = 0; pl < planes; pl++) {
         float v = dy[pl] * inv, *dxp = dx + pl * hw;
-        for (int64_t q = 0; q < hw; q++) {
-            dxp[q] += v;
+        if (assign) {
+            for (int64_t q = 0; q < hw; q++) {
+                dxp[q] = v;
+            }
+        } else {
+            for (int64_t q = 0; q < hw; q++) {
+                dxp[q] += v;
+            }
         }
     }
 }

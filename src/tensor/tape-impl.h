@@ -47,6 +47,13 @@ void *nas_i_calloc(nas_tape *t, size_t bytes);
 nas_node *nas_i_record(nas_tape *t, nas_op op, nas_tensor *out, nas_tensor *const *in, int n_in);
 /* Gradient buffer of x, allocated zeroed in the arena on first use. NULL on OOM (recorded). */
 float *nas_i_grad(nas_tape *t, nas_tensor *x);
+/* Gradient buffer of x for a backward function that writes EVERY element of it. When x has no
+ * buffer yet, one is allocated uninitialised and *assign is set to true: the caller must then
+ * store (=) each element instead of accumulating (+=), which saves the zero fill and one read
+ * of the buffer. Otherwise *assign is false and the caller accumulates as usual. A caller that
+ * cannot complete after this call (say its scratch allocation fails) must zero a fresh buffer
+ * before returning, or get its scratch first. NULL on OOM (recorded). */
+float *nas_i_grad_fresh(nas_tape *t, nas_tensor *x, bool *assign);
 /* Does x need a gradient? */
 static inline bool nas_i_needs_grad(const nas_tensor *x) {
     return x && (x->flags & NAS_TENSOR_REQUIRES_GRAD);

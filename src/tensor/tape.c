@@ -177,6 +177,15 @@ float *nas_i_grad(nas_tape *t, nas_tensor *x) {
     return x->grad;
 }
 
+float *nas_i_grad_fresh(nas_tape *t, nas_tensor *x, bool *assign) {
+    *assign = false;
+    if (!x->grad) {
+        x->grad = nas_i_alloc(t, (size_t)x->numel * sizeof(float));
+        *assign = x->grad != NULL;
+    }
+    return x->grad;
+}
+
 int nas_i_threads_for(int64_t work) {
     if (work < 32768) {
         return 1;
@@ -309,12 +318,13 @@ nas_status nas_tape_backward_from(nas_tape *t, nas_tensor *out, const float *dou
                          "backward: the output does not depend on anything that requires a "
                          "gradient (did you forget to finalize parameters or enable recording?)");
     }
-    float *g = nas_i_grad(t, out);
+    bool assign;
+    float *g = nas_i_grad_fresh(t, out, &assign);
     if (!g) {
         return nas_tape_status(t);
     }
     for (int64_t i = 0; i < out->numel; i++) {
-        g[i] += dout[i];
+        g[i] = assign ? dout[i] : g[i] + dout[i];
     }
     return run_backward(t);
 }
