@@ -4,8 +4,10 @@
  */
 #include "cli.h"
 #include "cmd_query.h"
+#include "cmd_score.h"
 #include "cmd_show.h"
 #include "cmd_spaces.h"
+#include "cmd_train.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,8 +16,10 @@ static int cmd_version(int argc, char **argv);
 
 static const nas_cli_command commands[] = {
     {"query", nas_cli_query, "read a results store: runs, top, arch, pareto, ghns, sql"},
+    {"score", nas_cli_score, "score architectures with a trained GHN (predicted weights)"},
     {"show", nas_cli_show, "print the op-level graph of an architecture (text, DOT or GraphML)"},
     {"spaces", nas_cli_spaces, "list, show, count, sample and check search spaces"},
+    {"train", nas_cli_train, "train a graph hypernetwork on a search space"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -1,0 +1,242 @@
+/*
+ * `ghnas score --ghn FILE [--space NAME] ARCH...`: predict every weight of each architecture
+ * with a trained GHN and report the validation accuracy and loss they reach on a fixed subset of
+ * the validation split recorded in the checkpoint (same split, same normalisation), with BN on
+ * the statistics of evaluation batches of a fixed, printed size. Architectures are scored in
+ * parallel (one per thread).
+ */
+#include "cmd_score.h"
+
+#include "cli.h"
+#include "cmd_train.h"
+#include "ghnas/ghn.h"
+#include "ghnas/space.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: ghnas score --ghn FILE [--space NAME] [--C C] [--N N] [--val-n N]\n"
+            "                   [--batch B] [--random K] [--seed S] [--threads N]\n"
+            "                   [--data-dir DIR] ARCH...\n"
+            "\n"
+            "Predict all weights of each ARCH with the trained GHN in FILE and print the\n"
+            "validation accuracy and cross-entropy they reach, without any training. The images\n"
+            "are the first --val-n of the validation split recorded in the checkpoint (same split\n"
+            "and normalisation as training); BatchNorm uses the statistics of each evaluation\n"
+            "batch (size --batch, recorded in the output).\n"
+            "\n"
+            "options:\n"
+            "  --ghn FILE      checkpoint written by ghnas train (required)\n"
+            "  --space NAME    search space (default: the one the GHN was trained on)\n"
+            "  --C C           base width (default: the space's skeleton)\n"
+            "  --N N           cells per stage / modules per stack (default: the space's)\n"
+            "  --val-n N       validation images used (default 2000)\n"
+            "  --batch B       evaluation batch size for BN statistics (default: the one in the\n"
+            "                  checkpoint, 128)\n"
+            "  --random K      also score K random valid architectures of the space\n"
+            "  --seed S        seed of --random (default 1)\n"
+            "  --threads N     architectures scored in parallel (default: all cores)\n"
+            "  --data-dir DIR  dataset directory (default as for ghnas train)\n"
+            "  -h, --help      this help\n"
+            "\n"
+            "output: one line per architecture: val_acc val_loss params arch\n");
+}
+
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static int usage_error(const char *fmt, ...) {
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return nas_cli_fail(nas_error(NAS_EINVAL, "score: %s (see ghnas score --help)", what));
+}
+
+typedef struct score_item {
+    nas_arch arch;
+    char text[NAS_ARCH_STR_MAX];
+    double acc, loss;
+    int64_t params;
+    nas_status st;
+    char msg[384];
+} score_item;
+
+int nas_cli_score(int argc, char **argv) {
+    const char *ghn_path = NULL, *space_name = NULL, *data_dir = NULL;
+    long C = 0, N = 0, val_n = 2000, batch = 0, n_random = 0, seed = 1, threads = 0;
+    int n_args = 0;
+    const char **args = nas_calloc((size_t)argc + 1, sizeof *args);
+    if (!args) {
+        return nas_cli_fail(nas_error(NAS_ENOMEM, "score: out of memory"));
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+            usage(stdout);
+            nas_free(args);
+            return NAS_EXIT_OK;
+        }
+        if (o[0] != '-' || o[1] != '-') {
+            args[n_args++] = o;
+            continue;
+        }
+        static const char *const valued[] = {"--ghn",     "--space",   "--C",      "--N",
+                                             "--val-n",   "--batch",   "--random", "--seed",
+                                             "--threads", "--data-dir"};
+        bool known = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
+            known = known || strcmp(o, valued[k]) == 0;
+        }
+        if (!known) {
+            nas_free(args);
+            return usage_error("unknown option '%s'", o);
+        }
+        if (i + 1 >= argc) {
+            nas_free(args);
+            return usage_error("%s needs a value", o);
+        }
+        const char *v = argv[++i];
+        nas_status st = NAS_OK;
+        if (strcmp(o, "--ghn") == 0) {
+            ghn_path = v;
+        } else if (strcmp(o, "--space") == 0) {
+            space_name = v;
+        } else if (strcmp(o, "--data-dir") == 0) {
+            data_dir = v;
+        } else if (strcmp(o, "--C") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 4096, &C);
+        } else if (strcmp(o, "--N") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 64, &N);
+        } else if (strcmp(o, "--val-n") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 10000000L, &val_n);
+        } else if (strcmp(o, "--batch") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 65536, &batch);
+        } else if (strcmp(o, "--random") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 1000000L, &n_random);
+        } else if (strcmp(o, "--seed") == 0) {
+            st = nas_cli_parse_long(o, v, 0, 0x7fffffffL, &seed);
+        } else {
+            st = nas_cli_parse_long(o, v, 1, 1024, &threads);
+        }
+        if (st != NAS_OK) {
+            nas_free(args);
+            return usage_error("%s", nas_errmsg());
+        }
+    }
+    if (!ghn_path) {
+        nas_free(args);
+        return usage_error("missing --ghn FILE");
+    }
+    if (n_args == 0 && n_random == 0) {
+        nas_free(args);
+        return usage_error("give at least one ARCH or --random K");
+    }
+
+    nas_status st = NAS_OK;
+    nas_ghn g;
+    nas_ghn_data_info info;
+    nas_dataset ds;
+    nas_data_split split;
+    nas_space sp;
+    memset(&g, 0, sizeof g);
+    memset(&ds, 0, sizeof ds);
+    memset(&split, 0, sizeof split);
+    score_item *items = NULL;
+    const int n_items = n_args + (int)n_random;
+    NAS_TRY(nas_ghn_load(&g, NULL, &info, ghn_path));
+    if (info.dataset[0] == '\0') {
+        st = nas_error(NAS_EFORMAT, "%s: the checkpoint records no dataset (weights only?)",
+                       ghn_path);
+        goto cleanup;
+    }
+    if (!space_name) {
+        space_name = info.space;
+    }
+    NAS_TRY(nas_space_load(&sp, space_name));
+    NAS_TRY(nas_cli_ghn_data(info.dataset, data_dir, &info, false, &ds, &split));
+    const int64_t n_eval = val_n < split.n_val ? val_n : split.n_val;
+    const int eval_batch = batch > 0 ? (int)batch : (info.eval_batch > 0 ? info.eval_batch : 128);
+    items = nas_calloc((size_t)n_items, sizeof *items);
+    if (!items) {
+        st = nas_error(NAS_ENOMEM, "score: out of memory");
+        goto cleanup;
+    }
+    for (int k = 0; k < n_args; k++) {
+        NAS_TRY(nas_arch_decode(&sp, args[k], &items[k].arch));
+    }
+    nas_rng rng;
+    nas_rng_seed(&rng, (uint64_t)seed);
+    for (int k = n_args; k < n_items; k++) {
+        do {
+            NAS_TRY(nas_arch_sample(&sp, &rng, &items[k].arch));
+        } while (!nas_arch_is_valid(&sp, &items[k].arch));
+    }
+    for (int k = 0; k < n_items; k++) {
+        NAS_TRY(nas_arch_encode(&sp, &items[k].arch, items[k].text, sizeof items[k].text));
+    }
+    printf("# ghn %s (%s, %s decoder); %s validation images %lld (split seed %llu), BN batch "
+           "statistics, eval batch %d\n",
+           ghn_path, sp.name, nas_ghn_decoder_name(g.cfg.decoder), info.dataset, (long long)n_eval,
+           (unsigned long long)info.split_seed, eval_batch);
+    printf("# val_acc  val_loss  params  arch\n");
+    fflush(stdout);
+    const int T = threads > 0 ? (int)threads : nas_get_threads();
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (T > 1)
+#endif
+    for (int k = 0; k < n_items; k++) {
+        score_item *it = &items[k];
+        nas_net net;
+        nas_net_config nc = nas_net_config_default();
+        nc.C = (int)C;
+        nc.N = (int)N;
+        nc.in_c = ds.c;
+        nc.in_h = ds.h;
+        nc.in_w = ds.w;
+        nc.classes = g.cfg.classes;
+        it->st = nas_net_compile(&net, &sp, &it->arch, &nc);
+        if (it->st == NAS_OK) {
+            it->params = net.n_params;
+            it->st = nas_ghn_evaluate(&g, &net, &ds, split.val, n_eval, &info.norm, eval_batch,
+                                      &it->loss, &it->acc);
+            nas_net_free(&net);
+        }
+        if (it->st != NAS_OK) {
+            snprintf(it->msg, sizeof it->msg, "%s", nas_errmsg());
+        }
+    }
+    (void)T;
+    double sum = 0.0, best = 0.0;
+    int ok = 0;
+    for (int k = 0; k < n_items; k++) {
+        if (items[k].st != NAS_OK) {
+            st = nas_error(items[k].st, "score: %s: %s", items[k].text, items[k].msg);
+            goto cleanup;
+        }
+        printf("%.4f  %.4f  %lld  %s\n", items[k].acc, items[k].loss, (long long)items[k].params,
+               items[k].text);
+        sum += items[k].acc;
+        best = fmax(best, items[k].acc);
+        ok++;
+    }
+    if (ok > 1) {
+        printf("# %d architectures: mean val_acc %.4f, best %.4f\n", ok, sum / ok, best);
+    }
+cleanup:
+    nas_free(items);
+    nas_free(args);
+    nas_data_split_free(&split);
+    nas_data_free(&ds);
+    nas_ghn_free(&g);
+    return st == NAS_OK ? NAS_EXIT_OK : nas_cli_fail(st);
+}
