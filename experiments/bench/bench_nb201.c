@@ -10,12 +10,18 @@
  * effective conv GFLOP/s of the training step (conv FLOPs / step time) and the sgemm peak
  * measured here with the same thread count.
  */
+#include "ghnas/net.h"
 #include "ghnas/nn.h"
+#include "ghnas/space.h"
 #include "ghnas/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define NB201_BENCH_ARCH                                                                           \
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_"    \
+    "1x1~2|"
 
 typedef struct rcb { /* ReLU -> conv (no bias) -> BN */
     nas_tensor *w, *g, *b;
@@ -165,6 +171,7 @@ int main(int argc, char **argv) {
     int threads = 2, batch = 64, C = 16;
     double seconds = 10.0;
     const char *phase_opt = "both";
+    const char *net_opt = "compiled";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             threads = atoi(argv[++i]);
@@ -176,9 +183,13 @@ int main(int argc, char **argv) {
             seconds = atof(argv[++i]);
         } else if (strcmp(argv[i], "--phase") == 0 && i + 1 < argc) {
             phase_opt = argv[++i];
+        } else if (strcmp(argv[i], "--net") == 0 && i + 1 < argc) {
+            net_opt = argv[++i];
         } else {
             printf("usage: bench_nb201 [--threads 2] [--batch 64] [--C 16] [--seconds 10] "
-                   "[--phase train|fwd|both]\n");
+                   "[--phase train|fwd|both] [--net compiled|hand]\n"
+                   "--net compiled (default) runs the NB201 network compiled by src/net from the\n"
+                   "arch string; --net hand runs the same network built by hand from the ops.\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
@@ -196,14 +207,43 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_nb201: --phase must be train, fwd or both, got '%s'\n", phase_opt);
         return 2;
     }
+    bool compiled = strcmp(net_opt, "compiled") == 0;
+    if (!compiled && strcmp(net_opt, "hand") != 0) {
+        fprintf(stderr, "bench_nb201: --net must be compiled or hand, got '%s'\n", net_opt);
+        return 2;
+    }
     nas_set_threads(threads);
     net n;
     net_build(&n, C);
+    /* The compiled twin: the same cell through the space/compiler/executor path. */
+    nas_space sp;
+    nas_arch arch;
+    nas_net cnet;
+    nas_net_model cm;
+    memset(&cnet, 0, sizeof cnet);
+    memset(&cm, 0, sizeof cm);
+    nas_params *params = &n.p;
+    if (compiled) {
+        nas_net_config cfg = nas_net_config_default();
+        cfg.C = C;
+        cfg.N = 1;
+        nas_rng ir;
+        nas_rng_seed(&ir, 0);
+        if (nas_space_load(&sp, "nb201") != NAS_OK ||
+            nas_arch_decode(&sp, NB201_BENCH_ARCH, &arch) != NAS_OK ||
+            nas_net_compile(&cnet, &sp, &arch, &cfg) != NAS_OK ||
+            nas_net_model_init(&cm, &cnet, NAS_NET_INIT_KAIMING_OUT, &ir) != NAS_OK) {
+            fprintf(stderr, "bench_nb201: %s\n", nas_errmsg());
+            return 1;
+        }
+        params = &cm.params;
+        n.conv_flops = (double)cnet.flops; /* conv + the tiny classifier */
+    }
     nas_optim_config oc = nas_optim_defaults(NAS_OPTIM_SGD);
     oc.momentum = 0.9f;
     oc.weight_decay = 5e-4f;
     nas_optim opt;
-    nas_optim_init(&opt, &n.p, &oc);
+    nas_optim_init(&opt, params, &oc);
     nas_tape t;
     nas_tape_init(&t);
     nas_rng r;
@@ -241,9 +281,12 @@ int main(int argc, char **argv) {
             ts = nas_time_now();
             nas_tape_reset(&t);
             nas_tensor *xt = nas_tensor_from(&t, 4, (int64_t[]){batch, 1, 28, 28}, x);
-            nas_tensor *logits = net_forward(&n, &t, xt, train);
+            nas_tensor *logits =
+                compiled ? nas_net_model_forward(&cm, &t, xt,
+                                                 train ? NAS_BN_BATCH_STATS : NAS_BN_RUNNING_STATS)
+                         : net_forward(&n, &t, xt, train);
             if (train) {
-                nas_params_zero_grad(&n.p);
+                nas_params_zero_grad(params);
                 nas_tensor *loss = nas_softmax_cross_entropy(&t, logits, y, 0.0f);
                 if (nas_tape_backward(&t, loss) != NAS_OK) {
                     fprintf(stderr, "bench_nb201: %s\n", nas_errmsg());
@@ -273,17 +316,20 @@ int main(int argc, char **argv) {
     /* A training step runs every conv forward, its input gradient (all but the stem) and its
      * weight gradient: about 3x the forward conv FLOPs. */
     double conv_gflops = 3.0 * n.conv_flops * rate[0] * 1e-9;
-    printf("{\"impl\": \"ghnas\", \"threads\": %d, \"params\": %lld, \"train_img_s\": %.1f, "
+    printf("{\"impl\": \"ghnas\", \"net\": \"%s\", \"threads\": %d, \"params\": %lld, "
+           "\"train_img_s\": %.1f, "
            "\"fwd_img_s\": %.1f, \"conv_gflops_train\": %.2f, \"sgemm_peak_gflops\": %.2f, "
            "\"train_ms_median\": %.3f, \"train_ms_min\": %.3f, \"fwd_ms_median\": %.3f, "
            "\"fwd_ms_min\": %.3f}\n",
-           threads, (long long)n.p.numel, rate[0], rate[1], conv_gflops, sgemm_peak(), step_med[0],
-           step_min[0], step_med[1], step_min[1]);
+           net_opt, threads, (long long)params->numel, rate[0], rate[1], conv_gflops, sgemm_peak(),
+           step_med[0], step_min[0], step_med[1], step_min[1]);
     free(steps);
     free(x);
     free(y);
     nas_optim_free(&opt);
     nas_tape_free(&t);
     nas_params_free(&n.p);
+    nas_net_model_free(&cm);
+    nas_net_free(&cnet);
     return 0;
 }
