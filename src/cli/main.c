@@ -3,8 +3,10 @@
  * src/cli is the only place that prints to stdout for the user and the only place that exits.
  */
 #include "cli.h"
+#include "cmd_evaluate.h"
 #include "cmd_query.h"
 #include "cmd_score.h"
+#include "cmd_search.h"
 #include "cmd_show.h"
 #include "cmd_spaces.h"
 #include "cmd_train.h"
@@ -15,8 +17,12 @@
 static int cmd_version(int argc, char **argv);
 
 static const nas_cli_command commands[] = {
+    {"evaluate", nas_cli_evaluate,
+     "train architectures of a search run; Kendall tau / Spearman rho"},
     {"query", nas_cli_query, "read a results store: runs, top, arch, pareto, ghns, sql"},
     {"score", nas_cli_score, "score architectures with a trained GHN (predicted weights)"},
+    {"search", nas_cli_search,
+     "search a space (trains a GHN first when needed) and evaluate the best"},
     {"show", nas_cli_show, "print the op-level graph of an architecture (text, DOT or GraphML)"},
     {"spaces", nas_cli_spaces, "list, show, count, sample and check search spaces"},
     {"train", nas_cli_train, "train a graph hypernetwork on a search space"},

@@ -233,5 +233,156 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     chmod 700 "$tmp"
 fi
 
+# ---- search and evaluate (issue 5) -------------------------------------------------------------
+# Bad input must give a clear message and a non-zero exit; a small params search, SIGTERM and
+# --resume; and (with Fashion-MNIST installed) the whole GHN flow in miniature.
+if ! "$ghnas" search --help >/dev/null 2>&1 || ! "$ghnas" evaluate --help >/dev/null 2>&1; then
+    echo "skip search cases: this ghnas has no search/evaluate command (add them to src/cli/main.c)"
+else
+    sdir=$tmp/search
+    mkdir -p "$sdir"
+    sdb=$sdir/s.db
+    "$ghnas" search --help | grep -q -- "--budget N .*default" && ok "search --help shows defaults" ||
+        bad "search --help shows defaults"
+    "$ghnas" evaluate --help | grep -q -- "--sample K" && ok "evaluate --help" || bad "evaluate --help"
+
+    expect_err "search unknown strategy" 2 "unknown search strategy 'annealing'" \
+        "$ghnas" search --db "$sdb" --strategy annealing
+    expect_err "search --budget negative" 2 "budget: -5 is out of range" "$ghnas" search --budget -5
+    expect_err "search --budget not a number" 2 "'many' is not an integer" "$ghnas" search --budget many
+    expect_err "search --time bad unit" 2 "'10x' is not a duration" "$ghnas" search --time 10x
+    expect_err "search --time zero" 2 "not a positive duration" "$ghnas" search --time 0
+    expect_err "search unknown scorer" 2 "unknown scorer 'synflow'" "$ghnas" search --scorer synflow
+    expect_err "search sample > population" 2 "larger than --population" "$ghnas" search --sample 30
+    expect_err "search unknown option" 2 "unknown option '--frob'" "$ghnas" search --frob
+    expect_err "search option without value" 2 "db needs a value" "$ghnas" search --db
+    expect_err "search unknown dataset" 2 "unknown dataset 'cifar'" "$ghnas" search --data cifar
+    expect_err "search unknown space" 1 "unknown space 'nb202'" \
+        "$ghnas" search --db "$sdb" --space nb202 --scorer params --eval-top 0
+    expect_err "search missing dataset dir" 1 "nonexistent.*dataset-fashion-mnist" \
+        env GHNAS_FASHION_MNIST_DIR=/nonexistent "$ghnas" search --db "$sdir/nodata.db" --train-steps 1
+    expect_err "search params missing dataset" 1 "nonexistent.*dataset-fashion-mnist" \
+        env GHNAS_FASHION_MNIST_DIR=/nonexistent "$ghnas" search --db "$sdir/nodata.db" --scorer params
+    expect_err "search db in missing dir" 1 "directory '/nonexistent' does not exist" \
+        "$ghnas" search --db /nonexistent/x.db --scorer params
+    head -c 4096 /dev/urandom >"$sdir/garbage.db"
+    expect_err "search garbage db" 1 "garbage.db.*not an SQLite" \
+        "$ghnas" search --db "$sdir/garbage.db" --scorer params
+    expect_err "search --ghn garbage file" 1 "garbage.db: not a ghnas GHN checkpoint" \
+        "$ghnas" search --db "$sdb" --ghn "$sdir/garbage.db"
+    expect_err "search --ghn unknown id" 1 "GHN 99 does not exist" "$ghnas" search --db "$sdb" --ghn 99
+    expect_err "search --resume missing run" 1 "run 42 does not exist" "$ghnas" search --db "$sdb" --resume 42
+    expect_err "search --resume with --space" 2 "space cannot change when resuming" \
+        "$ghnas" search --db "$sdb" --resume 1 --space nb201
+    expect_err "search disk full" 1 "disk or the store's size limit is full.*" \
+        env GHNAS_STORE_MAX_PAGES=40 "$ghnas" search --db "$sdir/full.db" --scorer params \
+        --eval-top 0 --budget 3000 --quiet
+    grep -q "resume 1" "$tmp/err" && ok "search disk full says how to resume" ||
+        bad "search disk full says how to resume"
+    expect_err "evaluate missing run" 1 "run 42 does not exist" "$ghnas" evaluate "$sdb" --run 42 --top 3
+    expect_err "evaluate missing db" 1 "nope.db' does not exist" \
+        "$ghnas" evaluate "$sdir/nope.db" --run 1 --top 3
+    [ ! -e "$sdir/nope.db" ] && ok "evaluate does not create a db" || bad "evaluate does not create a db"
+    expect_err "evaluate top and sample" 2 "exactly one of --top K and --sample K" \
+        "$ghnas" evaluate "$sdb" --run 1 --top 3 --sample 2
+    expect_err "evaluate without --run" 2 "missing --run" "$ghnas" evaluate "$sdb" --top 3
+    expect_err "evaluate bad --init" 2 "'warm' is not scratch or ghn" \
+        "$ghnas" evaluate "$sdb" --run 1 --top 3 --init warm
+    expect_err "evaluate bad --epochs" 2 "epochs: 0 is out of range" \
+        "$ghnas" evaluate "$sdb" --run 1 --top 3 --epochs 0
+
+    # A params search (no GHN, no data for scoring), its query, SIGTERM and --resume.
+    out=$("$ghnas" search --db "$sdb" --scorer params --budget 40 --eval-top 0 --quiet 2>"$tmp/err")
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q "run 1 finished: 40 architectures" <<<"$out" && grep -q "^database: " <<<"$out"; then
+        ok "search params budget 40"
+    else
+        bad "search params budget 40" "exit $rc, stdout: $(head -c 300 <<<"$out"), stderr: $(head -c 300 "$tmp/err")"
+    fi
+    expect_out "search stored 40 results" $'n\n40' "$ghnas" query "$sdb" sql \
+        "SELECT count(DISTINCT arch_id) AS n FROM scores WHERE run_id = 1" --format csv
+    out=$("$ghnas" search --db "$sdb" --resume 1 --budget 60 --quiet 2>/dev/null | head -1)
+    grep -q "run 1 finished: 60 architectures (20 scored" <<<"$out" && ok "search --resume extends the budget" ||
+        bad "search --resume extends the budget" "$out"
+    expect_err "evaluate of an evaluate run" 2 "run 2 is not a search run" \
+        "$ghnas" evaluate "$sdb" --run 2 --top 1
+    "$ghnas" search --db "$sdir/t.db" --scorer params --strategy random --budget 0 --eval-top 0 \
+        --quiet >"$tmp/out" 2>"$tmp/err" &
+    spid=$!
+    sleep 1
+    kill -TERM $spid
+    wait $spid
+    rc=$?
+    if [ $rc -eq 130 ] && grep -q "resume 1" "$tmp/err" &&
+        [ "$("$ghnas" query "$sdir/t.db" sql "SELECT status FROM runs" --format csv | tail -1)" = interrupted ]; then
+        ok "search SIGTERM marks the run interrupted"
+    else
+        bad "search SIGTERM marks the run interrupted" "exit $rc, stderr: $(head -c 300 "$tmp/err")"
+    fi
+    "$ghnas" search --db "$sdir/t.db" --resume 1 --budget 200 --quiet >/dev/null 2>&1 &&
+        [ "$("$ghnas" query "$sdir/t.db" sql "SELECT status FROM runs" --format csv | tail -1)" = finished ] &&
+        ok "search --resume after SIGTERM" || bad "search --resume after SIGTERM"
+
+    # Permissions, as an unprivileged user.
+    if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+        search_as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    elif [ "$(id -u)" != 0 ]; then
+        search_as_nobody() { "$@"; }
+    else
+        search_as_nobody() { return 99; }
+    fi
+    if search_as_nobody true; then
+        chmod 755 "$tmp" "$sdir"
+        mkdir -m 777 "$sdir/rw"
+        cp "$sdb" "$sdir/rw/ro.db"
+        chmod 444 "$sdir/rw/ro.db"
+        cp "$sdb" "$sdir/locked.db"
+        chmod 000 "$sdir/locked.db"
+        expect_err "search read-only db" 1 "ro.db' is read-only" \
+            search_as_nobody "$ghnas" search --db "$sdir/rw/ro.db" --scorer params --eval-top 0
+        expect_err "search db in read-only dir" 1 "not writable" \
+            search_as_nobody "$ghnas" search --db "$sdb" --scorer params --eval-top 0
+        expect_err "search unreadable db" 1 "cannot read.*locked.db" \
+            search_as_nobody "$ghnas" search --db "$sdir/locked.db" --scorer params --eval-top 0
+        expect_err "evaluate read-only db" 1 "ro.db' is read-only" \
+            search_as_nobody "$ghnas" evaluate "$sdir/rw/ro.db" --run 1 --top 1
+        chmod 700 "$tmp"
+    fi
+
+    # The main job in miniature: train a GHN, search with it, evaluate the best, resume.
+    fm=${GHNAS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+    if [ ! -d "$fm" ]; then
+        echo "skip GHN search cases: Fashion-MNIST is not installed"
+    else
+        gdb=$sdir/g.db
+        out=$("$ghnas" search --db "$gdb" --train-steps 2 --budget 8 --val-n 64 --eval-top 1 \
+            --eval-train-n 256 --quiet 2>"$tmp/err")
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "run 1 finished: 8 architectures" <<<"$out" &&
+            grep -q "^leaderboard of run 1" <<<"$out" && grep -q "^evaluate run 2" <<<"$out" &&
+            grep -q "training one" "$tmp/err"; then
+            ok "search ghn: train, search, evaluate"
+        else
+            bad "search ghn: train, search, evaluate" "exit $rc, stdout: $(head -c 400 <<<"$out"), stderr: $(head -c 300 "$tmp/err")"
+        fi
+        expect_out "search ghn stored the GHN" $'n\n1' "$ghnas" query "$gdb" sql \
+            "SELECT count(*) AS n FROM ghn_models" --format csv
+        expect_out "evaluate stored a curve" $'e,s\n1,finished' "$ghnas" query "$gdb" sql \
+            "SELECT epochs_done AS e, status AS s FROM trainings" --format csv
+        out=$("$ghnas" evaluate "$gdb" --run 1 --top 1 --train-n 256 --val-n 2000 --quiet 2>&1)
+        grep -q "finished before this call" <<<"$out" && ok "evaluate skips finished trainings" ||
+            bad "evaluate skips finished trainings" "$out"
+        out=$("$ghnas" search --db "$gdb" --budget 16 --val-n 64 --eval-top 0 --quiet 2>"$tmp/err")
+        grep -q "using GHN 1 of the store" "$tmp/err" && grep -q "(8 scored, 8 reused" <<<"$out" &&
+            ok "search reuses the stored GHN and scores" ||
+            bad "search reuses the stored GHN and scores" "$out $(cat "$tmp/err")"
+        printf '{"name": "tiny", "kind": "cell_nb201", "ops": ["none", "skip_connect", "nor_conv_3x3"], "nodes": 3}\n' >"$sdir/tiny.json"
+        expect_err "search wrong GHN for the space" 2 "trained on space nb201, not tiny" \
+            "$ghnas" search --db "$gdb" --space "$sdir/tiny.json" --ghn 1
+        expect_err "evaluate --init ghn without a GHN" 2 "used no GHN" \
+            "$ghnas" evaluate "$sdb" --run 1 --top 1 --init ghn
+    fi
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

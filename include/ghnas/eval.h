@@ -1,0 +1,128 @@
+/*
+ * ghnas evaluation (src/eval): rank correlations between search scores and trained accuracies
+ * (Kendall tau-b and Spearman rho, both handling ties), Pareto-front helpers, and the evaluate
+ * driver that trains the chosen architectures of a search run from scratch (or from GHN-predicted
+ * weights) with a recorded recipe, stores every epoch of their learning curves with a resume
+ * checkpoint, and measures train/validation/test accuracy. The test split is used only here.
+ *
+ *     nas_eval_config ec = nas_eval_config_default();
+ *     ec.search_run = 3;  ec.top_k = 5;  ec.recipe.epochs = 10;
+ *     ec.train = &train_images;  ec.test = &test_images;
+ *     nas_eval_result er;
+ *     if (nas_eval_run(db, &ec, &er) != NAS_OK) ... nas_errmsg() ...
+ *     ... er.items[0..er.n), er.kendall_tau, er.spearman_rho ...
+ *     nas_eval_result_free(&er);
+ */
+#pragma once
+
+#include "ghnas/core.h"
+#include "ghnas/data.h"
+#include "ghnas/ghn.h"
+#include "ghnas/net.h"
+#include "ghnas/space.h"
+#include "ghnas/store.h"
+#include "ghnas/train.h"
+
+#include <signal.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- statistics (src/eval/stats.c) ---------------------------------------------------------- */
+
+/*
+ * Average ranks, 1-based: ranks[i] = 1 + number of values below x[i] + (number of other values
+ * equal to x[i]) / 2. NaN values get NaN ranks and are not counted.
+ */
+nas_status nas_eval_ranks(const double *x, int64_t n, double *ranks);
+
+/*
+ * Kendall's tau-b over the pairs (x[i], y[i]) where neither is NaN:
+ *   (concordant - discordant) / sqrt((n0 - ties_x) * (n0 - ties_y)), n0 = m(m-1)/2,
+ * ties counted as pairs tied in x (resp. y), joint ties included (scipy.stats.kendalltau).
+ * *tau is NaN with fewer than 2 pairs or when x or y is constant. O(m^2) time.
+ */
+nas_status nas_eval_kendall_tau(const double *x, const double *y, int64_t n, double *tau);
+
+/* Spearman's rho: Pearson correlation of the average ranks of the non-NaN pairs. NaN as above. */
+nas_status nas_eval_spearman_rho(const double *x, const double *y, int64_t n, double *rho);
+
+/* a dominates b: a's score is at least as good, its cost at most b's, and one of them strictly. */
+bool nas_eval_dominates(double score_a, double cost_a, double score_b, double cost_b,
+                        bool higher_is_better);
+
+/*
+ * The Pareto front of (score, cost) points, cost lower-is-better: front[0..*n_front) receives the
+ * indices of the points no other point dominates, sorted by cost then index. Points with a NaN
+ * score or cost are left out. front has room for n indices. O(n log n).
+ */
+nas_status nas_eval_pareto(const double *score, const double *cost, int64_t n,
+                           bool higher_is_better, int64_t *front, int64_t *n_front);
+
+/* ---- the evaluate driver (src/eval/evaluate.c) ---------------------------------------------- */
+
+typedef struct nas_eval_config {
+    int64_t search_run;       /* the search run whose architectures are evaluated (required) */
+    int top_k;                /* its K best by its primary scorer ... */
+    int sample_k;             /* ... or K of its architectures at random (exactly one > 0) */
+    uint64_t seed;            /* sampling and weight initialisation (default 1) */
+    const char *init;         /* "scratch" (default: kaiming fan-out) or "ghn" (the run's GHN's
+                                 predicted weights, then trained) */
+    nas_train_recipe recipe;  /* SGD Nesterov 0.9, wd 5e-4, lr 0.05 cosine, batch 64, random crop
+                                 pad 2, 1 epoch, seed 1 (nas_eval_config_default) */
+    int64_t train_n;          /* training images (the first of the training part; 0 = all of it) */
+    int64_t val_n;            /* validation images for val_acc (0 = all of the split) */
+    int64_t split_n_val;      /* validation split size (0 = the search run's, else 10000) */
+    uint64_t split_seed;      /* its seed (0 = the search run's, else 1) */
+    int threads;              /* trainings at once (0 = nas_get_threads()) */
+    const nas_dataset *train; /* the training split of the dataset (required) */
+    const nas_dataset *test;  /* the test split (NULL: no test accuracy) */
+    const nas_ghn *ghn;       /* init "ghn": the GHN to predict with */
+    bool quiet;               /* no progress bar */
+    const volatile sig_atomic_t *stop; /* polled every step; non-zero: stop, keep checkpoints */
+} nas_eval_config;
+
+nas_eval_config nas_eval_config_default(void);
+
+typedef struct nas_eval_item {
+    int64_t arch_id;
+    char arch[NAS_ARCH_STR_MAX];
+    double score; /* the search score */
+    int64_t n_params;
+    int64_t training_id;
+    nas_run_status status; /* of the training */
+    int epochs_done;
+    bool was_done;                       /* finished before this call (skipped) */
+    double train_acc, val_acc, test_acc; /* NaN while unknown */
+    double seconds;                      /* training time of this call */
+    char error[256];                     /* why a training failed ("" otherwise) */
+} nas_eval_item;
+
+typedef struct nas_eval_result {
+    int64_t run_id;        /* the evaluate run (kind "evaluate") */
+    bool resumed;          /* found with the same configuration and continued */
+    nas_run_status status; /* finished, interrupted or failed */
+    char scorer[64];       /* the search run's primary scorer */
+    bool higher_is_better; /* its direction */
+    int n;                 /* items */
+    nas_eval_item *items;  /* [n] in search-score order, best first */
+    int n_corr;            /* finished items the correlations use */
+    double kendall_tau;    /* search score vs trained validation accuracy (NaN: undefined) */
+    double spearman_rho;
+    double seconds;
+} nas_eval_result;
+
+/*
+ * Evaluate the architectures of cfg->search_run: choose them, find the evaluate run with the same
+ * configuration (search run, choice, recipe, data) to continue or start a new one, and train each
+ * chosen architecture that is not finished -- in parallel, one per thread -- storing every epoch
+ * with a checkpoint, so an interrupted evaluate resumes at the last finished epoch. Finished
+ * trainings are skipped. NAS_OK also when interrupted (res->status says so).
+ */
+nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_result *res);
+void nas_eval_result_free(nas_eval_result *res);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,208 @@
+/*
+ * ghnas search controller (src/search): strategies that propose architectures of a space, scorers
+ * that rate them, and the controller that runs a search into a results store -- deduplicated by
+ * canonical key, reusing stored scores, scoring in parallel, committing in batches, resumable.
+ *
+ *     nas_scorer sc;   nas_scorer_builtin(&sc, "params");          // or nas_scorer_ghn(...)
+ *     nas_search_config cfg = nas_search_config_default();
+ *     cfg.strategy = NAS_STRATEGY_EVOLUTION;  cfg.budget = 500;  cfg.stop = &my_sigint_flag;
+ *     nas_search_result res;
+ *     if (nas_search_run(db, &space, &sc, ghn_id, &cfg, &res) != NAS_OK) ... nas_errmsg() ...
+ *     // later, or after a crash:   nas_search_resume(db, res.run_id, &space, &sc, &cfg, &res);
+ *     nas_scorer_free(&sc);
+ *
+ * Rounds. The controller works in rounds of cfg.round candidates: the strategy proposes them
+ * (main thread, from the run's one RNG stream), each is checked against every architecture the
+ * run has already scored and the round so far (canonical key, nas_space_default_canon), stored
+ * scores of the same architecture by the same scorer, recipe and GHN are reused, the rest are
+ * compiled and scored in parallel (OpenMP, one candidate per thread; BLAS runs single-threaded
+ * inside; scorers averaging under 2 ms, like params, run on the calling thread), and the results
+ * are fed back to the strategy in proposal order. So the sequence of a run depends on its seed
+ * and options, never on the thread count or timing.
+ *
+ * Storage. Only the calling thread touches the store: results go to nas_store_add with candidate
+ * number `seq` (0, 1, ...); the last result of every round carries the resume point (RNG, number
+ * of results, strategy state as JSON), so the store commits them atomically in its batches. A
+ * process killed at any moment loses at most the uncommitted batch; nas_search_resume restores
+ * the last round boundary, and results committed past it are found again by the score lookup
+ * (same run, same scorer) instead of being recomputed or duplicated.
+ *
+ * Stopping. cfg.stop is polled between rounds and before every candidate: when it becomes
+ * non-zero the search stops proposing, stores what was scored, flushes and marks the run
+ * interrupted (NAS_OK is returned with res.status NAS_RUN_INTERRUPTED). Install the signal
+ * handlers in the program; the library installs none.
+ *
+ * Strategies (references/nas.md §4):
+ *   random      uniform valid members, skipping ones already scored.
+ *   evolution   regularized (aging) evolution: the first `population` candidates are random; then
+ *               each child mutates the best of `sample` members drawn without replacement from
+ *               the population (the last `population` results), and each result pushes out the
+ *               oldest member. A round's children all come from the population at its start.
+ *   exhaustive  every canonical class of valid members once, in a seeded random order (so a
+ *               budget covers the space evenly); finishes when the space is done.
+ *   local       `ls_init` random starts, then hill climbing from the best: draw one-edit
+ *               neighbours of the current point (scored or known), move to the best improving one
+ *               found by the end of a round; at a local optimum restart from a random member.
+ */
+#pragma once
+
+#include "ghnas/core.h"
+#include "ghnas/data.h"
+#include "ghnas/ghn.h"
+#include "ghnas/net.h"
+#include "ghnas/space.h"
+#include "ghnas/store.h"
+
+#include <signal.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- scorers (src/search/scorer.c) ---------------------------------------------------------- */
+
+#define NAS_SCORER_NAME_MAX   32
+#define NAS_SCORER_RECIPE_MAX 512
+#define NAS_SCORE_AUX_MAX     320
+
+/* One scored candidate. */
+typedef struct nas_score_value {
+    double value;                     /* NaN: could not be scored (stored as NULL) */
+    char aux_json[NAS_SCORE_AUX_MAX]; /* extra figures as a JSON object; "" = none */
+} nas_score_value;
+
+typedef struct nas_scorer nas_scorer;
+
+/*
+ * Score one compiled candidate into *out (value preset to NaN, aux_json to ""). Called from
+ * several threads at once with the same scorer: read sc->ctx only. A failing status is recorded
+ * as a NaN score with the message in aux_json; the search goes on.
+ */
+typedef nas_status (*nas_score_fn)(const nas_scorer *sc, const nas_net *net, nas_score_value *out);
+
+struct nas_scorer {
+    char name[NAS_SCORER_NAME_MAX]; /* scores.scorer: "params", "flops", "ghn_acc", ... */
+    bool higher_is_better;
+    nas_score_fn fn;
+    /* Everything besides the scorer name and the GHN that fixes a value (data subset, batch...).
+       A stored score is reused only when name, recipe (plus the net configuration, which the
+       controller appends) and GHN all match. */
+    char recipe[NAS_SCORER_RECIPE_MAX];
+    void *ctx;                   /* the scorer's data, read-only while scoring */
+    void (*ctx_free)(void *ctx); /* NULL: nothing to free */
+};
+
+/*
+ * Scorers that need no data: "params" (parameter count) and "flops" (2 x MACs per image), both
+ * lower-is-better. "ghn" needs nas_scorer_ghn. Unknown names: NAS_ENOTFOUND listing the names.
+ */
+nas_status nas_scorer_builtin(nas_scorer *out, const char *name);
+
+/* What the "ghn" scorer needs; pointers are not owned and must outlive the scorer. */
+typedef struct nas_ghn_scorer_config {
+    const nas_ghn *ghn;
+    const nas_dataset *ds; /* images of the validation subset */
+    const int32_t *idx;    /* [n] indices into ds; NULL = the first n */
+    int64_t n;             /* >= 1 */
+    nas_data_norm norm;
+    int batch;           /* evaluation batch: BN uses its statistics (>= 1) */
+    const char *data_id; /* where the images come from, for the recipe ("fashion-mnist val ...") */
+} nas_ghn_scorer_config;
+
+/*
+ * "ghn_acc": validation accuracy the GHN's predicted weights reach on the subset (higher is
+ * better), aux_json {"loss": cross-entropy}. The recipe records data_id, n and batch.
+ */
+nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg);
+
+/* Free the context (when ctx_free is set) and zero the scorer. NULL is harmless. */
+void nas_scorer_free(nas_scorer *sc);
+
+/* "params, flops, ghn" for messages and help. */
+const char *nas_scorer_names(void);
+
+/* ---- strategies ----------------------------------------------------------------------------- */
+
+typedef enum nas_strategy {
+    NAS_STRATEGY_RANDOM = 0,
+    NAS_STRATEGY_EVOLUTION = 1,
+    NAS_STRATEGY_EXHAUSTIVE = 2,
+    NAS_STRATEGY_LOCAL = 3,
+    NAS_STRATEGY_COUNT
+} nas_strategy;
+
+/* "random", "evolution", "exhaustive", "local"; "?" for bad values. */
+const char *nas_strategy_name(nas_strategy s);
+/* NAS_EINVAL naming the accepted values. */
+nas_status nas_strategy_from_name(const char *name, nas_strategy *out);
+
+/* ---- controller (src/search/controller.c) --------------------------------------------------- */
+
+typedef struct nas_search_config {
+    nas_strategy strategy;  /* default evolution */
+    int64_t budget;         /* architectures scored by the run in total (resumed results count);
+                               0 = no limit (then time_limit, the stop flag or the end of the
+                               space ends it) */
+    double time_limit;      /* seconds of this call; 0 = no limit */
+    uint64_t seed;          /* the run's RNG stream (default 1) */
+    int threads;            /* candidates scored at once; 0 = nas_get_threads() */
+    int round;              /* candidates proposed per round, 1..256 (default 8) */
+    int population;         /* evolution: population size P (default 20) */
+    int sample;             /* evolution: tournament size S, 1..P (default 5) */
+    int ls_init;            /* local: random starts before climbing (default 10) */
+    nas_net_config net;     /* how candidates are compiled (0 fields = the space's skeleton) */
+    const char *name;       /* run label (default "") */
+    const char *dataset;    /* runs.dataset (default "none") */
+    const char *extra_json; /* a JSON object recorded as config_json's "cli" member (NULL = {}) */
+    int batch_results;      /* commit every K results ... (default 64) */
+    double batch_seconds;   /* ... or T seconds (default 5) */
+    bool force;             /* resume: take over a run still marked running though recently
+                               updated (its process was killed) */
+    bool quiet;             /* no progress bar */
+    const volatile sig_atomic_t *stop; /* polled; non-zero = stop and mark interrupted (NULL) */
+} nas_search_config;
+
+nas_search_config nas_search_config_default(void);
+
+/* Run figures, filled by nas_search_run / nas_search_resume (also on failure, as far as known). */
+typedef struct nas_search_result {
+    int64_t run_id;
+    nas_run_status status; /* finished, interrupted (stop flag) or failed */
+    bool exhausted;        /* the strategy ran out of new architectures */
+    bool time_up;          /* time_limit reached */
+    int64_t n_results;     /* results of the run, earlier sessions included */
+    int64_t n_scored;      /* computed in this call */
+    int64_t n_reused;      /* taken from stored scores in this call */
+    int64_t n_failed;      /* NaN scores in this call */
+    int64_t n_duplicates;  /* proposals dropped as already scored, in this call */
+    double best;           /* best value of the run (NaN when none) */
+    int64_t best_seq;      /* its candidate number (-1) */
+    char best_arch[NAS_ARCH_STR_MAX];
+    double seconds;       /* wall time of this call */
+    double score_seconds; /* wall time of the scoring phases */
+    double store_seconds; /* wall time inside results-store calls */
+} nas_search_result;
+
+/*
+ * Start a run of kind "search" (status running, config_json holding every option, the scorer as
+ * its primary objective, ghn_id 0 = none) and search until the budget, the time limit, the end
+ * of the space or the stop flag. NAS_EINVAL for bad options (the message names the field);
+ * store failures are returned as they come (the run is left resumable where possible).
+ */
+nas_status nas_search_run(nas_store *db, const nas_space *sp, const nas_scorer *sc, int64_t ghn_id,
+                          const nas_search_config *cfg, nas_search_result *res);
+
+/*
+ * Continue run `run_id`: strategy, seed, round, population, sample, ls_init and the net
+ * configuration come from the run; cfg supplies budget, time_limit, threads, batching, force,
+ * quiet and stop. The space and scorer (name and recipe) must be the ones the run used, else
+ * NAS_EINVAL saying what differs. A run marked running and updated in the last 120 s is refused
+ * (NAS_EINVAL) unless cfg->force. Finished runs continue too (e.g. with a larger budget).
+ */
+nas_status nas_search_resume(nas_store *db, int64_t run_id, const nas_space *sp,
+                             const nas_scorer *sc, const nas_search_config *cfg,
+                             nas_search_result *res);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,311 @@
+/*
+ * `ghnas evaluate DB --run ID (--top K | --sample K) [--epochs E] [--init scratch|ghn]`: train the
+ * chosen architectures of a search run on the training split with a recorded recipe, store their
+ * accuracies and learning curves, resume an interrupted evaluation where it stopped, and print
+ * the Kendall tau and Spearman rho between search score and trained validation accuracy.
+ */
+#include "cmd_evaluate.h"
+
+#include "cli.h"
+#include "cmd_search.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out) {
+    fprintf(
+        out,
+        "usage: ghnas evaluate DB --run ID (--top K | --sample K) [--epochs E]\n"
+        "                      [--init scratch|ghn] [--train-n N] [--val-n N] [--lr LR]\n"
+        "                      [--batch B] [--seed S] [--threads N] [--data-dir DIR] [--quiet]\n"
+        "\n"
+        "Train architectures of search run ID from the results store DB and measure their\n"
+        "train, validation and test accuracy. Recipe: SGD with Nesterov momentum 0.9, weight\n"
+        "decay 5e-4, learning rate --lr with a cosine schedule to 0 over all epochs, batch\n"
+        "--batch, random crops (padding 2) and horizontal flips, gradient clipping at 5; it is\n"
+        "recorded in the store with every epoch of the learning curve. Validation images are\n"
+        "the search's validation split; the test split is used only here. Trainings run in\n"
+        "parallel (one per thread). Run the same command again to resume an interrupted\n"
+        "evaluation at its last finished epoch; finished trainings are skipped.\n"
+        "Prints Kendall tau and Spearman rho between search score and validation accuracy.\n"
+        "\n"
+        "options:\n"
+        "  --run ID          the search run (see ghnas query DB runs)\n"
+        "  --top K           its K best architectures by its search score\n"
+        "  --sample K        K of its architectures at random (seeded by --seed)\n"
+        "  --epochs E        training epochs (default 1)\n"
+        "  --init I          scratch (default: kaiming initialisation) or ghn (start from the\n"
+        "                    weights the run's GHN predicts)\n"
+        "  --train-n N       training images, the first N of the training split (default 0 =\n"
+        "                    all of it)\n"
+        "  --val-n N         validation images for val_acc (default 0 = the whole split)\n"
+        "  --lr LR           peak learning rate (default 0.05)\n"
+        "  --batch B         batch size (default 64)\n"
+        "  --seed S          weight initialisation, data order, --sample (default 1)\n"
+        "  --threads N       trainings at once (default: all cores)\n"
+        "  --data-dir DIR    dataset directory (default: $GHNAS_FASHION_MNIST_DIR or\n"
+        "                    " NAS_FASHION_MNIST_DIR ")\n"
+        "  --quiet           no progress output\n"
+        "  -h, --help        this help\n");
+}
+
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static int usage_error(const char *fmt, ...) {
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return nas_cli_fail(nas_error(NAS_EINVAL, "evaluate: %s (see ghnas evaluate --help)", what));
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void fmt_acc(char *buf, size_t cap, double v) {
+    if (isnan(v)) {
+        snprintf(buf, cap, "-");
+    } else {
+        snprintf(buf, cap, "%.4f", v);
+    }
+}
+
+static nas_status load_split(const char *dataset, const char *dir, const char *split,
+                             nas_dataset *out) {
+    if (strcmp(dataset, "fashion-mnist") == 0) {
+        return nas_data_load_fashion_mnist(out, dir, split);
+    }
+    if (strcmp(dataset, "mnist") == 0) {
+        return nas_data_load_mnist(out, dir, split);
+    }
+    return nas_error(NAS_EUNSUPPORTED,
+                     "the run's dataset is '%s'; evaluate can load fashion-mnist and mnist",
+                     dataset);
+}
+
+nas_status nas_cli_evaluate_run(nas_store *db, nas_eval_config *ec, const char *data_dir,
+                                bool *interrupted) {
+    *interrupted = false;
+    nas_status st = NAS_OK;
+    nas_run_info ri;
+    memset(&ri, 0, sizeof ri);
+    nas_dataset train, test;
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
+    nas_ghn g;
+    memset(&g, 0, sizeof g);
+    nas_eval_result er;
+    memset(&er, 0, sizeof er);
+    NAS_TRY(nas_store_run_get(db, ec->search_run, &ri));
+    if (strcmp(ri.kind, "search") != 0) {
+        st = nas_error(NAS_EINVAL, "run %lld is not a search run (its kind is %s)",
+                       (long long)ri.id, ri.kind);
+        goto cleanup;
+    }
+    if (strcmp(ec->init, "ghn") == 0) {
+        if (ri.ghn_id <= 0) {
+            st = nas_error(NAS_EINVAL, "run %lld used no GHN, so --init ghn has none to use",
+                           (long long)ri.id);
+            goto cleanup;
+        }
+        NAS_TRY(nas_cli_ghn_from_store(db, ri.ghn_id, &g, NULL));
+        ec->ghn = &g;
+    }
+    NAS_TRY(load_split(ri.dataset, data_dir, "train", &train));
+    NAS_TRY(load_split(ri.dataset, data_dir, "test", &test));
+    ec->train = &train;
+    ec->test = &test;
+    st = nas_eval_run(db, ec, &er);
+    if (er.run_id > 0 && er.n > 0) {
+        printf("\nevaluate run %lld%s: search run %lld, %d architectures, %d epoch%s, init %s\n",
+               (long long)er.run_id, er.resumed ? " (resumed)" : "", (long long)ec->search_run,
+               er.n, ec->recipe.epochs, ec->recipe.epochs == 1 ? "" : "s", ec->init);
+        printf("%4s  %7s  %10s  %8s  %6s  %9s  %7s  %8s  %-11s  %7s  %s\n", "rank", "arch_id",
+               er.scorer, "params", "epochs", "train_acc", "val_acc", "test_acc", "status",
+               "seconds", "arch");
+        for (int i = 0; i < er.n; i++) {
+            const nas_eval_item *it = &er.items[i];
+            char sc[32], tr[16], va[16], te[16], status[32];
+            snprintf(sc, sizeof sc, "%.6g", it->score);
+            fmt_acc(tr, sizeof tr, it->train_acc);
+            fmt_acc(va, sizeof va, it->val_acc);
+            fmt_acc(te, sizeof te, it->test_acc);
+            snprintf(status, sizeof status, "%s%s", nas_run_status_name(it->status),
+                     it->was_done ? "*" : "");
+            printf("%4d  %7lld  %10s  %8lld  %3d/%-2d  %9s  %7s  %8s  %-11s  %7.1f  %s\n", i + 1,
+                   (long long)it->arch_id, sc, (long long)it->n_params, it->epochs_done,
+                   ec->recipe.epochs, tr, va, te, status, it->seconds, it->arch);
+            if (it->error[0]) {
+                printf("      error: %s\n", it->error);
+            }
+        }
+        bool any_done = false;
+        for (int i = 0; i < er.n; i++) {
+            any_done = any_done || er.items[i].was_done;
+        }
+        if (any_done) {
+            printf("(* finished before this call, skipped)\n");
+        }
+        if (er.n_corr >= 2) {
+            printf("%s vs trained val_acc over %d architectures: Kendall tau %.3f, Spearman rho "
+                   "%.3f\n",
+                   er.scorer, er.n_corr, er.kendall_tau, er.spearman_rho);
+        } else {
+            printf("%s vs trained val_acc: too few finished trainings (%d) for a rank "
+                   "correlation\n",
+                   er.scorer, er.n_corr);
+        }
+        fflush(stdout);
+    }
+    *interrupted = er.status == NAS_RUN_INTERRUPTED && ec->stop && *ec->stop;
+cleanup:
+    nas_eval_result_free(&er);
+    nas_ghn_free(&g);
+    nas_data_free(&train);
+    nas_data_free(&test);
+    nas_run_info_free(&ri);
+    ec->train = ec->test = NULL;
+    ec->ghn = NULL;
+    return st;
+}
+
+int nas_cli_evaluate(int argc, char **argv) {
+    const char *db_path = NULL, *data_dir = NULL;
+    long run = 0, top = 0, sample = 0, epochs = 1, train_n = 0, val_n = 0, batch = 64, seed = 1;
+    long threads = 0;
+    double lr = 0.05;
+    bool quiet = false;
+    nas_eval_config ec = nas_eval_config_default();
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+            usage(stdout);
+            return NAS_EXIT_OK;
+        }
+        if (strcmp(o, "--quiet") == 0) {
+            quiet = true;
+            continue;
+        }
+        if (o[0] != '-') {
+            if (db_path) {
+                return usage_error("unexpected argument '%s'", o);
+            }
+            db_path = o;
+            continue;
+        }
+        static const char *const valued[] = {"--run",   "--top",     "--sample",  "--epochs",
+                                             "--init",  "--train-n", "--val-n",   "--lr",
+                                             "--batch", "--seed",    "--threads", "--data-dir"};
+        bool known = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
+            known = known || strcmp(o, valued[k]) == 0;
+        }
+        if (!known) {
+            return usage_error("unknown option '%s'", o);
+        }
+        if (i + 1 >= argc) {
+            return usage_error("%s needs a value", o);
+        }
+        const char *v = argv[++i];
+        nas_status st = NAS_OK;
+        if (strcmp(o, "--run") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 0x7fffffffL, &run);
+        } else if (strcmp(o, "--top") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 100000, &top);
+        } else if (strcmp(o, "--sample") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 100000, &sample);
+        } else if (strcmp(o, "--epochs") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 10000, &epochs);
+        } else if (strcmp(o, "--init") == 0) {
+            if (strcmp(v, "scratch") != 0 && strcmp(v, "ghn") != 0) {
+                return usage_error("--init: '%s' is not scratch or ghn", v);
+            }
+            ec.init = v;
+        } else if (strcmp(o, "--train-n") == 0) {
+            st = nas_cli_parse_long(o, v, 0, 100000000L, &train_n);
+        } else if (strcmp(o, "--val-n") == 0) {
+            st = nas_cli_parse_long(o, v, 0, 100000000L, &val_n);
+        } else if (strcmp(o, "--lr") == 0) {
+            st = nas_cli_parse_double(o, v, 1e-8, 10.0, &lr);
+        } else if (strcmp(o, "--batch") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 65536, &batch);
+        } else if (strcmp(o, "--seed") == 0) {
+            st = nas_cli_parse_long(o, v, 0, 0x7fffffffL, &seed);
+        } else if (strcmp(o, "--threads") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 1024, &threads);
+        } else {
+            data_dir = v;
+        }
+        if (st != NAS_OK) {
+            return usage_error("%s", nas_errmsg());
+        }
+    }
+    if (!db_path) {
+        return usage_error("missing the results store DB");
+    }
+    if (run == 0) {
+        return usage_error("missing --run ID");
+    }
+    if ((top > 0) == (sample > 0)) {
+        return usage_error("give exactly one of --top K and --sample K");
+    }
+    if (quiet) {
+        nas_progress_set_enabled(false);
+    }
+    if (threads > 0) {
+        nas_set_threads((int)threads);
+    }
+    ec.search_run = run;
+    ec.top_k = (int)top;
+    ec.sample_k = (int)sample;
+    ec.seed = (uint64_t)seed;
+    ec.recipe.epochs = (int)epochs;
+    ec.recipe.batch_size = (int)batch;
+    ec.recipe.lr = (float)lr;
+    ec.recipe.seed = (uint64_t)seed;
+    ec.train_n = train_n;
+    ec.val_n = val_n;
+    ec.threads = (int)threads;
+    ec.quiet = quiet;
+    ec.stop = &stop_flag;
+
+    nas_store *db = NULL;
+    nas_status st = nas_store_open(&db, db_path, 0);
+    if (st != NAS_OK) {
+        return nas_cli_fail(st);
+    }
+    stop_flag = 0;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    bool interrupted = false;
+    st = nas_cli_evaluate_run(db, &ec, data_dir, &interrupted);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    nas_store_close(db);
+    if (st != NAS_OK) {
+        return nas_cli_fail(st);
+    }
+    if (interrupted) {
+        fprintf(stderr, "ghnas: interrupted; finished epochs are stored. Run the same command to "
+                        "resume.\n");
+        return NAS_EXIT_INTERRUPTED;
+    }
+    return NAS_EXIT_OK;
+}

@@ -1,0 +1,727 @@
+/*
+ * `ghnas search`: the main job. With no options: NB201 on Fashion-MNIST into ghnas.db -- train a
+ * graph hypernetwork when the store has none for the space and dataset, search with regularized
+ * evolution scoring candidates by the accuracy of their GHN-predicted weights, train the best
+ * three briefly, and print the leaderboard and where the database is. Ctrl-C (or SIGTERM) stops
+ * cleanly; `--resume RUN` continues a run.
+ */
+#include "cmd_search.h"
+
+#include "cli.h"
+#include "cmd_evaluate.h"
+#include "cmd_query.h"
+#include "cmd_train.h"
+#include "ghnas/search.h"
+#include "ghnas/space.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+/* Defaults, sized so the whole default run fits in 10 minutes on 2 cores. */
+#define DEF_BUDGET     500
+#define DEF_TRAIN_TIME 180.0 /* seconds of GHN training when the store has none */
+#define DEF_VAL_N      500   /* validation images per GHN score */
+#define DEF_EVAL_TOP   3
+#define DEF_EVAL_EPOCH 1
+#define DEF_EVAL_TRAIN 10000 /* training images of the closing evaluation */
+
+static void usage(FILE *out) {
+    fprintf(
+        out,
+        "usage: ghnas search [--space NAME] [--data NAME] [--db FILE] [--strategy S]\n"
+        "                    [--budget N] [--time DUR] [--scorer ghn|params|flops]\n"
+        "                    [--ghn ID|FILE] [--train-time DUR | --train-steps N]\n"
+        "                    [--threads N] [--seed S] [--round N] [--population P]\n"
+        "                    [--sample S] [--ls-init K] [--C C] [--N N] [--val-n N]\n"
+        "                    [--eval-top K] [--eval-epochs E] [--eval-train-n N] [--name TEXT]\n"
+        "                    [--resume RUN] [--force] [--data-dir DIR] [--quiet]\n"
+        "\n"
+        "Search a space for good architectures and record every result in a results store\n"
+        "(SQLite; read it with ghnas query). With the ghn scorer a graph hypernetwork (GHN)\n"
+        "predicts all weights of each candidate and the candidate is scored by the validation\n"
+        "accuracy those weights reach, without training; when the store holds no GHN for the\n"
+        "space and dataset, one is trained first and stored. Candidates are deduplicated by\n"
+        "canonical graph, scores already in the store (same architecture, GHN and scoring\n"
+        "recipe) are reused, and candidates are scored in parallel. Afterwards the best\n"
+        "--eval-top are trained briefly from scratch (see ghnas evaluate for longer training).\n"
+        "Ctrl-C stops cleanly (the run is marked interrupted); --resume continues it.\n"
+        "\n"
+        "options:\n"
+        "  --space NAME       search space: built-in name or .json path (default nb201)\n"
+        "  --data NAME        fashion-mnist (default) or mnist\n"
+        "  --db FILE          results store, created when missing (default ghnas.db)\n"
+        "  --strategy S       evolution (default; regularized/aging evolution), random,\n"
+        "                     exhaustive (every unique architecture once) or local\n"
+        "  --budget N         architectures to score in the run (default %d; 0 = no limit)\n"
+        "  --time DUR         also stop after DUR of searching (90s, 20m, 1.5h; default none)\n"
+        "  --scorer S         ghn (default: accuracy with GHN-predicted weights), params or\n"
+        "                     flops (lower is better; no GHN, no data needed for scoring)\n"
+        "  --ghn ID|FILE      the GHN: a stored GHN id (ghnas query DB ghns) or a checkpoint\n"
+        "                     from ghnas train, imported into the store (default: the newest\n"
+        "                     stored GHN of the space and dataset, else train one)\n"
+        "  --train-time DUR   GHN training time when one is trained (default %.0fs)\n"
+        "  --train-steps N    train the GHN for N steps instead\n"
+        "  --threads N        candidates scored at once (default: all cores)\n"
+        "  --seed S           the run's random stream (default 1)\n"
+        "  --round N          candidates proposed per round (default 8); the sequence depends\n"
+        "                     on --seed and --round, not on --threads\n"
+        "  --population P     evolution: population size (default 20)\n"
+        "  --sample S         evolution: tournament size (default 5)\n"
+        "  --ls-init K        local: random starts before climbing (default 10)\n"
+        "  --C C              base width of the scored nets (default: the space's skeleton)\n"
+        "  --N N              cells per stage / modules per stack (default: the space's)\n"
+        "  --val-n N          validation images per GHN score (default %d)\n"
+        "  --eval-top K       train the K best afterwards (default %d; 0 = skip)\n"
+        "  --eval-epochs E    epochs of that training (default %d)\n"
+        "  --eval-train-n N   training images of that training (default %d; 0 = all)\n"
+        "  --name TEXT        a label for the run (default: none)\n"
+        "  --resume RUN       continue run RUN of --db (space, strategy, scorer and their\n"
+        "                     options come from the run; --budget and --time may change)\n"
+        "  --force            resume a run still marked running (its process was killed)\n"
+        "  --data-dir DIR     dataset directory (default: $GHNAS_FASHION_MNIST_DIR or\n"
+        "                     " NAS_FASHION_MNIST_DIR ")\n"
+        "  --quiet            no progress output\n"
+        "  -h, --help         this help\n",
+        DEF_BUDGET, DEF_TRAIN_TIME, DEF_VAL_N, DEF_EVAL_TOP, DEF_EVAL_EPOCH, DEF_EVAL_TRAIN);
+}
+
+static int usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static int usage_error(const char *fmt, ...) {
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return nas_cli_fail(nas_error(NAS_EINVAL, "search: %s (see ghnas search --help)", what));
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+/* ---- GHN helpers ----------------------------------------------------------------------------- */
+
+/* A private temporary file name (created, closed); the caller unlinks it. */
+static nas_status temp_path(char *buf, size_t cap) {
+    const char *dir = getenv("TMPDIR");
+    snprintf(buf, cap, "%s/ghnas-ghn-XXXXXX", dir && dir[0] ? dir : "/tmp");
+    int fd = mkstemp(buf);
+    if (fd < 0) {
+        return nas_error(NAS_EIO, "cannot create a temporary file like '%s'", buf);
+    }
+    close(fd);
+    return NAS_OK;
+}
+
+nas_status nas_cli_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,
+                                  nas_ghn_data_info *info) {
+    char path[512];
+    NAS_CHECK(temp_path(path, sizeof path));
+    nas_status st = nas_store_ghn_export(db, ghn_id, path);
+    if (st == NAS_OK) {
+        st = nas_ghn_load(g, NULL, info, path);
+        if (st != NAS_OK) {
+            nas_error_wrap(st, "GHN %lld of the store", (long long)ghn_id);
+        }
+    }
+    unlink(path);
+    return st;
+}
+
+static bool ghn_on_step(const nas_ghn_trainer *tr, double loss, double acc, void *user) {
+    (void)tr;
+    (void)loss;
+    (void)acc;
+    (void)user;
+    return !stop_flag;
+}
+
+/* Train a GHN on the space and store it; *g and *info describe it. */
+static nas_status train_ghn(nas_store *db, const nas_space *sp, const char *dataset,
+                            const char *data_dir, double seconds, long steps, int threads,
+                            nas_ghn *g, nas_ghn_data_info *info, int64_t *ghn_id) {
+    nas_status st = NAS_OK;
+    nas_ghn_trainer tr;
+    nas_dataset ds;
+    nas_data_split split;
+    memset(&tr, 0, sizeof tr);
+    memset(&ds, 0, sizeof ds);
+    memset(&split, 0, sizeof split);
+    char path[512] = "";
+    nas_ghn_config gc = nas_ghn_config_default();
+    nas_ghn_train_config tc = nas_ghn_train_defaults();
+    tc.steps = steps > 0 ? steps : 0;
+    tc.time_limit = steps > 0 ? 0.0 : seconds;
+    tc.threads = threads;
+    NAS_TRY(nas_ghn_init(g, &gc, tc.seed));
+    NAS_TRY(nas_ghn_trainer_init(&tr, g, &tc));
+    tr.data.n_val = 10000;
+    tr.data.split_seed = 1;
+    NAS_TRY(nas_cli_ghn_data(dataset, data_dir, &tr.data, true, &ds, &split));
+    snprintf(tr.data.space, sizeof tr.data.space, "%s", sp->name);
+    char dur[16];
+    fprintf(stderr, "ghnas: no GHN for %s on %s in the store: training one (%s, %lld parameters)\n",
+            sp->name, dataset, steps > 0 ? "steps" : nas_format_duration(seconds, dur, sizeof dur),
+            (long long)nas_ghn_numel(g));
+    NAS_TRY(nas_ghn_train(g, &tr, sp, &ds, split.train, split.n_train, &tr.data.norm, ghn_on_step,
+                          NULL));
+    NAS_TRY(temp_path(path, sizeof path));
+    NAS_TRY(nas_ghn_save(g, &tr, path));
+    char cfg[256];
+    snprintf(cfg, sizeof cfg,
+             "{\"hid\": %d, \"decoder\": \"%s\", \"meta_batch\": %d, \"batch\": %d, \"lr\": %g, "
+             "\"seed\": %llu}",
+             g->cfg.hid, nas_ghn_decoder_name(g->cfg.decoder), tr.tc.meta_batch, tr.tc.batch_size,
+             (double)tr.tc.lr, (unsigned long long)tr.tc.seed);
+    nas_ghn_record rec = {.space = sp->name,
+                          .dataset = dataset,
+                          .config_json = cfg,
+                          .steps = tr.step,
+                          .train_loss = tr.last_loss,
+                          .val_acc = (double)NAN,
+                          .seconds = tr.seconds,
+                          .checkpoint_path = path};
+    NAS_TRY(nas_store_ghn_add(db, &rec, ghn_id));
+    *info = tr.data;
+    fprintf(stderr, "ghnas: GHN %lld trained: %lld steps in %.0f s, last loss %.3f, acc %.3f\n",
+            (long long)*ghn_id, (long long)tr.step, tr.seconds, tr.last_loss, tr.last_acc);
+cleanup:
+    if (path[0]) {
+        unlink(path);
+    }
+    nas_data_split_free(&split);
+    nas_data_free(&ds);
+    nas_ghn_trainer_free(&tr);
+    return st;
+}
+
+/* A checkpoint file given with --ghn: the stored GHN with the same bytes, else import it. */
+static nas_status import_ghn(nas_store *db, const char *path, const nas_ghn_data_info *info,
+                             int64_t *ghn_id) {
+    int64_t newest = 0;
+    nas_status st = nas_store_ghn_find(db, info->space, info->dataset, &newest);
+    if (st == NAS_OK) {
+        void *a = NULL;
+        size_t na = 0;
+        bool same = false;
+        if (nas_store_ghn_checkpoint(db, newest, &a, &na) == NAS_OK) {
+            FILE *f = fopen(path, "rb");
+            if (f) {
+                unsigned char *b = nas_malloc(na + 1);
+                same = b && fread(b, 1, na + 1, f) == na && memcmp(a, b, na) == 0;
+                nas_free(b);
+                fclose(f);
+            }
+        }
+        nas_free(a);
+        if (same) {
+            *ghn_id = newest;
+            return NAS_OK;
+        }
+    } else if (st != NAS_ENOTFOUND) {
+        return st;
+    }
+    nas_error_clear();
+    nas_ghn_record rec = {.space = info->space,
+                          .dataset = info->dataset,
+                          .config_json = "{}",
+                          .steps = 0,
+                          .train_loss = (double)NAN,
+                          .val_acc = (double)NAN,
+                          .seconds = (double)NAN,
+                          .checkpoint_path = path};
+    return nas_store_ghn_add(db, &rec, ghn_id);
+}
+
+/* ---- options --------------------------------------------------------------------------------- */
+
+typedef struct opts {
+    const char *space, *data, *db, *strategy, *scorer, *ghn, *name, *data_dir;
+    long budget, train_steps, threads, seed, round, population, sample, ls_init, C, N, val_n;
+    long eval_top, eval_epochs, eval_train_n, resume;
+    double time, train_time;
+    bool force, quiet;
+    /* which were given (they may not change on --resume) */
+    bool given_space, given_data, given_strategy, given_scorer, given_ghn, given_seed, given_shape,
+        given_val_n, given_budget;
+} opts;
+
+static int parse(int argc, char **argv, opts *o, bool *help) {
+    memset(o, 0, sizeof *o);
+    o->space = "nb201";
+    o->data = "fashion-mnist";
+    o->db = "ghnas.db";
+    o->strategy = "evolution";
+    o->scorer = "ghn";
+    o->name = "";
+    o->budget = DEF_BUDGET;
+    o->train_time = DEF_TRAIN_TIME;
+    o->seed = 1;
+    o->round = 8;
+    o->population = 20;
+    o->sample = 5;
+    o->ls_init = 10;
+    o->val_n = DEF_VAL_N;
+    o->eval_top = DEF_EVAL_TOP;
+    o->eval_epochs = DEF_EVAL_EPOCH;
+    o->eval_train_n = DEF_EVAL_TRAIN;
+    *help = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            *help = true;
+            return NAS_EXIT_OK;
+        }
+        if (strcmp(a, "--force") == 0) {
+            o->force = true;
+            continue;
+        }
+        if (strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+            continue;
+        }
+        static const char *const valued[] = {
+            "--space",   "--data",       "--db",          "--strategy",     "--budget",  "--time",
+            "--scorer",  "--ghn",        "--train-time",  "--train-steps",  "--threads", "--seed",
+            "--round",   "--population", "--sample",      "--ls-init",      "--C",       "--N",
+            "--val-n",   "--eval-top",   "--eval-epochs", "--eval-train-n", "--name",    "--resume",
+            "--data-dir"};
+        bool known = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
+            known = known || strcmp(a, valued[k]) == 0;
+        }
+        if (!known) {
+            return usage_error(a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
+        }
+        if (i + 1 >= argc) {
+            return usage_error("%s needs a value", a);
+        }
+        const char *v = argv[++i];
+        nas_status st = NAS_OK;
+        if (strcmp(a, "--space") == 0) {
+            o->space = v;
+            o->given_space = true;
+        } else if (strcmp(a, "--data") == 0) {
+            if (strcmp(v, "fashion-mnist") != 0 && strcmp(v, "mnist") != 0) {
+                return usage_error("--data: unknown dataset '%s' (fashion-mnist, mnist)", v);
+            }
+            o->data = v;
+            o->given_data = true;
+        } else if (strcmp(a, "--db") == 0) {
+            o->db = v;
+        } else if (strcmp(a, "--strategy") == 0) {
+            nas_strategy s;
+            st = nas_strategy_from_name(v, &s);
+            o->strategy = v;
+            o->given_strategy = true;
+        } else if (strcmp(a, "--budget") == 0) {
+            st = nas_cli_parse_long(a, v, 0, 100000000L, &o->budget);
+            o->given_budget = true;
+        } else if (strcmp(a, "--time") == 0) {
+            st = nas_cli_parse_duration(a, v, &o->time);
+        } else if (strcmp(a, "--scorer") == 0) {
+            if (strcmp(v, "ghn") != 0 && strcmp(v, "params") != 0 && strcmp(v, "flops") != 0) {
+                return usage_error("--scorer: unknown scorer '%s' (known: %s)", v,
+                                   nas_scorer_names());
+            }
+            o->scorer = v;
+            o->given_scorer = true;
+        } else if (strcmp(a, "--ghn") == 0) {
+            o->ghn = v;
+            o->given_ghn = true;
+        } else if (strcmp(a, "--train-time") == 0) {
+            st = nas_cli_parse_duration(a, v, &o->train_time);
+        } else if (strcmp(a, "--train-steps") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 100000000L, &o->train_steps);
+        } else if (strcmp(a, "--threads") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 1024, &o->threads);
+        } else if (strcmp(a, "--seed") == 0) {
+            st = nas_cli_parse_long(a, v, 0, 0x7fffffffL, &o->seed);
+            o->given_seed = true;
+        } else if (strcmp(a, "--round") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 256, &o->round);
+            o->given_seed = true;
+        } else if (strcmp(a, "--population") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 100000, &o->population);
+            o->given_seed = true;
+        } else if (strcmp(a, "--sample") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 100000, &o->sample);
+            o->given_seed = true;
+        } else if (strcmp(a, "--ls-init") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 100000, &o->ls_init);
+            o->given_seed = true;
+        } else if (strcmp(a, "--C") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 4096, &o->C);
+            o->given_shape = true;
+        } else if (strcmp(a, "--N") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 64, &o->N);
+            o->given_shape = true;
+        } else if (strcmp(a, "--val-n") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 10000000L, &o->val_n);
+            o->given_val_n = true;
+        } else if (strcmp(a, "--eval-top") == 0) {
+            st = nas_cli_parse_long(a, v, 0, 1000, &o->eval_top);
+        } else if (strcmp(a, "--eval-epochs") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 10000, &o->eval_epochs);
+        } else if (strcmp(a, "--eval-train-n") == 0) {
+            st = nas_cli_parse_long(a, v, 0, 100000000L, &o->eval_train_n);
+        } else if (strcmp(a, "--name") == 0) {
+            o->name = v;
+        } else if (strcmp(a, "--resume") == 0) {
+            st = nas_cli_parse_long(a, v, 1, 0x7fffffffL, &o->resume);
+        } else {
+            o->data_dir = v;
+        }
+        if (st != NAS_OK) {
+            return usage_error("%s", nas_errmsg());
+        }
+    }
+    if (o->sample > o->population) {
+        return usage_error("--sample %ld is larger than --population %ld", o->sample,
+                           o->population);
+    }
+    if (o->resume > 0) {
+        const char *fixed = o->given_space      ? "--space"
+                            : o->given_data     ? "--data"
+                            : o->given_strategy ? "--strategy"
+                            : o->given_scorer   ? "--scorer"
+                            : o->given_ghn      ? "--ghn"
+                            : o->given_seed     ? "--seed/--round/--population/--sample/--ls-init"
+                            : o->given_shape    ? "--C/--N"
+                            : o->given_val_n    ? "--val-n"
+                                                : NULL;
+        if (fixed) {
+            return usage_error("%s cannot change when resuming: the run keeps its own", fixed);
+        }
+    }
+    return -1; /* parsed; go on */
+}
+
+/* The CLI part of a run's configuration, recorded as config_json.cli. */
+static void extra_json(const opts *o, const nas_ghn_data_info *info, char *buf, size_t cap) {
+    char space[1024];
+    size_t n = 0;
+    for (const char *p = o->space; *p && n + 3 < sizeof space; p++) {
+        if (*p == '"' || *p == '\\') {
+            space[n++] = '\\';
+        }
+        space[n++] = (char)((unsigned char)*p < 0x20 ? ' ' : *p);
+    }
+    space[n] = '\0';
+    snprintf(buf, cap,
+             "{\"space\": \"%s\", \"data\": \"%s\", \"scorer\": \"%s\", \"val_n\": %ld, "
+             "\"n_val\": %lld, \"split_seed\": %llu, \"eval_batch\": %d}",
+             space, o->data, o->scorer, o->val_n, (long long)(info ? info->n_val : 10000),
+             (unsigned long long)(info ? info->split_seed : 1),
+             info && info->eval_batch > 0 ? info->eval_batch : 128);
+}
+
+/* On --resume: the options recorded with the run. */
+static nas_status resume_options(nas_store *db, opts *o, int64_t *ghn_id, char *space_buf,
+                                 size_t cap) {
+    nas_run_info ri;
+    NAS_CHECK(nas_store_run_get(db, o->resume, &ri));
+    nas_status st = NAS_OK;
+    json_error_t je;
+    json_t *root = json_loads(ri.config_json ? ri.config_json : "", 0, &je);
+    json_t *cli = json_object_get(root, "cli");
+    if (strcmp(ri.kind, "search") != 0) {
+        st = nas_error(NAS_EINVAL, "run %ld is not a search run (its kind is %s)", o->resume,
+                       ri.kind);
+    } else if (!json_is_object(cli)) {
+        st = nas_error(NAS_EFORMAT, "run %ld was not started by ghnas search (no cli options)",
+                       o->resume);
+    } else {
+        json_t *sp = json_object_get(cli, "space");
+        json_t *sc = json_object_get(cli, "scorer");
+        json_t *vn = json_object_get(cli, "val_n");
+        snprintf(space_buf, cap, "%s", json_is_string(sp) ? json_string_value(sp) : ri.space);
+        o->space = space_buf;
+        o->scorer = json_is_string(sc) && strcmp(json_string_value(sc), "params") == 0  ? "params"
+                    : json_is_string(sc) && strcmp(json_string_value(sc), "flops") == 0 ? "flops"
+                                                                                        : "ghn";
+        if (json_is_integer(vn)) {
+            o->val_n = (long)json_integer_value(vn);
+        }
+        o->data = strcmp(ri.dataset, "mnist") == 0 ? "mnist" : "fashion-mnist";
+        *ghn_id = ri.ghn_id;
+        if (!o->given_budget) {
+            json_t *b = json_object_get(root, "budget");
+            if (json_is_integer(b)) {
+                o->budget = (long)json_integer_value(b);
+            }
+        }
+    }
+    json_decref(root);
+    nas_run_info_free(&ri);
+    return st;
+}
+
+/* ---- the command ----------------------------------------------------------------------------- */
+
+static void print_leaderboard(nas_store *db, int64_t run_id, const char *db_path) {
+    nas_store_table t;
+    memset(&t, 0, sizeof t);
+    if (nas_store_query_top(db, run_id, NULL, 10, &t) == NAS_OK && t.n_rows > 0) {
+        printf("\nleaderboard of run %lld (top %lld by search score):\n", (long long)run_id,
+               (long long)t.n_rows);
+        nas_cli_print_table(stdout, &t, NAS_CLI_FORMAT_TABLE);
+    }
+    nas_store_table_free(&t);
+    char abs[PATH_MAX];
+    const char *shown = realpath(db_path, abs) ? abs : db_path;
+    printf("\ndatabase: %s\n  ghnas query %s top --run %lld     ghnas query %s runs\n", shown,
+           db_path, (long long)run_id, db_path);
+    fflush(stdout);
+}
+
+int nas_cli_search(int argc, char **argv) {
+    opts o;
+    bool help = false;
+    int rc = parse(argc, argv, &o, &help);
+    if (help) {
+        usage(stdout);
+        return NAS_EXIT_OK;
+    }
+    if (rc >= 0) {
+        return rc;
+    }
+    if (o.quiet) {
+        nas_progress_set_enabled(false);
+    }
+    if (o.threads > 0) {
+        nas_set_threads((int)o.threads);
+    }
+#ifdef __GLIBC__
+    /* Every GHN score builds and frees a tape arena of tens of MB. By default glibc unmaps such
+       blocks (and per-thread malloc arenas cannot hold them at all), so the next candidate
+       faults them in again: ~40% of the scoring CPU time went to page faults. One malloc arena
+       that keeps big freed blocks doubles the scoring rate with 2 threads. Set before any
+       worker thread exists. */
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+#endif
+    nas_status st = NAS_OK;
+    nas_store *db = NULL;
+    nas_space sp;
+    nas_ghn g;
+    nas_ghn_data_info info;
+    nas_dataset ds;
+    nas_data_split split;
+    nas_scorer sc;
+    memset(&sp, 0, sizeof sp);
+    memset(&g, 0, sizeof g);
+    memset(&info, 0, sizeof info);
+    memset(&ds, 0, sizeof ds);
+    memset(&split, 0, sizeof split);
+    memset(&sc, 0, sizeof sc);
+    nas_search_result res;
+    memset(&res, 0, sizeof res);
+    int64_t ghn_id = 0;
+    char space_buf[1024];
+    bool interrupted = false, have_info = false;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
+    sigemptyset(&sa.sa_mask);
+    stop_flag = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    NAS_TRY(nas_store_open(&db, o.db, NAS_STORE_CREATE));
+    if (o.resume > 0) {
+        NAS_TRY(resume_options(db, &o, &ghn_id, space_buf, sizeof space_buf));
+    }
+    NAS_TRY(nas_space_load(&sp, o.space));
+
+    /* the scorer (and for ghn: the GHN and the validation images) */
+    if (strcmp(o.scorer, "ghn") == 0) {
+        if (o.resume > 0) {
+            if (ghn_id <= 0) {
+                st = nas_error(NAS_EFORMAT, "run %ld records no GHN", o.resume);
+                goto cleanup;
+            }
+            NAS_TRY(nas_cli_ghn_from_store(db, ghn_id, &g, &info));
+        } else if (o.ghn) {
+            char *end = NULL;
+            long id = strtol(o.ghn, &end, 10);
+            if (end != o.ghn && *end == '\0' && access(o.ghn, F_OK) != 0) {
+                if (id < 1) {
+                    st = nas_error(NAS_EINVAL, "--ghn: '%s' is not a GHN id (>= 1)", o.ghn);
+                    goto cleanup;
+                }
+                ghn_id = id;
+                NAS_TRY(nas_cli_ghn_from_store(db, ghn_id, &g, &info));
+            } else {
+                NAS_TRY(nas_ghn_load(&g, NULL, &info, o.ghn));
+                if (info.dataset[0] == '\0') {
+                    st = nas_error(NAS_EFORMAT,
+                                   "%s: the checkpoint records no dataset (weights only?)", o.ghn);
+                    goto cleanup;
+                }
+                NAS_TRY(import_ghn(db, o.ghn, &info, &ghn_id));
+            }
+        } else {
+            st = nas_store_ghn_find(db, sp.name, o.data, &ghn_id);
+            if (st == NAS_OK) {
+                NAS_TRY(nas_cli_ghn_from_store(db, ghn_id, &g, &info));
+                fprintf(stderr, "ghnas: using GHN %lld of the store\n", (long long)ghn_id);
+            } else if (st == NAS_ENOTFOUND) {
+                nas_error_clear();
+                NAS_TRY(train_ghn(db, &sp, o.data, o.data_dir, o.train_time, o.train_steps,
+                                  (int)o.threads, &g, &info, &ghn_id));
+            } else {
+                goto cleanup;
+            }
+        }
+        if (strcmp(info.space, sp.name) != 0) {
+            st = nas_error(NAS_EINVAL, "the GHN %s%lld was trained on space %s, not %s",
+                           ghn_id > 0 ? "" : "in ", (long long)ghn_id, info.space, sp.name);
+            goto cleanup;
+        }
+        if (strcmp(info.dataset, o.data) != 0) {
+            st = nas_error(NAS_EINVAL, "the GHN %lld was trained on %s, not %s", (long long)ghn_id,
+                           info.dataset, o.data);
+            goto cleanup;
+        }
+        have_info = true;
+        NAS_TRY(nas_cli_ghn_data(info.dataset, o.data_dir, &info, false, &ds, &split));
+        char data_id[160];
+        const int64_t n = o.val_n < split.n_val ? o.val_n : split.n_val;
+        snprintf(data_id, sizeof data_id, "%s validation split %lld/seed %llu, first images",
+                 info.dataset, (long long)info.n_val, (unsigned long long)info.split_seed);
+        nas_ghn_scorer_config gs = {.ghn = &g,
+                                    .ds = &ds,
+                                    .idx = split.val,
+                                    .n = n,
+                                    .norm = info.norm,
+                                    .batch = info.eval_batch > 0 ? info.eval_batch : 128,
+                                    .data_id = data_id};
+        NAS_TRY(nas_scorer_ghn(&sc, &gs));
+    } else {
+        NAS_TRY(nas_scorer_builtin(&sc, o.scorer));
+        if (o.eval_top > 0 && o.resume == 0) {
+            /* fail early on a missing dataset, before searching */
+            NAS_TRY(strcmp(o.data, "mnist") == 0
+                        ? nas_data_load_mnist(&ds, o.data_dir, "test")
+                        : nas_data_load_fashion_mnist(&ds, o.data_dir, "test"));
+            nas_data_free(&ds);
+        }
+    }
+    if (stop_flag) {
+        st = nas_error(NAS_EINTERRUPTED, "search: interrupted before it started");
+        goto cleanup;
+    }
+
+    /* search */
+    nas_search_config cfg = nas_search_config_default();
+    NAS_TRY(nas_strategy_from_name(o.strategy, &cfg.strategy));
+    cfg.budget = o.budget;
+    cfg.time_limit = o.time;
+    cfg.seed = (uint64_t)o.seed;
+    cfg.threads = (int)o.threads;
+    cfg.round = (int)o.round;
+    cfg.population = (int)o.population;
+    cfg.sample = (int)o.sample;
+    cfg.ls_init = (int)o.ls_init;
+    cfg.net.C = (int)o.C;
+    cfg.net.N = (int)o.N;
+    if (have_info) {
+        cfg.net.in_c = info.in_c;
+        cfg.net.in_h = info.in_h;
+        cfg.net.in_w = info.in_w;
+        cfg.net.classes = g.cfg.classes;
+    }
+    cfg.name = o.name;
+    cfg.dataset = o.data;
+    cfg.force = o.force;
+    cfg.quiet = o.quiet;
+    cfg.stop = &stop_flag;
+    char extra[2048];
+    extra_json(&o, have_info ? &info : NULL, extra, sizeof extra);
+    cfg.extra_json = extra;
+    if (o.resume > 0) {
+        fprintf(stderr, "ghnas: resuming run %ld (%s, budget %ld)\n", o.resume, sp.name, o.budget);
+        st = nas_search_resume(db, o.resume, &sp, &sc, &cfg, &res);
+    } else {
+        fprintf(stderr, "ghnas: searching %s with %s, scorer %s, budget %ld%s\n", sp.name,
+                o.strategy, sc.name, o.budget, o.budget == 0 ? " (no limit)" : "");
+        st = nas_search_run(db, &sp, &sc, ghn_id, &cfg, &res);
+    }
+    if (res.run_id > 0) {
+        double share = res.seconds > 0 ? 100.0 * res.store_seconds / res.seconds : 0.0;
+        printf("run %lld %s: %lld architectures (%lld scored, %lld reused, %lld failed, %lld "
+               "duplicate proposals skipped) in %.1f s, %.1f scored/s, %.1f%% of the time in "
+               "the store%s%s\n",
+               (long long)res.run_id, nas_run_status_name(res.status), (long long)res.n_results,
+               (long long)res.n_scored, (long long)res.n_reused, (long long)res.n_failed,
+               (long long)res.n_duplicates, res.seconds,
+               res.seconds > 0 ? (double)res.n_scored / res.seconds : 0.0, share,
+               res.exhausted ? "; the space is exhausted" : "", res.time_up ? "; time is up" : "");
+        if (!isnan(res.best)) {
+            printf("best %s %.6g: %s\n", sc.name, res.best, res.best_arch);
+        }
+        fflush(stdout);
+    }
+    NAS_TRY(st);
+    interrupted = res.status == NAS_RUN_INTERRUPTED;
+
+    /* a brief evaluation of the best few */
+    if (!interrupted && o.eval_top > 0) {
+        nas_eval_config ec = nas_eval_config_default();
+        ec.search_run = res.run_id;
+        ec.top_k = (int)o.eval_top;
+        ec.recipe.epochs = (int)o.eval_epochs;
+        ec.train_n = o.eval_train_n;
+        ec.val_n = 2000;
+        ec.threads = (int)o.threads;
+        ec.quiet = o.quiet;
+        ec.stop = &stop_flag;
+        fprintf(stderr, "ghnas: training the top %ld for %ld epoch%s on %ld images\n", o.eval_top,
+                o.eval_epochs, o.eval_epochs == 1 ? "" : "s", o.eval_train_n);
+        NAS_TRY(nas_cli_evaluate_run(db, &ec, o.data_dir, &interrupted));
+    }
+    print_leaderboard(db, res.run_id, o.db);
+    if (interrupted) {
+        fprintf(stderr, "ghnas: interrupted; continue with: ghnas search --db %s --resume %lld\n",
+                o.db, (long long)res.run_id);
+    }
+cleanup:
+    if (st != NAS_OK && res.run_id > 0 && res.status == NAS_RUN_INTERRUPTED) {
+        fprintf(stderr,
+                "ghnas: run %lld is marked interrupted; once the cause is fixed, continue "
+                "with: ghnas search --db %s --resume %lld\n",
+                (long long)res.run_id, o.db, (long long)res.run_id);
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    nas_scorer_free(&sc);
+    nas_data_split_free(&split);
+    nas_data_free(&ds);
+    nas_ghn_free(&g);
+    nas_store_close(db);
+    if (st != NAS_OK) {
+        return nas_cli_fail(st);
+    }
+    return interrupted ? NAS_EXIT_INTERRUPTED : NAS_EXIT_OK;
+}

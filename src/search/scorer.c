@@ -1,0 +1,104 @@
+/*
+ * Scorers: the parameter count and FLOPs of a compiled candidate, and the validation accuracy
+ * (with the loss in aux_json) that a graph hypernetwork's predicted weights reach on a fixed
+ * validation subset.
+ */
+#include "ghnas/search.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *nas_scorer_names(void) {
+    return "params, flops, ghn";
+}
+
+static nas_status score_params(const nas_scorer *sc, const nas_net *net, nas_score_value *out) {
+    (void)sc;
+    out->value = (double)net->n_params;
+    return NAS_OK;
+}
+
+static nas_status score_flops(const nas_scorer *sc, const nas_net *net, nas_score_value *out) {
+    (void)sc;
+    out->value = (double)net->flops;
+    return NAS_OK;
+}
+
+nas_status nas_scorer_builtin(nas_scorer *out, const char *name) {
+    memset(out, 0, sizeof *out);
+    if (name && strcmp(name, "params") == 0) {
+        snprintf(out->name, sizeof out->name, "params");
+        out->fn = score_params;
+    } else if (name && strcmp(name, "flops") == 0) {
+        snprintf(out->name, sizeof out->name, "flops");
+        out->fn = score_flops;
+    } else if (name && (strcmp(name, "ghn") == 0 || strcmp(name, "ghn_acc") == 0)) {
+        return nas_error(NAS_EINVAL, "scorer '%s' needs a trained GHN and data (nas_scorer_ghn)",
+                         name);
+    } else {
+        return nas_error(NAS_ENOTFOUND, "unknown scorer '%s' (known: %s)", name ? name : "(null)",
+                         nas_scorer_names());
+    }
+    out->higher_is_better = false;
+    return NAS_OK;
+}
+
+/* The GHN scorer's data (copied configuration; the pointers stay the caller's). */
+typedef struct ghn_ctx {
+    nas_ghn_scorer_config cfg;
+} ghn_ctx;
+
+static nas_status score_ghn(const nas_scorer *sc, const nas_net *net, nas_score_value *out) {
+    const ghn_ctx *g = sc->ctx;
+    double loss = (double)NAN, acc = (double)NAN;
+    NAS_CHECK(nas_ghn_evaluate(g->cfg.ghn, net, g->cfg.ds, g->cfg.idx, g->cfg.n, &g->cfg.norm,
+                               g->cfg.batch, &loss, &acc));
+    out->value = acc;
+    if (isfinite(loss)) {
+        snprintf(out->aux_json, sizeof out->aux_json, "{\"loss\": %.9g}", loss);
+    } else {
+        snprintf(out->aux_json, sizeof out->aux_json, "{\"loss\": null}");
+    }
+    return NAS_OK;
+}
+
+static void ghn_ctx_free(void *p) {
+    nas_free(p);
+}
+
+nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg) {
+    memset(out, 0, sizeof *out);
+    if (!cfg || !cfg->ghn || !cfg->ds || cfg->n < 1 || cfg->batch < 1) {
+        return nas_error(NAS_EINVAL,
+                         "ghn scorer: needs a GHN, a dataset, n >= 1 images and a batch >= 1");
+    }
+    if (!cfg->idx && cfg->n > cfg->ds->n) {
+        return nas_error(NAS_EINVAL, "ghn scorer: %lld images asked of a dataset of %lld",
+                         (long long)cfg->n, (long long)cfg->ds->n);
+    }
+    ghn_ctx *g = nas_calloc(1, sizeof *g);
+    if (!g) {
+        return nas_error(NAS_ENOMEM, "ghn scorer: out of memory");
+    }
+    g->cfg = *cfg;
+    snprintf(out->name, sizeof out->name, "ghn_acc");
+    out->higher_is_better = true;
+    out->fn = score_ghn;
+    out->ctx = g;
+    out->ctx_free = ghn_ctx_free;
+    snprintf(out->recipe, sizeof out->recipe, "%s; %lld images; batch %d; bn batch",
+             cfg->data_id ? cfg->data_id : "data", (long long)cfg->n, cfg->batch);
+    g->cfg.data_id = NULL; /* not kept: the recipe holds it */
+    return NAS_OK;
+}
+
+void nas_scorer_free(nas_scorer *sc) {
+    if (!sc) {
+        return;
+    }
+    if (sc->ctx_free && sc->ctx) {
+        sc->ctx_free(sc->ctx);
+    }
+    memset(sc, 0, sizeof *sc);
+}
