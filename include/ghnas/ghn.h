@@ -295,7 +295,7 @@ nas_status nas_ghn_train(nas_ghn *g, nas_ghn_trainer *tr, const nas_space *sp,
  * (name, shape, data), optional trainer state (train config, data info, space, step counters,
  * optimizer moments) and a trailing CRC-32 of everything before it. Little-endian.
  */
-#define NAS_GHN_CKPT_VERSION 1
+#define NAS_GHN_CKPT_VERSION 2 /* 2: shape-embedding and decoder layout of 2026-11-27 */
 
 /* Write atomically (temp file + rename). tr NULL = weights only. */
 nas_status nas_ghn_save(const nas_ghn *g, const nas_ghn_trainer *tr, const char *path);

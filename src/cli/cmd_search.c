@@ -86,7 +86,8 @@ static void usage(FILE *out) {
         "  --eval-train-n N   training images of that training (default %d; 0 = all)\n"
         "  --name TEXT        a label for the run (default: none)\n"
         "  --resume RUN       continue run RUN of --db (space, strategy, scorer and their\n"
-        "                     options come from the run; --budget and --time may change)\n"
+        "                     options come from the run, so do the --eval-* options unless\n"
+        "                     given again; --budget and --time may change)\n"
         "  --force            resume a run still marked running (its process was killed)\n"
         "  --data-dir DIR     dataset directory (default: $GHNAS_FASHION_MNIST_DIR or\n"
         "                     " NAS_FASHION_MNIST_DIR ")\n"
@@ -261,7 +262,7 @@ typedef struct opts {
     bool force, quiet;
     /* which were given (they may not change on --resume) */
     bool given_space, given_data, given_strategy, given_scorer, given_ghn, given_seed, given_shape,
-        given_val_n, given_budget;
+        given_val_n, given_budget, given_eval_top, given_eval_epochs, given_eval_train_n;
 } opts;
 
 static int parse(int argc, char **argv, opts *o, bool *help) {
@@ -379,10 +380,13 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
             o->given_val_n = true;
         } else if (strcmp(a, "--eval-top") == 0) {
             st = nas_cli_parse_long(a, v, 0, 1000, &o->eval_top);
+            o->given_eval_top = true;
         } else if (strcmp(a, "--eval-epochs") == 0) {
             st = nas_cli_parse_long(a, v, 1, 10000, &o->eval_epochs);
+            o->given_eval_epochs = true;
         } else if (strcmp(a, "--eval-train-n") == 0) {
             st = nas_cli_parse_long(a, v, 0, 100000000L, &o->eval_train_n);
+            o->given_eval_train_n = true;
         } else if (strcmp(a, "--name") == 0) {
             o->name = v;
         } else if (strcmp(a, "--resume") == 0) {
@@ -428,10 +432,12 @@ static void extra_json(const opts *o, const nas_ghn_data_info *info, char *buf, 
     space[n] = '\0';
     snprintf(buf, cap,
              "{\"space\": \"%s\", \"data\": \"%s\", \"scorer\": \"%s\", \"val_n\": %ld, "
-             "\"n_val\": %lld, \"split_seed\": %llu, \"eval_batch\": %d}",
+             "\"n_val\": %lld, \"split_seed\": %llu, \"eval_batch\": %d, \"eval_top\": %ld, "
+             "\"eval_epochs\": %ld, \"eval_train_n\": %ld}",
              space, o->data, o->scorer, o->val_n, (long long)(info ? info->n_val : 10000),
              (unsigned long long)(info ? info->split_seed : 1),
-             info && info->eval_batch > 0 ? info->eval_batch : 128);
+             info && info->eval_batch > 0 ? info->eval_batch : 128, o->eval_top, o->eval_epochs,
+             o->eval_train_n);
 }
 
 /* On --resume: the options recorded with the run. */
@@ -460,6 +466,20 @@ static nas_status resume_options(nas_store *db, opts *o, int64_t *ghn_id, char *
                                                                                         : "ghn";
         if (json_is_integer(vn)) {
             o->val_n = (long)json_integer_value(vn);
+        }
+        /* the closing evaluation keeps the run's choice unless given again */
+        struct {
+            const char *key;
+            bool given;
+            long *dst;
+        } ev[] = {{"eval_top", o->given_eval_top, &o->eval_top},
+                  {"eval_epochs", o->given_eval_epochs, &o->eval_epochs},
+                  {"eval_train_n", o->given_eval_train_n, &o->eval_train_n}};
+        for (size_t k = 0; k < sizeof ev / sizeof ev[0]; k++) {
+            json_t *x = json_object_get(cli, ev[k].key);
+            if (!ev[k].given && json_is_integer(x)) {
+                *ev[k].dst = (long)json_integer_value(x);
+            }
         }
         o->data = strcmp(ri.dataset, "mnist") == 0 ? "mnist" : "fashion-mnist";
         *ghn_id = ri.ghn_id;

@@ -8,7 +8,9 @@
 #include "cli.h"
 #include "ghnas/ghn.h"
 #include "ghnas/space.h"
+#include "ghnas/store.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +23,8 @@ static void usage(FILE *out) {
             "                   [--meta-batch M] [--batch B] [--widths C1,C2,...] [--N N]\n"
             "                   [--hid H] [--decoder chunk|tile] [--chunk CO,CI,K] [--s-max S]\n"
             "                   [--lr LR] [--wd WD] [--clip C] [--warmup N] [--threads N]\n"
-            "                   [--out FILE] [--resume FILE] [--save-every N] [--seed S]\n"
-            "                   [--val N] [--holdout K] [--data-dir DIR] [--quiet]\n"
+            "                   [--out FILE] [--db FILE] [--resume FILE] [--save-every N]\n"
+            "                   [--seed S] [--val N] [--holdout K] [--data-dir DIR] [--quiet]\n"
             "\n"
             "Train the graph hypernetwork (GHN): every step samples M architectures of the space\n"
             "(valid members, a random width C from --widths), predicts all their weights, runs\n"
@@ -54,6 +56,8 @@ static void usage(FILE *out) {
             "  --threads N        threads over the meta-batch (default: all cores)\n"
             "  --out FILE         checkpoint written every --save-every steps and at the end\n"
             "                     (default ghn.ckpt)\n"
+            "  --db FILE          also add the trained GHN to this results store (created when\n"
+            "                     missing), where ghnas search --db FILE finds it\n"
             "  --resume FILE      continue the training saved in FILE (--steps/--time set the\n"
             "                     new end; model options must match the checkpoint)\n"
             "  --save-every N     steps between checkpoints (default 200; 0 = only at the end)\n"
@@ -179,9 +183,35 @@ static bool on_step(const nas_ghn_trainer *tr, double loss, double acc, void *us
     return !interrupted;
 }
 
+/* Add the finished GHN (the checkpoint at path) to the results store at db_path. */
+static nas_status store_ghn(nas_store *db, const char *db_path, const nas_ghn *g,
+                            const nas_ghn_trainer *tr, const char *path) {
+    char cfg[256];
+    snprintf(cfg, sizeof cfg,
+             "{\"hid\": %d, \"decoder\": \"%s\", \"meta_batch\": %d, \"batch\": %d, "
+             "\"lr\": %g, \"seed\": %llu}",
+             g->cfg.hid, nas_ghn_decoder_name(g->cfg.decoder), tr->tc.meta_batch, tr->tc.batch_size,
+             (double)tr->tc.lr, (unsigned long long)tr->tc.seed);
+    nas_ghn_record rec = {.space = tr->data.space,
+                          .dataset = tr->data.dataset,
+                          .config_json = cfg,
+                          .steps = tr->step,
+                          .train_loss = tr->last_loss,
+                          .val_acc = (double)NAN,
+                          .seconds = tr->seconds,
+                          .checkpoint_path = path};
+    int64_t id = 0;
+    nas_status st = nas_store_ghn_add(db, &rec, &id);
+    if (st == NAS_OK) {
+        printf("stored as GHN %lld in %s (ghnas search --db %s uses it)\n", (long long)id, db_path,
+               db_path);
+    }
+    return st;
+}
+
 int nas_cli_train(int argc, char **argv) {
     const char *space_name = "nb201", *dataset = "fashion-mnist", *data_dir = NULL;
-    const char *out = "ghn.ckpt", *resume = NULL;
+    const char *out = "ghn.ckpt", *resume = NULL, *db_path = NULL;
     nas_ghn_config gc = nas_ghn_config_default();
     nas_ghn_train_config tc = nas_ghn_train_defaults();
     bool steps_given = false, time_given = false, model_given = false, quiet = false;
@@ -198,10 +228,11 @@ int nas_cli_train(int argc, char **argv) {
             continue;
         }
         static const char *const valued[] = {
-            "--space", "--data",   "--data-dir", "--steps", "--time",       "--meta-batch",
-            "--batch", "--widths", "--N",        "--hid",   "--decoder",    "--chunk",
-            "--s-max", "--lr",     "--wd",       "--clip",  "--warmup",     "--threads",
-            "--out",   "--resume", "--seed",     "--val",   "--save-every", "--holdout",
+            "--space",      "--data",   "--data-dir",   "--steps",   "--time",
+            "--meta-batch", "--batch",  "--widths",     "--N",       "--hid",
+            "--decoder",    "--chunk",  "--s-max",      "--lr",      "--wd",
+            "--clip",       "--warmup", "--threads",    "--out",     "--resume",
+            "--seed",       "--val",    "--save-every", "--holdout", "--db",
         };
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
@@ -274,6 +305,8 @@ int nas_cli_train(int argc, char **argv) {
             tc.threads = (int)n;
         } else if (strcmp(o, "--out") == 0) {
             out = v;
+        } else if (strcmp(o, "--db") == 0) {
+            db_path = v;
         } else if (strcmp(o, "--resume") == 0) {
             resume = v;
         } else if (strcmp(o, "--seed") == 0) {
@@ -306,10 +339,14 @@ int nas_cli_train(int argc, char **argv) {
     nas_space sp;
     nas_dataset ds;
     nas_data_split split;
+    nas_store *db = NULL;
     memset(&g, 0, sizeof g);
     memset(&tr, 0, sizeof tr);
     memset(&ds, 0, sizeof ds);
     memset(&split, 0, sizeof split);
+    if (db_path) { /* opened first: a bad store fails before the training, not after it */
+        NAS_TRY(nas_store_open(&db, db_path, NAS_STORE_CREATE));
+    }
     if (resume) {
         NAS_TRY(nas_ghn_load_expect(&g, &tr, NULL, resume, model_given ? &gc : NULL));
         if (space_given && strcmp(tr.data.space, space_name) != 0) {
@@ -376,7 +413,11 @@ int nas_cli_train(int argc, char **argv) {
     if (st == NAS_EINTERRUPTED && save == NAS_OK) {
         fprintf(stderr, "ghnas: interrupted; resume with --resume %s\n", out);
     }
+    if (st == NAS_OK && db_path) {
+        NAS_TRY(store_ghn(db, db_path, &g, &tr, out));
+    }
 cleanup:
+    nas_store_close(db);
     nas_data_split_free(&split);
     nas_data_free(&ds);
     nas_ghn_trainer_free(&tr);

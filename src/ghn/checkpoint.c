@@ -397,8 +397,11 @@ static nas_status load(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
     uint32_t flags = (uint32_t)get_u(&r, 4);
     uint64_t total = get_u(&r, 8);
     if (version != NAS_GHN_CKPT_VERSION) {
-        st = nas_error(NAS_EFORMAT, "%s: checkpoint format version %u, this build reads version %d",
-                       path, version, NAS_GHN_CKPT_VERSION);
+        st = nas_error(
+            NAS_EFORMAT, "%s: checkpoint format version %u, this build reads version %d%s", path,
+            version, NAS_GHN_CKPT_VERSION,
+            version < NAS_GHN_CKPT_VERSION ? " (written by an older ghnas: train the GHN again)"
+                                           : " (written by a newer ghnas)");
         goto cleanup;
     }
     if (total != n) {

@@ -304,8 +304,9 @@ else
     out=$("$ghnas" search --db "$sdb" --resume 1 --budget 60 --quiet 2>/dev/null | head -1)
     grep -q "run 1 finished: 60 architectures (20 scored" <<<"$out" && ok "search --resume extends the budget" ||
         bad "search --resume extends the budget" "$out"
-    expect_err "evaluate of an evaluate run" 2 "run 2 is not a search run" \
-        "$ghnas" evaluate "$sdb" --run 2 --top 1
+    out=$("$ghnas" search --db "$sdb" --resume 1 --budget 70 2>&1 >/dev/null)
+    grep -q "training the top" <<<"$out" && bad "search --resume keeps --eval-top 0" "$out" ||
+        ok "search --resume keeps --eval-top 0"
     # darts: a space far too large to be exhausted before the signal arrives (nb201 with the
     # params scorer can finish all 6466 unique cells within the second).
     "$ghnas" search --db "$sdir/t.db" --space darts --scorer params --strategy random --budget 0 \
@@ -369,6 +370,8 @@ else
         fi
         expect_out "search ghn stored the GHN" $'n\n1' "$ghnas" query "$gdb" sql \
             "SELECT count(*) AS n FROM ghn_models" --format csv
+        expect_err "evaluate of an evaluate run" 2 "run 2 is not a search run" \
+            "$ghnas" evaluate "$gdb" --run 2 --top 1
         expect_out "evaluate stored a curve" $'e,s\n1,finished' "$ghnas" query "$gdb" sql \
             "SELECT epochs_done AS e, status AS s FROM trainings" --format csv
         out=$("$ghnas" evaluate "$gdb" --run 1 --top 1 --train-n 256 --val-n 2000 --quiet 2>&1)
@@ -383,6 +386,43 @@ else
             "$ghnas" search --db "$gdb" --space "$sdir/tiny.json" --ghn 1
         expect_err "evaluate --init ghn without a GHN" 2 "used no GHN" \
             "$ghnas" evaluate "$sdb" --run 1 --top 1 --init ghn
+
+        # ghnas train / score: checkpoints, resume, the store, refusals.
+        ck=$sdir/g.ckpt
+        out=$("$ghnas" train --steps 2 --meta-batch 2 --batch 16 --val 1000 --out "$ck" \
+            --db "$sdir/t2.db" --quiet 2>"$tmp/err")
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "^trained 2 steps" <<<"$out" && grep -q "^stored as GHN 1" <<<"$out" &&
+            [ -s "$ck" ]; then ok "train --out --db"; else
+            bad "train --out --db" "exit $rc, stdout: $out, stderr: $(head -c 300 "$tmp/err")"; fi
+        expect_out "train --db stored the GHN" $'steps\n2' "$ghnas" query "$sdir/t2.db" sql \
+            "SELECT steps FROM ghn_models" --format csv
+        out=$("$ghnas" train --resume "$ck" --steps 3 --quiet 2>"$tmp/err")
+        grep -q "^trained 1 steps" <<<"$out" && ok "train --resume continues to --steps" ||
+            bad "train --resume continues to --steps" "$out $(head -c 300 "$tmp/err")"
+        out=$("$ghnas" score --ghn "$ck" --val-n 64 --random 2 --seed 3 "$NB201_BENCH" 2>"$tmp/err")
+        [ "$(grep -vc '^#' <<<"$out")" = 3 ] && grep -q "^# 3 architectures: mean val_acc" <<<"$out" &&
+            ok "score 3 architectures" || bad "score 3 architectures" "$out $(head -c 300 "$tmp/err")"
+        head -c 1000 "$ck" >"$sdir/trunc.ckpt"
+        expect_err "score truncated checkpoint" 1 "trunc.ckpt: truncated checkpoint" \
+            "$ghnas" score --ghn "$sdir/trunc.ckpt" "$NB201_BENCH"
+        cp "$ck" "$sdir/flip.ckpt"
+        printf '\377' | dd of="$sdir/flip.ckpt" bs=1 seek=5000 conv=notrunc 2>/dev/null
+        expect_err "score corrupted checkpoint" 1 "flip.ckpt: corrupted checkpoint" \
+            "$ghnas" score --ghn "$sdir/flip.ckpt" "$NB201_BENCH"
+        expect_err "score foreign file" 1 "garbage.db" \
+            "$ghnas" score --ghn "$sdir/garbage.db" "$NB201_BENCH"
+        expect_err "score missing checkpoint" 1 "nope.ckpt" \
+            "$ghnas" score --ghn "$sdir/nope.ckpt" "$NB201_BENCH"
+        expect_err "score bad arch" 1 "unknown op 'bad'" \
+            "$ghnas" score --ghn "$ck" '|nor_conv_3x3~0|+|bad~0|'
+        expect_err "score without --ghn" 2 "ghn" "$ghnas" score "$NB201_BENCH"
+        expect_err "train --resume other model" 2 "hid: checkpoint 32, requested 64" \
+            "$ghnas" train --resume "$ck" --steps 4 --hid 64
+        expect_err "train bad decoder" 2 "unknown GHN decoder 'foo'" "$ghnas" train --decoder foo
+        expect_err "train zero steps" 2 "steps: 0 is out of range" "$ghnas" train --steps 0
+        expect_err "train bad --db" 1 "directory '/nonexistent' does not exist" \
+            "$ghnas" train --steps 1 --db /nonexistent/x.db
     fi
 fi
 

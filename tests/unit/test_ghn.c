@@ -1173,6 +1173,12 @@ START_TEST(test_ghn__checkpoint_refusals) {
     write_all(bad, data, n);
     ck_assert_int_eq(nas_ghn_load(&g, NULL, NULL, bad), NAS_EFORMAT);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "version 99"));
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "newer ghnas"));
+    /* an older format version */
+    data[8] = 1;
+    write_all(bad, data, n);
+    ck_assert_int_eq(nas_ghn_load(&g, NULL, NULL, bad), NAS_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "older ghnas: train the GHN again"));
     data[8] = NAS_GHN_CKPT_VERSION;
     /* trailing bytes */
     unsigned char *longer = malloc((size_t)n + 3);
