@@ -64,6 +64,7 @@ extern "C" {
 #define NAS_SCORER_NAME_MAX   32
 #define NAS_SCORER_RECIPE_MAX 512
 #define NAS_SCORE_AUX_MAX     320
+#define NAS_SEARCH_EXTRA_MAX  8 /* scorers recorded next to the primary one */
 
 /* One scored candidate. */
 typedef struct nas_score_value {
@@ -154,11 +155,17 @@ typedef struct nas_search_config {
     const char *name;       /* run label (default "") */
     const char *dataset;    /* runs.dataset (default "none") */
     const char *extra_json; /* a JSON object recorded as config_json's "cli" member (NULL = {}) */
-    int batch_results;      /* commit every K results ... (default 64) */
-    double batch_seconds;   /* ... or T seconds (default 5) */
-    bool force;             /* resume: take over a run still marked running though recently
-                               updated (its process was killed) */
-    bool quiet;             /* no progress bar */
+    /* More scorers computed on every candidate next to the primary one and stored with it (one
+       compile, one pass), e.g. zero-cost proxies for a later correlation study. They do not
+       steer the search. Not owned; names distinct from each other and from the primary. A
+       resumed run must be given the same extra scorers (names and recipes). */
+    const nas_scorer *extra[NAS_SEARCH_EXTRA_MAX];
+    int n_extra;
+    int batch_results;    /* commit every K results ... (default 64) */
+    double batch_seconds; /* ... or T seconds (default 5) */
+    bool force;           /* resume: take over a run still marked running though recently
+                             updated (its process was killed) */
+    bool quiet;           /* no progress bar */
     const volatile sig_atomic_t *stop; /* polled; non-zero = stop and mark interrupted (NULL) */
 } nas_search_config;
 

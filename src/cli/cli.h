@@ -28,3 +28,13 @@ nas_status nas_cli_parse_duration(const char *opt, const char *s, double *second
 
 /* Print "ghnas: error: <message>" for the current nas_errmsg() and return an exit code. */
 int nas_cli_fail(nas_status s);
+
+/* Scorer names the CLI accepts: ghn, params, flops and the zero-cost proxies. */
+#define NAS_CLI_SCORERS "ghn, params, flops, grad_norm, snip, synflow, jacob_cov, naswot"
+bool nas_cli_scorer_known(const char *name);
+/*
+ * Split a comma-separated scorer list into names[0..*n) (pointers into buf, which receives a
+ * copy of list), dropping repeats; NAS_EINVAL naming an unknown or empty entry or more than cap.
+ */
+nas_status nas_cli_scorer_list(const char *opt, const char *list, char *buf, size_t buf_cap,
+                               const char **names, int cap, int *n);

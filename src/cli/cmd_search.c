@@ -11,6 +11,7 @@
 #include "cmd_evaluate.h"
 #include "cmd_query.h"
 #include "cmd_train.h"
+#include "ghnas/proxy.h"
 #include "ghnas/search.h"
 #include "ghnas/space.h"
 
@@ -39,7 +40,7 @@ static void usage(FILE *out) {
     fprintf(
         out,
         "usage: ghnas search [--space NAME] [--data NAME] [--db FILE] [--strategy S]\n"
-        "                    [--budget N] [--time DUR] [--scorer ghn|params|flops]\n"
+        "                    [--budget N] [--time DUR] [--scorer S] [--scorers LIST]\n"
         "                    [--ghn ID|FILE] [--train-time DUR | --train-steps N]\n"
         "                    [--threads N] [--seed S] [--round N] [--population P]\n"
         "                    [--sample S] [--ls-init K] [--C C] [--N N] [--val-n N]\n"
@@ -55,7 +56,9 @@ static void usage(FILE *out) {
         "recipe) are reused, and candidates are scored in parallel. Afterwards the best\n"
         "--eval-top are trained briefly from scratch (see ghnas evaluate for longer training).\n"
         "Ctrl-C stops cleanly (the run is marked interrupted); --resume continues it.\n"
-        "\n"
+        "\n");
+    fprintf(
+        out,
         "options:\n"
         "  --space NAME       search space: built-in name or .json path (default nb201)\n"
         "  --data NAME        fashion-mnist (default) or mnist\n"
@@ -64,8 +67,13 @@ static void usage(FILE *out) {
         "                     exhaustive (every unique architecture once) or local\n"
         "  --budget N         architectures to score in the run (default %d; 0 = no limit)\n"
         "  --time DUR         also stop after DUR of searching (90s, 20m, 1.5h; default none)\n"
-        "  --scorer S         ghn (default: accuracy with GHN-predicted weights), params or\n"
-        "                     flops (lower is better; no GHN, no data needed for scoring)\n"
+        "  --scorer S         what the search optimises: ghn (default: accuracy with\n"
+        "                     GHN-predicted weights), params or flops (lower is better; no\n"
+        "                     GHN, no data), or a zero-cost proxy at initialisation on one\n"
+        "                     training batch of 64: grad_norm, snip, synflow, jacob_cov, naswot\n"
+        "  --scorers LIST     more scorers computed and stored for every candidate (comma-\n"
+        "                     separated, same names), e.g. synflow,naswot,params: one pass\n"
+        "                     records them all for a correlation study (ghnas evaluate)\n"
         "  --ghn ID|FILE      the GHN: a stored GHN id (ghnas query DB ghns) or a checkpoint\n"
         "                     from ghnas train, imported into the store (default: the newest\n"
         "                     stored GHN of the space and dataset, else train one)\n"
@@ -255,14 +263,16 @@ static nas_status import_ghn(nas_store *db, const char *path, const nas_ghn_data
 /* ---- options --------------------------------------------------------------------------------- */
 
 typedef struct opts {
-    const char *space, *data, *db, *strategy, *scorer, *ghn, *name, *data_dir;
+    const char *space, *data, *db, *strategy, *scorer, *scorers, *ghn, *name, *data_dir;
     long budget, train_steps, threads, seed, round, population, sample, ls_init, C, N, val_n;
     long eval_top, eval_epochs, eval_train_n, resume;
     double time, train_time;
     bool force, quiet;
+    char owned_scorer[32], owned_scorers[256]; /* restored on --resume */
     /* which were given (they may not change on --resume) */
-    bool given_space, given_data, given_strategy, given_scorer, given_ghn, given_seed, given_shape,
-        given_val_n, given_budget, given_eval_top, given_eval_epochs, given_eval_train_n;
+    bool given_space, given_data, given_strategy, given_scorer, given_scorers, given_ghn,
+        given_seed, given_shape, given_val_n, given_budget, given_eval_top, given_eval_epochs,
+        given_eval_train_n;
 } opts;
 
 static int parse(int argc, char **argv, opts *o, bool *help) {
@@ -299,12 +309,15 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
             o->quiet = true;
             continue;
         }
-        static const char *const valued[] = {
-            "--space",   "--data",       "--db",          "--strategy",     "--budget",  "--time",
-            "--scorer",  "--ghn",        "--train-time",  "--train-steps",  "--threads", "--seed",
-            "--round",   "--population", "--sample",      "--ls-init",      "--C",       "--N",
-            "--val-n",   "--eval-top",   "--eval-epochs", "--eval-train-n", "--name",    "--resume",
-            "--data-dir"};
+        static const char *const valued[] = {"--space",        "--data",       "--db",
+                                             "--strategy",     "--budget",     "--time",
+                                             "--scorer",       "--ghn",        "--train-time",
+                                             "--train-steps",  "--threads",    "--seed",
+                                             "--round",        "--population", "--sample",
+                                             "--ls-init",      "--C",          "--N",
+                                             "--val-n",        "--eval-top",   "--eval-epochs",
+                                             "--eval-train-n", "--name",       "--resume",
+                                             "--data-dir",     "--scorers"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
             known = known || strcmp(a, valued[k]) == 0;
@@ -339,12 +352,18 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
         } else if (strcmp(a, "--time") == 0) {
             st = nas_cli_parse_duration(a, v, &o->time);
         } else if (strcmp(a, "--scorer") == 0) {
-            if (strcmp(v, "ghn") != 0 && strcmp(v, "params") != 0 && strcmp(v, "flops") != 0) {
-                return usage_error("--scorer: unknown scorer '%s' (known: %s)", v,
-                                   nas_scorer_names());
+            if (!nas_cli_scorer_known(v)) {
+                return usage_error("--scorer: unknown scorer '%s' (known: %s)", v, NAS_CLI_SCORERS);
             }
             o->scorer = v;
             o->given_scorer = true;
+        } else if (strcmp(a, "--scorers") == 0) {
+            char buf[256];
+            const char *names[NAS_SEARCH_EXTRA_MAX + 1];
+            int n = 0;
+            st = nas_cli_scorer_list(a, v, buf, sizeof buf, names, NAS_SEARCH_EXTRA_MAX + 1, &n);
+            o->scorers = v;
+            o->given_scorers = true;
         } else if (strcmp(a, "--ghn") == 0) {
             o->ghn = v;
             o->given_ghn = true;
@@ -407,6 +426,7 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
                             : o->given_data     ? "--data"
                             : o->given_strategy ? "--strategy"
                             : o->given_scorer   ? "--scorer"
+                            : o->given_scorers  ? "--scorers"
                             : o->given_ghn      ? "--ghn"
                             : o->given_seed     ? "--seed/--round/--population/--sample/--ls-init"
                             : o->given_shape    ? "--C/--N"
@@ -433,11 +453,11 @@ static void extra_json(const opts *o, const nas_ghn_data_info *info, char *buf, 
     snprintf(buf, cap,
              "{\"space\": \"%s\", \"data\": \"%s\", \"scorer\": \"%s\", \"val_n\": %ld, "
              "\"n_val\": %lld, \"split_seed\": %llu, \"eval_batch\": %d, \"eval_top\": %ld, "
-             "\"eval_epochs\": %ld, \"eval_train_n\": %ld}",
+             "\"eval_epochs\": %ld, \"eval_train_n\": %ld, \"scorers\": \"%s\"}",
              space, o->data, o->scorer, o->val_n, (long long)(info ? info->n_val : 10000),
              (unsigned long long)(info ? info->split_seed : 1),
              info && info->eval_batch > 0 ? info->eval_batch : 128, o->eval_top, o->eval_epochs,
-             o->eval_train_n);
+             o->eval_train_n, o->scorers ? o->scorers : "");
 }
 
 /* On --resume: the options recorded with the run. */
@@ -461,9 +481,16 @@ static nas_status resume_options(nas_store *db, opts *o, int64_t *ghn_id, char *
         json_t *vn = json_object_get(cli, "val_n");
         snprintf(space_buf, cap, "%s", json_is_string(sp) ? json_string_value(sp) : ri.space);
         o->space = space_buf;
-        o->scorer = json_is_string(sc) && strcmp(json_string_value(sc), "params") == 0  ? "params"
-                    : json_is_string(sc) && strcmp(json_string_value(sc), "flops") == 0 ? "flops"
-                                                                                        : "ghn";
+        /* the strings live in the run's JSON: copied into o->owned */
+        const char *scv = json_is_string(sc) ? json_string_value(sc) : "ghn";
+        snprintf(o->owned_scorer, sizeof o->owned_scorer, "%s",
+                 nas_cli_scorer_known(scv) ? scv : "ghn");
+        o->scorer = o->owned_scorer;
+        json_t *xs = json_object_get(cli, "scorers");
+        if (json_is_string(xs) && json_string_value(xs)[0]) {
+            snprintf(o->owned_scorers, sizeof o->owned_scorers, "%s", json_string_value(xs));
+            o->scorers = o->owned_scorers;
+        }
         if (json_is_integer(vn)) {
             o->val_n = (long)json_integer_value(vn);
         }
@@ -496,6 +523,42 @@ static nas_status resume_options(nas_store *db, opts *o, int64_t *ghn_id, char *
 }
 
 /* ---- the command ----------------------------------------------------------------------------- */
+
+/* Proxies see one batch of this many training images (zero-cost-nas' default). */
+#define PROXY_BATCH 64
+
+/* Scorer `name` (nas_cli_scorer_known): g, info, ds and split as loaded for it. */
+static nas_status make_scorer(const char *name, nas_scorer *out, const nas_ghn *g,
+                              const nas_ghn_data_info *info, const nas_dataset *ds,
+                              const nas_data_split *split, long val_n) {
+    char data_id[160];
+    if (strcmp(name, "params") == 0 || strcmp(name, "flops") == 0) {
+        return nas_scorer_builtin(out, name);
+    }
+    if (strcmp(name, "ghn") == 0) {
+        const int64_t n = val_n < split->n_val ? val_n : split->n_val;
+        snprintf(data_id, sizeof data_id, "%s validation split %lld/seed %llu, first images",
+                 info->dataset, (long long)info->n_val, (unsigned long long)info->split_seed);
+        nas_ghn_scorer_config gs = {.ghn = g,
+                                    .ds = ds,
+                                    .idx = split->val,
+                                    .n = n,
+                                    .norm = info->norm,
+                                    .batch = info->eval_batch > 0 ? info->eval_batch : 128,
+                                    .data_id = data_id};
+        return nas_scorer_ghn(out, &gs);
+    }
+    snprintf(data_id, sizeof data_id, "%s training split (validation %lld/seed %llu)",
+             info->dataset, (long long)info->n_val, (unsigned long long)info->split_seed);
+    nas_proxy_config pc = {.ds = ds,
+                           .idx = split->train,
+                           .n = split->n_train,
+                           .norm = info->norm,
+                           .batch = PROXY_BATCH,
+                           .seed = 1,
+                           .data_id = data_id};
+    return nas_scorer_proxy(out, name, &pc);
+}
 
 static void print_leaderboard(nas_store *db, int64_t run_id, const char *db_path) {
     nas_store_table t;
@@ -547,7 +610,10 @@ int nas_cli_search(int argc, char **argv) {
     nas_ghn_data_info info;
     nas_dataset ds;
     nas_data_split split;
-    nas_scorer sc;
+    nas_scorer sc, xsc[NAS_SEARCH_EXTRA_MAX];
+    int n_xsc = 0;
+    char list_buf[256];
+    memset(xsc, 0, sizeof xsc);
     memset(&sp, 0, sizeof sp);
     memset(&g, 0, sizeof g);
     memset(&info, 0, sizeof info);
@@ -574,8 +640,34 @@ int nas_cli_search(int argc, char **argv) {
     }
     NAS_TRY(nas_space_load(&sp, o.space));
 
-    /* the scorer (and for ghn: the GHN and the validation images) */
-    if (strcmp(o.scorer, "ghn") == 0) {
+    /* the scorers: the primary one (--scorer) first, then --scorers without it */
+    const char *names[1 + NAS_SEARCH_EXTRA_MAX];
+    int n_names = 1;
+    names[0] = o.scorer;
+    if (o.scorers) {
+        const char *xs[1 + NAS_SEARCH_EXTRA_MAX];
+        int nx = 0;
+        NAS_TRY(nas_cli_scorer_list("--scorers", o.scorers, list_buf, sizeof list_buf, xs,
+                                    1 + NAS_SEARCH_EXTRA_MAX, &nx));
+        for (int k = 0; k < nx; k++) {
+            if (strcmp(xs[k], o.scorer) == 0) {
+                continue;
+            }
+            if (n_names > NAS_SEARCH_EXTRA_MAX) {
+                st = nas_error(NAS_EINVAL, "--scorers: at most %d besides --scorer",
+                               NAS_SEARCH_EXTRA_MAX);
+                goto cleanup;
+            }
+            names[n_names++] = xs[k];
+        }
+    }
+    bool need_ghn = false, need_data = false;
+    for (int k = 0; k < n_names; k++) {
+        need_ghn = need_ghn || strcmp(names[k], "ghn") == 0;
+        need_data =
+            need_data || (strcmp(names[k], "params") != 0 && strcmp(names[k], "flops") != 0);
+    }
+    if (need_ghn) { /* the GHN and its data split */
         if (o.resume > 0) {
             if (ghn_id <= 0) {
                 st = nas_error(NAS_EFORMAT, "run %ld records no GHN", o.resume);
@@ -626,28 +718,23 @@ int nas_cli_search(int argc, char **argv) {
         }
         have_info = true;
         NAS_TRY(nas_cli_ghn_data(info.dataset, o.data_dir, &info, false, &ds, &split));
-        char data_id[160];
-        const int64_t n = o.val_n < split.n_val ? o.val_n : split.n_val;
-        snprintf(data_id, sizeof data_id, "%s validation split %lld/seed %llu, first images",
-                 info.dataset, (long long)info.n_val, (unsigned long long)info.split_seed);
-        nas_ghn_scorer_config gs = {.ghn = &g,
-                                    .ds = &ds,
-                                    .idx = split.val,
-                                    .n = n,
-                                    .norm = info.norm,
-                                    .batch = info.eval_batch > 0 ? info.eval_batch : 128,
-                                    .data_id = data_id};
-        NAS_TRY(nas_scorer_ghn(&sc, &gs));
-    } else {
-        NAS_TRY(nas_scorer_builtin(&sc, o.scorer));
-        if (o.eval_top > 0 && o.resume == 0) {
-            /* fail early on a missing dataset, before searching */
-            NAS_TRY(strcmp(o.data, "mnist") == 0
-                        ? nas_data_load_mnist(&ds, o.data_dir, "test")
-                        : nas_data_load_fashion_mnist(&ds, o.data_dir, "test"));
-            nas_data_free(&ds);
-        }
+    } else if (need_data) { /* proxies: the training split, normalised on itself */
+        info.n_val = 10000;
+        info.split_seed = 1;
+        NAS_TRY(nas_cli_ghn_data(o.data, o.data_dir, &info, true, &ds, &split));
+        have_info = true;
+    } else if (o.eval_top > 0 && o.resume == 0) {
+        /* fail early on a missing dataset, before searching */
+        NAS_TRY(strcmp(o.data, "mnist") == 0
+                    ? nas_data_load_mnist(&ds, o.data_dir, "test")
+                    : nas_data_load_fashion_mnist(&ds, o.data_dir, "test"));
+        nas_data_free(&ds);
     }
+    for (int k = 0; k < n_names; k++) {
+        NAS_TRY(make_scorer(names[k], k == 0 ? &sc : &xsc[k - 1], need_ghn ? &g : NULL, &info, &ds,
+                            &split, o.val_n));
+    }
+    n_xsc = n_names - 1;
     if (stop_flag) {
         st = nas_error(NAS_EINTERRUPTED, "search: interrupted before it started");
         goto cleanup;
@@ -670,7 +757,7 @@ int nas_cli_search(int argc, char **argv) {
         cfg.net.in_c = info.in_c;
         cfg.net.in_h = info.in_h;
         cfg.net.in_w = info.in_w;
-        cfg.net.classes = g.cfg.classes;
+        cfg.net.classes = need_ghn ? g.cfg.classes : ds.n_classes;
     }
     cfg.name = o.name;
     cfg.dataset = o.data;
@@ -680,12 +767,26 @@ int nas_cli_search(int argc, char **argv) {
     char extra[2048];
     extra_json(&o, have_info ? &info : NULL, extra, sizeof extra);
     cfg.extra_json = extra;
+    for (int k = 0; k < n_xsc; k++) {
+        cfg.extra[k] = &xsc[k];
+    }
+    cfg.n_extra = n_xsc;
     if (o.resume > 0) {
         fprintf(stderr, "ghnas: resuming run %ld (%s, budget %ld)\n", o.resume, sp.name, o.budget);
         st = nas_search_resume(db, o.resume, &sp, &sc, &cfg, &res);
     } else {
-        fprintf(stderr, "ghnas: searching %s with %s, scorer %s, budget %ld%s\n", sp.name,
-                o.strategy, sc.name, o.budget, o.budget == 0 ? " (no limit)" : "");
+        char also[160] = "";
+        for (int k = 0; k < n_xsc; k++) {
+            size_t l = strlen(also);
+            snprintf(also + l, sizeof also - l, "%s%s", k ? ", " : " (also recording ",
+                     xsc[k].name);
+        }
+        if (n_xsc > 0) {
+            size_t l = strlen(also);
+            snprintf(also + l, sizeof also - l, ")");
+        }
+        fprintf(stderr, "ghnas: searching %s with %s, scorer %s%s, budget %ld%s\n", sp.name,
+                o.strategy, sc.name, also, o.budget, o.budget == 0 ? " (no limit)" : "");
         st = nas_search_run(db, &sp, &sc, ghn_id, &cfg, &res);
     }
     if (res.run_id > 0) {
@@ -736,6 +837,9 @@ cleanup:
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     nas_scorer_free(&sc);
+    for (int k = 0; k < NAS_SEARCH_EXTRA_MAX; k++) {
+        nas_scorer_free(&xsc[k]);
+    }
     nas_data_split_free(&split);
     nas_data_free(&ds);
     nas_ghn_free(&g);

@@ -72,3 +72,54 @@ int nas_cli_fail(nas_status s) {
     }
     return s == NAS_EINVAL ? NAS_EXIT_USAGE : NAS_EXIT_FAILURE;
 }
+
+/* ---- scorer names ------------------------------------------------------------------------ */
+
+bool nas_cli_scorer_known(const char *name) {
+    static const char *const known[] = {"ghn",  "params",  "flops",     "grad_norm",
+                                        "snip", "synflow", "jacob_cov", "naswot"};
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+        if (strcmp(name, known[k]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+nas_status nas_cli_scorer_list(const char *opt, const char *list, char *buf, size_t buf_cap,
+                               const char **names, int cap, int *n) {
+    *n = 0;
+    if (strlen(list) >= buf_cap) {
+        return nas_error(NAS_EINVAL, "%s: the list is too long", opt);
+    }
+    snprintf(buf, buf_cap, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ') {
+            tok++;
+        }
+        size_t len = strlen(tok);
+        while (len > 0 && tok[len - 1] == ' ') {
+            tok[--len] = '\0';
+        }
+        if (!nas_cli_scorer_known(tok)) {
+            return nas_error(NAS_EINVAL, "%s: unknown scorer '%s' (known: %s)", opt, tok,
+                             NAS_CLI_SCORERS);
+        }
+        bool seen = false;
+        for (int k = 0; k < *n; k++) {
+            seen = seen || strcmp(names[k], tok) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        if (*n >= cap) {
+            return nas_error(NAS_EINVAL, "%s: more than %d scorers", opt, cap);
+        }
+        names[(*n)++] = tok;
+    }
+    if (*n == 0) {
+        return nas_error(NAS_EINVAL, "%s: no scorer named", opt);
+    }
+    return NAS_OK;
+}

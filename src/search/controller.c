@@ -395,26 +395,31 @@ typedef struct session {
     int64_t ghn_id;
     char recipe[NAS_SCORER_RECIPE_MAX + 96]; /* scorer recipe + net configuration */
     nas_net_config net;                      /* resolved */
+    int n_extra;                             /* the extra scorers, s->cfg.extra */
+    char xrecipe[NAS_SEARCH_EXTRA_MAX][NAS_SCORER_RECIPE_MAX + 96];
 } session;
 
 static bool stop_requested(const nas_search_config *c) {
     return c->stop && *c->stop != 0;
 }
 
-/* Compile and score one candidate (any thread). */
+/* Compile and score one candidate (any thread): the primary scorer, then the extra ones. */
 static void score_one(const nas_i_search *s, const session *ss, nas_i_cand *c) {
     double t0 = nas_time_now();
     nas_net net;
     nas_score_value out;
     out.value = (double)NAN;
     out.aux_json[0] = '\0';
+    for (int x = 0; x < ss->n_extra; x++) {
+        c->xvalue[x] = (double)NAN;
+        c->xaux[x][0] = '\0';
+    }
     c->st = nas_net_compile(&net, s->sp, &c->arch, &ss->net);
     if (c->st == NAS_OK) {
         c->n_params = net.n_params;
         c->flops = net.flops;
         c->n_nodes = net.n_nodes;
         c->st = ss->sc->fn(ss->sc, &net, &out);
-        nas_net_free(&net);
     }
     if (c->st == NAS_OK) {
         c->value = out.value;
@@ -426,6 +431,28 @@ static void score_one(const nas_i_search *s, const session *ss, nas_i_cand *c) {
         snprintf(c->aux, sizeof c->aux, "{\"error\": \"%s\"}", msg);
     }
     c->seconds = nas_time_now() - t0;
+    if (c->n_nodes < 0) {
+        c->done = true;
+        return; /* not compiled: the extras stay NaN with the primary's error */
+    }
+    for (int x = 0; x < ss->n_extra; x++) {
+        const nas_scorer *xs = s->cfg.extra[x];
+        nas_score_value xo;
+        xo.value = (double)NAN;
+        xo.aux_json[0] = '\0';
+        double tx = nas_time_now();
+        nas_status xst = xs->fn(xs, &net, &xo);
+        c->xseconds[x] = nas_time_now() - tx;
+        if (xst == NAS_OK) {
+            c->xvalue[x] = xo.value;
+            snprintf(c->xaux[x], sizeof c->xaux[x], "%s", xo.aux_json);
+        } else {
+            char msg[NAS_SCORE_AUX_MAX - 16];
+            json_escape_into(msg, sizeof msg, nas_errmsg());
+            snprintf(c->xaux[x], sizeof c->xaux[x], "{\"error\": \"%s\"}", msg);
+        }
+    }
+    nas_net_free(&net);
     c->done = true;
 }
 
@@ -445,13 +472,25 @@ static nas_status store_one(nas_i_search *s, const session *ss, const nas_i_cand
                           .flops = c->flops,
                           .n_nodes = c->n_nodes,
                           .graph_json = NULL};
-    nas_score_record rec = {.scorer = ss->sc->name,
-                            .value = c->value,
-                            .lower_is_better = !ss->sc->higher_is_better,
-                            .recipe = ss->recipe,
-                            .aux_json = aux_json,
-                            .seconds = c->seconds};
-    return nas_store_add(ss->db, ss->run_id, seq, &ar, &rec, 1, progress);
+    nas_score_record rec[1 + NAS_SEARCH_EXTRA_MAX];
+    rec[0] = (nas_score_record){.scorer = ss->sc->name,
+                                .value = c->value,
+                                .lower_is_better = !ss->sc->higher_is_better,
+                                .recipe = ss->recipe,
+                                .aux_json = aux_json,
+                                .seconds = c->seconds};
+    for (int x = 0; x < ss->n_extra; x++) {
+        const nas_scorer *xs = s->cfg.extra[x];
+        rec[1 + x] = (nas_score_record){.scorer = xs->name,
+                                        .value = c->xvalue[x],
+                                        .lower_is_better = !xs->higher_is_better,
+                                        .recipe = ss->xrecipe[x],
+                                        .aux_json = c->reused       ? aux
+                                                    : c->xaux[x][0] ? c->xaux[x]
+                                                                    : NULL,
+                                        .seconds = c->xseconds[x]};
+    }
+    return nas_store_add(ss->db, ss->run_id, seq, &ar, rec, 1 + ss->n_extra, progress);
 }
 
 static void update_best(nas_i_search *s, nas_search_result *res, int64_t seq) {
@@ -533,6 +572,14 @@ static nas_status session_loop(nas_i_search *s, session *ss, nas_search_result *
             nas_score_hit hit;
             NAS_TRY(nas_store_score_lookup(ss->db, s->sp->name, c->key, ss->sc->name, ss->ghn_id,
                                            ss->recipe, &hit));
+            for (int x = 0; hit.found && x < ss->n_extra; x++) {
+                nas_score_hit xh; /* reused only when every extra score is stored too */
+                NAS_TRY(nas_store_score_lookup(ss->db, s->sp->name, c->key, s->cfg.extra[x]->name,
+                                               ss->ghn_id, ss->xrecipe[x], &xh));
+                hit.found = xh.found;
+                c->xvalue[x] = xh.value;
+                c->xseconds[x] = 0.0;
+            }
             if (hit.found) {
                 c->done = c->reused = true;
                 c->reused_run = hit.run_id;
@@ -677,6 +724,15 @@ static nas_status config_json(const nas_i_search *s, const session *ss, nas_i_bu
     nas_i_buf_printf(
         b, ", \"higher_is_better\": %s, \"recipe\": ", ss->sc->higher_is_better ? "true" : "false");
     nas_i_buf_json_str(b, ss->recipe);
+    nas_i_buf_printf(b, ", \"extra_scorers\": [");
+    for (int x = 0; x < ss->n_extra; x++) {
+        nas_i_buf_printf(b, "%s{\"name\": ", x ? ", " : "");
+        nas_i_buf_json_str(b, c->extra[x]->name);
+        nas_i_buf_printf(b, ", \"recipe\": ");
+        nas_i_buf_json_str(b, ss->xrecipe[x]);
+        nas_i_buf_printf(b, "}");
+    }
+    nas_i_buf_printf(b, "]");
     nas_i_buf_printf(b, ", \"space_path\": ");
     nas_i_buf_json_str(b, s->sp->path);
     nas_i_buf_printf(b, ", \"cli\": %s}", c->extra_json && c->extra_json[0] ? c->extra_json : "{}");
@@ -728,6 +784,27 @@ static nas_status session_prepare(nas_i_search *s, session *ss, const nas_scorer
              ss->net.in_w, ss->net.classes);
     ss->sc = sc;
     s->higher_is_better = sc->higher_is_better;
+    if (s->cfg.n_extra < 0 || s->cfg.n_extra > NAS_SEARCH_EXTRA_MAX) {
+        return nas_error(NAS_EINVAL, "search: %d extra scorers (at most %d)", s->cfg.n_extra,
+                         NAS_SEARCH_EXTRA_MAX);
+    }
+    ss->n_extra = s->cfg.n_extra;
+    for (int x = 0; x < ss->n_extra; x++) {
+        const nas_scorer *xs = s->cfg.extra[x];
+        if (!xs || !xs->fn || !xs->name[0]) {
+            return nas_error(NAS_EINVAL, "search: extra scorer %d has no name or function", x + 1);
+        }
+        bool dup = strcmp(xs->name, sc->name) == 0;
+        for (int y = 0; y < x; y++) {
+            dup = dup || strcmp(xs->name, s->cfg.extra[y]->name) == 0;
+        }
+        if (dup) {
+            return nas_error(NAS_EINVAL, "search: scorer %s is given twice", xs->name);
+        }
+        snprintf(ss->xrecipe[x], sizeof ss->xrecipe[x], "%s%snet C%d N%d in %dx%dx%d classes %d",
+                 xs->recipe, xs->recipe[0] ? "; " : "", ss->net.C, ss->net.N, ss->net.in_c,
+                 ss->net.in_h, ss->net.in_w, ss->net.classes);
+    }
     return NAS_OK;
 }
 
@@ -998,6 +1075,34 @@ nas_status nas_search_resume(nas_store *db, int64_t run_id, const nas_space *sp,
                        "subset, batch and net configuration needed)",
                        (long long)run_id, json_is_string(jr) ? json_string_value(jr) : "?",
                        ss.recipe);
+        goto cleanup;
+    }
+    /* the same extra scorers (a run without the key predates them: none) */
+    json_t *jx = json_object_get(root, "extra_scorers");
+    const size_t nx = json_is_array(jx) ? json_array_size(jx) : 0;
+    bool same = nx == (size_t)ss.n_extra;
+    for (size_t x = 0; same && x < nx; x++) {
+        json_t *e = json_array_get(jx, x);
+        json_t *en = json_object_get(e, "name"), *er = json_object_get(e, "recipe");
+        same = json_is_string(en) && json_is_string(er) &&
+               strcmp(json_string_value(en), c.extra[x]->name) == 0 &&
+               strcmp(json_string_value(er), ss.xrecipe[x]) == 0;
+    }
+    if (!same) {
+        char had[256] = "", given[256] = "";
+        for (size_t x = 0; x < nx; x++) {
+            json_t *en = json_object_get(json_array_get(jx, x), "name");
+            size_t l = strlen(had);
+            snprintf(had + l, sizeof had - l, "%s%s", x ? "," : "",
+                     json_is_string(en) ? json_string_value(en) : "?");
+        }
+        for (int x = 0; x < ss.n_extra; x++) {
+            size_t l = strlen(given);
+            snprintf(given + l, sizeof given - l, "%s%s", x ? "," : "", c.extra[x]->name);
+        }
+        st = nas_error(NAS_EINVAL,
+                       "run %lld records the extra scorers [%s] (names and recipes); given [%s]",
+                       (long long)run_id, had, given);
         goto cleanup;
     }
     json_t *jc = json_object_get(root, "canon");

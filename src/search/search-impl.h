@@ -55,6 +55,10 @@ typedef struct nas_i_cand {
     double seconds;
     nas_status st; /* scoring status (NAS_OK or the failure recorded as NaN) */
     char aux[NAS_SCORE_AUX_MAX];
+    /* the extra scorers (nas_search_config.extra): values (NaN = failed) and error texts */
+    double xvalue[NAS_SEARCH_EXTRA_MAX];
+    double xseconds[NAS_SEARCH_EXTRA_MAX];
+    char xaux[NAS_SEARCH_EXTRA_MAX][NAS_SCORE_AUX_MAX];
     int64_t n_params, flops; /* -1 when not compiled */
     int n_nodes;
 } nas_i_cand;

@@ -252,7 +252,7 @@ else
     expect_err "search --budget not a number" 2 "'many' is not an integer" "$ghnas" search --budget many
     expect_err "search --time bad unit" 2 "'10x' is not a duration" "$ghnas" search --time 10x
     expect_err "search --time zero" 2 "not a positive duration" "$ghnas" search --time 0
-    expect_err "search unknown scorer" 2 "unknown scorer 'synflow'" "$ghnas" search --scorer synflow
+    expect_err "search unknown scorer" 2 "unknown scorer 'zen'" "$ghnas" search --scorer zen
     expect_err "search sample > population" 2 "larger than --population" "$ghnas" search --sample 30
     expect_err "search unknown option" 2 "unknown option '--frob'" "$ghnas" search --frob
     expect_err "search option without value" 2 "db needs a value" "$ghnas" search --db
@@ -386,6 +386,31 @@ else
             "$ghnas" search --db "$gdb" --space "$sdir/tiny.json" --ghn 1
         expect_err "evaluate --init ghn without a GHN" 2 "used no GHN" \
             "$ghnas" evaluate "$sdb" --run 1 --top 1 --init ghn
+
+        # zero-cost proxies: as the search objective, recorded next to it, and in ghnas score.
+        pdb=$sdir/p.db
+        out=$("$ghnas" search --db "$pdb" --scorer synflow --scorers naswot,params,jacob_cov \
+            --budget 12 --eval-top 0 --quiet 2>"$tmp/err")
+        rc=$?
+        [ $rc -eq 0 ] && grep -q "^best synflow" <<<"$out" && ok "search --scorer synflow --scorers" ||
+            bad "search --scorer synflow --scorers" "exit $rc, $out $(head -c 300 "$tmp/err")"
+        expect_out "search recorded every scorer" $'scorer,n\njacob_cov,12\nnaswot,12\nparams,12\nsynflow,12' \
+            "$ghnas" query "$pdb" sql \
+            "SELECT scorer, count(value) AS n FROM scores GROUP BY scorer ORDER BY scorer" --format csv
+        expect_err "search --resume other --scorers" 2 "scorers cannot change when resuming" \
+            "$ghnas" search --db "$pdb" --resume 1 --scorers snip
+        out=$("$ghnas" search --db "$pdb" --resume 1 --budget 16 --quiet 2>"$tmp/err")
+        grep -q "run 1 finished: 16 architectures (4 scored" <<<"$out" &&
+            ok "search --resume keeps the extra scorers" ||
+            bad "search --resume keeps the extra scorers" "$out $(head -c 300 "$tmp/err")"
+        expect_out "resumed run recorded every scorer" $'n\n64' "$ghnas" query "$pdb" sql \
+            "SELECT count(value) AS n FROM scores WHERE run_id = 1" --format csv
+        out=$("$ghnas" score --scorers snip,grad_norm,synflow,jacob_cov,naswot --random 2 2>"$tmp/err")
+        [ "$(grep -vc '^#' <<<"$out")" = 2 ] && grep -q "^# snip  grad_norm  synflow  jacob_cov  naswot" <<<"$out" &&
+            ok "score with five proxies" || bad "score with five proxies" "$out $(head -c 300 "$tmp/err")"
+        expect_err "score unknown scorer" 2 "unknown scorer 'zen'" "$ghnas" score --scorer zen --random 1
+        expect_err "score ghn without --ghn" 2 "needs --ghn FILE" "$ghnas" score --scorers ghn,snip --random 1
+
 
         # ghnas train / score: checkpoints, resume, the store, refusals.
         ck=$sdir/g.ckpt

@@ -436,6 +436,94 @@ START_TEST(test_search__reuse_same_scorer_recipe_and_ghn) {
 }
 END_TEST
 
+/* Scores of run `run` by `scorer` (count of rows, count of non-NULL values). */
+static void scorer_counts(nas_store *db, int64_t run, const char *scorer, int64_t *rows,
+                          int64_t *values) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*), count(value) FROM scores WHERE run_id = %lld AND scorer = '%s'",
+             (long long)run, scorer);
+    nas_store_info info;
+    nas_store_get_info(db, &info);
+    nas_store *ro = NULL;
+    ck_assert_msg(nas_store_open(&ro, info.path, NAS_STORE_READONLY) == NAS_OK, "%s", nas_errmsg());
+    nas_store_table t = {0};
+    ck_assert_msg(nas_store_query_sql(ro, sql, &t) == NAS_OK, "%s", nas_errmsg());
+    *rows = nas_store_table_at(&t, 0, 0)->i;
+    *values = nas_store_table_at(&t, 0, 1)->i;
+    nas_store_table_free(&t);
+    nas_store_close(ro);
+}
+
+START_TEST(test_search__extra_scorers_recorded_reused_and_checked) {
+    nas_space sp = load_space("nb201");
+    nas_store *db = open_db("x.db");
+    probe *p = calloc(1, sizeof *p);
+    probe *q = calloc(1, sizeof *q);
+    nas_scorer sc = probe_scorer(p, "A");
+    nas_scorer xa = probe_scorer(q, "X");
+    snprintf(xa.name, sizeof xa.name, "probe_x");
+    nas_scorer xf;
+    ck_assert_int_eq(nas_scorer_builtin(&xf, "flops"), NAS_OK);
+    nas_search_config c = quiet_cfg(NAS_STRATEGY_RANDOM, 24);
+    c.extra[0] = &xa;
+    c.extra[1] = &xf;
+    c.n_extra = 2;
+    nas_search_result a = run_ok(db, &sp, &sc, 0, &c);
+    ck_assert_int_eq(a.n_scored, 24);
+    ck_assert_int_eq(p->calls, 24);
+    ck_assert_int_eq(q->calls, 24); /* every candidate, in the same pass */
+    int64_t rows = 0, values = 0;
+    const char *names[] = {"probe", "probe_x", "flops"};
+    for (int k = 0; k < 3; k++) {
+        scorer_counts(db, a.run_id, names[k], &rows, &values);
+        ck_assert_int_eq(rows, 24);
+        ck_assert_int_eq(values, 24);
+    }
+    /* the same scorers again: all reused, nothing recomputed */
+    nas_search_result b = run_ok(db, &sp, &sc, 0, &c);
+    ck_assert_int_eq(b.n_reused, 24);
+    ck_assert_int_eq(p->calls, 24);
+    ck_assert_int_eq(q->calls, 24);
+    scorer_counts(db, b.run_id, "probe_x", &rows, &values);
+    ck_assert_int_eq(values, 24);
+    /* an extra scorer with another recipe: the primary is stored, but the candidate is scored
+       again so that the new extra is recorded too */
+    nas_scorer xb = probe_scorer(q, "Y");
+    snprintf(xb.name, sizeof xb.name, "probe_x");
+    c.extra[0] = &xb;
+    nas_search_result d = run_ok(db, &sp, &sc, 0, &c);
+    ck_assert_int_eq(d.n_reused, 0);
+    ck_assert_int_eq(q->calls, 48);
+    /* resuming a run with other extra scorers is refused, naming them */
+    nas_search_result r;
+    c.n_extra = 1;
+    c.budget = 30;
+    ck_assert_int_eq(nas_search_resume(db, a.run_id, &sp, &sc, &c, &r), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "[probe_x,flops]"));
+    /* the same ones: it continues */
+    c.extra[0] = &xa;
+    c.n_extra = 2;
+    ck_assert_msg(nas_search_resume(db, a.run_id, &sp, &sc, &c, &r) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_eq(r.n_results, 30);
+    scorer_counts(db, a.run_id, "flops", &rows, &values);
+    ck_assert_int_eq(rows, 30);
+    /* a name given twice, or the primary's name again, is refused */
+    c.extra[1] = &xa;
+    ck_assert_int_eq(nas_search_run(db, &sp, &sc, 0, &c, &r), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "given twice"));
+    nas_scorer dup = probe_scorer(q, "Z");
+    c.extra[0] = &dup;
+    c.n_extra = 1;
+    ck_assert_int_eq(nas_search_run(db, &sp, &sc, 0, &c, &r), NAS_EINVAL);
+    c.n_extra = NAS_SEARCH_EXTRA_MAX + 1;
+    ck_assert_int_eq(nas_search_run(db, &sp, &sc, 0, &c, &r), NAS_EINVAL);
+    free(p);
+    free(q);
+    nas_store_close(db);
+}
+END_TEST
+
 /* ---- budgets --------------------------------------------------------------------------------- */
 
 START_TEST(test_search__budget_by_count_and_time) {
@@ -1125,6 +1213,7 @@ Suite *nas_test_search_suite(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_search__dedup_scores_each_class_once);
     tcase_add_test(tc, test_search__reuse_same_scorer_recipe_and_ghn);
+    tcase_add_test(tc, test_search__extra_scorers_recorded_reused_and_checked);
     tcase_add_test(tc, test_search__ghn_scorer);
     suite_add_tcase(s, tc);
 

@@ -1,0 +1,105 @@
+/*
+ * ghnas zero-cost proxies (src/proxy): scores of a compiled network at initialisation, from one
+ * minibatch and no training (references/nas.md §5; SamsungLabs/zero-cost-nas and
+ * BayesWatch/nas-without-training). All are higher-is-better:
+ *
+ *   grad_norm  sum over conv and linear weight tensors W of ||dL/dW||_2, L = mean softmax
+ *              cross-entropy of the batch (BN with batch statistics)
+ *   snip       sum over the same weights of |W * dL/dW|
+ *   synflow    W <- |W| for conv and linear weights, BN bypassed (the identity, as published),
+ *              one all-ones input, R = sum of the logits; sum of |W * dR/dW|, computed in double
+ *              precision by a separate interpreter of the net IR (the raw sum, not a logarithm;
+ *              it can be very large)
+ *   jacob_cov  J = gradient of the sum of all logits with respect to the input batch (one backward
+ *              pass, BN with batch statistics, so a row is "sample i's Jacobian" as published);
+ *              lambda = eigenvalues of corrcoef(J rows); -sum[log(lambda + 1e-5) +
+ *              1 / (lambda + 1e-5)]
+ *   naswot     binary codes c = [relu output > 0] of every ReLU node (each sample's units of one
+ *              node as a vector), K = sum over ReLU nodes of c c^T + (1 - c)(1 - c)^T, score =
+ *              log|det K| (double precision LU). Equal codes for two samples make K singular and
+ *              the score -inf (what numpy's slogdet returns).
+ *
+ * Weights for the seeded entry points are nas_net_model_init(NAS_NET_INIT_TORCH): PyTorch's own
+ * reset_parameters for conv and linear, BN gamma 1 and beta 0. This is what zero-cost-nas uses
+ * on NAS-Bench-201 (its default --init_w_type none keeps the network's own initialisation).
+ * The batch is `batch` examples drawn without replacement from the configured subset by a
+ * stream of the seed; the weights come from another stream of the same seed. One batch serves
+ * every proxy (zero-cost-nas uses 64; the naswot paper 128).
+ *
+ * Memory: the tape proxies keep every node output of the batch (nas_net_forward): a peak of
+ * about 0.9 GB for NB201 C=16 N=5 on 64 Fashion-MNIST images (1.2 GB at 3x32x32); synflow needs
+ * two doubles per activation of one sample.
+ *
+ *     nas_proxy_config pc = {.ds = &train, .idx = split.train, .n = split.n_train,
+ *                            .norm = norm, .batch = 64, .seed = 1, .data_id = "fmnist train"};
+ *     double v;
+ *     if (nas_proxy_compute("synflow", &net, &pc, &v) != NAS_OK) ... nas_errmsg() ...
+ *
+ *     nas_scorer sc;                                        // for the search controller
+ *     if (nas_scorer_proxy(&sc, "jacob_cov", &pc) != NAS_OK) ... nas_errmsg() ...
+ *     ... nas_search_run(db, &space, &sc, 0, &cfg, &res) ...;  nas_scorer_free(&sc);
+ *
+ * With explicit weights and data (e.g. to compare with a PyTorch twin):
+ *
+ *     // w: net.n_slots pointers, w[s] = net.slots[s].numel floats in the slot's shape
+ *     nas_proxy_compute_with("snip", &net, w, x, labels, batch, &v);
+ *
+ * Thread safety: every call works on its own tapes and buffers; any number of threads may score
+ * different (or the same) compiled nets with one configuration or one scorer concurrently.
+ */
+#pragma once
+
+#include "ghnas/core.h"
+#include "ghnas/data.h"
+#include "ghnas/net.h"
+#include "ghnas/search.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the seeded entry points need; pointers are not owned. The scorer copies the batch it
+ * draws, so ds and idx need only live through nas_scorer_proxy. */
+typedef struct nas_proxy_config {
+    const nas_dataset *ds; /* images and labels */
+    const int32_t *idx;    /* [n] indices into ds the batch is drawn from; NULL = 0..n-1 */
+    int64_t n;             /* size of that subset, >= batch */
+    nas_data_norm norm;    /* input normalisation (norm.c must equal ds->c) */
+    int batch;             /* examples in the one minibatch, >= 1 (zero-cost-nas: 64) */
+    uint64_t seed;         /* weight initialisation and batch draw */
+    const char *data_id;   /* where the images come from, for the scorer recipe (NULL: "data") */
+} nas_proxy_config;
+
+/* "grad_norm, snip, synflow, jacob_cov, naswot" for messages and help. */
+const char *nas_proxy_names(void);
+
+/*
+ * One proxy of `net` with explicit weights: w[s] holds slot s's values (net->slots[s].numel
+ * floats), x [batch, in_c, in_h, in_w] the normalised inputs, labels [batch] in [0, classes)
+ * (only grad_norm and snip read them; NULL is fine otherwise). synflow reads neither x nor labels
+ * (it feeds one all-ones input) but batch must still be >= 1. On failure *value is NaN:
+ * NAS_ENOTFOUND for an unknown name (the message lists the known ones), NAS_EINVAL for bad
+ * arguments, the forward pass's status (its message names the node) when the net does not run,
+ * NAS_ENUMERIC when the score is not finite (NaN loss, constant Jacobian rows, synflow beyond
+ * double range). naswot's -inf (singular K) is a result, not an error.
+ */
+nas_status nas_proxy_compute_with(const char *name, const nas_net *net, const float *const *w,
+                                  const float *x, const int32_t *labels, int batch, double *value);
+
+/* One proxy with seeded weights and a seeded batch from cfg (see the top of this file). Besides
+ * the errors above: NAS_EINVAL when cfg is incomplete or does not fit the net (image shape,
+ * channels, labels beyond the net's classes). */
+nas_status nas_proxy_compute(const char *name, const nas_net *net, const nas_proxy_config *cfg,
+                             double *value);
+
+/*
+ * A scorer for the search controller: name = the proxy's name, higher is better, the batch drawn
+ * once here (so every candidate sees the same images), weights seeded per candidate from
+ * cfg->seed. The recipe records data_id, the subset size, batch, seed, "init torch" and
+ * "bn batch". NAS_ENOTFOUND for unknown names, NAS_EINVAL for a bad configuration.
+ */
+nas_status nas_scorer_proxy(nas_scorer *out, const char *name, const nas_proxy_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
