@@ -123,6 +123,41 @@ typedef struct nas_eval_result {
 nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_result *res);
 void nas_eval_result_free(nas_eval_result *res);
 
+/* ---- scorer quality (src/eval/corr.c) ------------------------------------------------------- */
+
+/* A rank correlation with a percentile bootstrap interval. */
+typedef struct nas_eval_ci {
+    double value;  /* on the sample itself (NaN: undefined) */
+    double lo, hi; /* 2.5 and 97.5 percentiles over the bootstrap resamples (NaN: undefined) */
+} nas_eval_ci;
+
+/* How well one scorer ranks the trained architectures of an evaluate run. */
+typedef struct nas_eval_corr {
+    char scorer[64];
+    bool higher_is_better; /* the scorer's direction as recorded (values are correlated raw) */
+    int n;                 /* architectures with a score and a finished training */
+    nas_eval_ci tau, rho;  /* Kendall tau-b, Spearman rho: score vs trained val_acc */
+    int n_top;             /* the better half: the ceil(n/2) best by trained val_acc */
+    nas_eval_ci tau_top, rho_top;
+} nas_eval_corr;
+
+/*
+ * Percentile bootstrap: n_boot resamples of the pairs with replacement (rng), 95 % interval of
+ * tau and rho. NaN pairs are left out first; resamples where a statistic is undefined (constant
+ * x or y) are skipped. n_boot 0: value only (lo, hi NaN).
+ */
+nas_status nas_eval_corr_ci(const double *x, const double *y, int64_t n, int n_boot, nas_rng *rng,
+                            nas_eval_ci *tau, nas_eval_ci *rho);
+
+/*
+ * For every scorer recorded in search run `search_run` (nas_store_query_run_scorers), the
+ * correlation of its raw values with the trained validation accuracy of items[0..n) (finished
+ * ones; see nas_eval_run), on all of them and on the better half, with n_boot bootstrap resamples
+ * from a stream seeded by `seed`. *out (nas_free) receives *n_out rows in scorer-name order.
+ */
+nas_status nas_eval_correlations(nas_store *db, int64_t search_run, const nas_eval_item *items,
+                                 int n, int n_boot, uint64_t seed, nas_eval_corr **out, int *n_out);
+
 #ifdef __cplusplus
 }
 #endif

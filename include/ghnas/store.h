@@ -353,6 +353,12 @@ const nas_store_value *nas_store_table_at(const nas_store_table *t, int64_t r, i
 /* Column index by name, -1 when absent. */
 int nas_store_table_col(const nas_store_table *t, const char *name);
 
+/*
+ * The scorers recorded in run run_id, by name: columns scorer, higher_is_better (1/0; 1 when the
+ * scorers table does not know it), n (non-NULL values).
+ */
+nas_status nas_store_query_run_scorers(nas_store *db, int64_t run_id, nas_store_table *out);
+
 /* Every run with its status, primary scorer, number of architectures and best score. */
 nas_status nas_store_query_runs(nas_store *db, nas_store_table *out);
 

@@ -30,7 +30,10 @@ static void usage(FILE *out) {
         "the search's validation split; the test split is used only here. Trainings run in\n"
         "parallel (one per thread). Run the same command again to resume an interrupted\n"
         "evaluation at its last finished epoch; finished trainings are skipped.\n"
-        "Prints Kendall tau and Spearman rho between search score and validation accuracy.\n"
+        "Prints Kendall tau and Spearman rho between search score and validation accuracy,\n"
+        "then a table for every scorer the search run recorded (e.g. with --scorers): tau\n"
+        "and rho with 95%% bootstrap intervals, on all trained architectures and on the\n"
+        "better half by validation accuracy.\n"
         "\n"
         "options:\n"
         "  --run ID          the search run (see ghnas query DB runs)\n"
@@ -94,6 +97,8 @@ static nas_status load_split(const char *dataset, const char *dir, const char *s
                      "the run's dataset is '%s'; evaluate can load fashion-mnist and mnist",
                      dataset);
 }
+
+static void print_correlations(nas_store *db, int64_t search_run, const nas_eval_result *er);
 
 nas_status nas_cli_evaluate_run(nas_store *db, nas_eval_config *ec, const char *data_dir,
                                 bool *interrupted) {
@@ -162,6 +167,7 @@ nas_status nas_cli_evaluate_run(nas_store *db, nas_eval_config *ec, const char *
             printf("%s vs trained val_acc over %d architectures: Kendall tau %.3f, Spearman rho "
                    "%.3f\n",
                    er.scorer, er.n_corr, er.kendall_tau, er.spearman_rho);
+            print_correlations(db, ec->search_run, &er);
         } else {
             printf("%s vs trained val_acc: too few finished trainings (%d) for a rank "
                    "correlation\n",
@@ -179,6 +185,41 @@ cleanup:
     ec->train = ec->test = NULL;
     ec->ghn = NULL;
     return st;
+}
+
+static void fmt_ci(char *buf, size_t cap, const nas_eval_ci *c) {
+    if (isnan(c->value)) {
+        snprintf(buf, cap, "%s", "-");
+    } else if (isnan(c->lo)) {
+        snprintf(buf, cap, "%6.3f", c->value);
+    } else {
+        snprintf(buf, cap, "%6.3f [%6.3f, %6.3f]", c->value, c->lo, c->hi);
+    }
+}
+
+/* Every scorer of the search run against the trained validation accuracy. */
+static void print_correlations(nas_store *db, int64_t search_run, const nas_eval_result *er) {
+    nas_eval_corr *rows = NULL;
+    int n = 0;
+    if (nas_eval_correlations(db, search_run, er->items, er->n, 1000, 1, &rows, &n) != NAS_OK) {
+        fprintf(stderr, "ghnas: warning: no correlation table: %s\n", nas_errmsg());
+        return;
+    }
+    printf("\nscorers of search run %lld vs trained val_acc (raw values; 95%% bootstrap intervals "
+           "of 1000 resamples; better half = the best half by val_acc):\n",
+           (long long)search_run);
+    printf("%-10s %4s  %-26s  %-26s  %4s  %-26s  %s\n", "scorer", "n", "kendall_tau",
+           "spearman_rho", "half", "half kendall_tau", "half spearman_rho");
+    for (int i = 0; i < n; i++) {
+        char t[64], r[64], th[64], rh[64];
+        fmt_ci(t, sizeof t, &rows[i].tau);
+        fmt_ci(r, sizeof r, &rows[i].rho);
+        fmt_ci(th, sizeof th, &rows[i].tau_top);
+        fmt_ci(rh, sizeof rh, &rows[i].rho_top);
+        printf("%-10s %4d  %-26s  %-26s  %4d  %-26s  %s\n", rows[i].scorer, rows[i].n, t, r,
+               rows[i].n_top, th, rh);
+    }
+    nas_free(rows);
 }
 
 int nas_cli_evaluate(int argc, char **argv) {

@@ -155,6 +155,22 @@ static nas_status rename_col(nas_store_table *t, int c, const char *name) {
     return NAS_OK;
 }
 
+nas_status nas_store_query_run_scorers(nas_store *db, int64_t run_id, nas_store_table *out) {
+    sqlite3_stmt *st = NULL;
+    NAS_CHECK(nas_i_prepare(db,
+                            "SELECT s.scorer, COALESCE(c.higher_is_better, 1) AS higher_is_better,"
+                            " count(s.value) AS n FROM scores s"
+                            " LEFT JOIN scorers c ON c.name = s.scorer"
+                            " WHERE s.run_id = ?1 GROUP BY s.scorer ORDER BY s.scorer",
+                            &st));
+    int rc = sqlite3_bind_int64(st, 1, run_id);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return nas_i_store_fail(db, rc, "binding a scorers query");
+    }
+    return fill_stmt(db, st, out);
+}
+
 nas_status nas_store_query_top(nas_store *db, int64_t run_id, const char *scorer, int64_t k,
                                nas_store_table *out) {
     if (k < 1) {

@@ -848,6 +848,34 @@ END_TEST
 
 #define EPS 1e-12
 
+START_TEST(test_search__bootstrap_intervals) {
+    const double x[7] = {1, 2, 3, 4, 5, NAN, 7}, y[7] = {2, 1, 4, 3, 5, 9, NAN};
+    nas_eval_ci tau, rho, tau2, rho2;
+    nas_rng r;
+    nas_rng_seed(&r, 3);
+    /* NaN pairs dropped: 5 pairs, 2 of 10 discordant -> tau 0.6; rho 1 - 6*4/(5*24) = 0.8 */
+    ck_assert_int_eq(nas_eval_corr_ci(x, y, 7, 400, &r, &tau, &rho), NAS_OK);
+    ck_assert(fabs(tau.value - 0.6) < 1e-12);
+    ck_assert(fabs(rho.value - 0.8) < 1e-12);
+    ck_assert(tau.lo >= -1.0 && tau.lo <= tau.hi && tau.hi <= 1.0);
+    ck_assert(rho.lo >= -1.0 && rho.lo <= rho.hi && rho.hi <= 1.0);
+    ck_assert(tau.lo < 0.6 && tau.hi == 1.0); /* resamples of 5 pairs vary; some are monotone */
+    /* the same seed gives the same interval */
+    nas_rng_seed(&r, 3);
+    ck_assert_int_eq(nas_eval_corr_ci(x, y, 7, 400, &r, &tau2, &rho2), NAS_OK);
+    ck_assert(tau2.lo == tau.lo && tau2.hi == tau.hi && rho2.lo == rho.lo);
+    /* a perfect ranking stays perfect in every resample that is defined */
+    const double m[6] = {1, 2, 3, 4, 5, 6}, w[6] = {-3, -2, -1, 0, 4, 8};
+    ck_assert_int_eq(nas_eval_corr_ci(m, w, 6, 200, &r, &tau, &rho), NAS_OK);
+    ck_assert(tau.value == 1.0 && tau.lo == 1.0 && tau.hi == 1.0 && rho.lo == 1.0);
+    /* no resamples: value only */
+    ck_assert_int_eq(nas_eval_corr_ci(m, w, 6, 0, NULL, &tau, &rho), NAS_OK);
+    ck_assert(tau.value == 1.0 && isnan(tau.lo) && isnan(rho.hi));
+    ck_assert_int_eq(nas_eval_corr_ci(m, w, -1, 0, NULL, &tau, &rho), NAS_EINVAL);
+    ck_assert_int_eq(nas_eval_corr_ci(m, w, 6, 10, NULL, &tau, &rho), NAS_EINVAL);
+}
+END_TEST
+
 START_TEST(test_search__kendall_spearman_hand_values) {
     double tau = 0.0, rho = 0.0;
     const double a[4] = {1, 2, 3, 4}, b[4] = {10, 20, 30, 40}, c[4] = {4, 3, 2, 1};
@@ -1034,6 +1062,20 @@ START_TEST(test_search__evaluate_tiny_fashion_mnist) {
     }
     ck_assert_int_eq(er.n_corr, 2);
     ck_assert(isnan(er.kendall_tau) || fabs(er.kendall_tau) <= 1.0);
+    /* the correlation table: one row per scorer of the search run */
+    nas_eval_corr *rows = NULL;
+    int n_rows = 0;
+    ck_assert_int_eq(nas_eval_correlations(db, sr.run_id, er.items, er.n, 50, 1, &rows, &n_rows),
+                     NAS_OK);
+    ck_assert_int_eq(n_rows, 1);
+    ck_assert_str_eq(rows[0].scorer, "params");
+    ck_assert(!rows[0].higher_is_better);
+    ck_assert_int_eq(rows[0].n, 2);
+    ck_assert_int_eq(rows[0].n_top, 1);
+    ck_assert(isnan(rows[0].tau_top.value)); /* one architecture: undefined */
+    ck_assert(isnan(er.kendall_tau) ? isnan(rows[0].tau.value)
+                                    : fabs(fabs(rows[0].tau.value) - fabs(er.kendall_tau)) < 1e-12);
+    nas_free(rows);
     int64_t run1 = er.run_id;
     nas_eval_result_free(&er);
     /* again: the same evaluate run, every training skipped */
@@ -1109,7 +1151,7 @@ START_TEST(test_search__evaluate_sigkill_resumes_at_epoch) {
     }
     /* wait for two stored epochs, then kill */
     int64_t done = 0;
-    for (int i = 0; i < 600 && done < 2; i++) {
+    for (int i = 0; i < 3600 && done < 2; i++) { /* up to 3 min on a loaded machine */
         struct timespec ts = {0, 50000000L};
         nanosleep(&ts, NULL);
         nas_store *ro = NULL;
@@ -1235,12 +1277,13 @@ Suite *nas_test_search_suite(void) {
 
     tc = tcase_create("statistics");
     tcase_add_test(tc, test_search__kendall_spearman_hand_values);
+    tcase_add_test(tc, test_search__bootstrap_intervals);
     tcase_add_test(tc, test_search__pareto_against_brute_force);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("evaluate");
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-    tcase_set_timeout(tc, 240);
+    tcase_set_timeout(tc, 400);
     tcase_add_test(tc, test_search__evaluate_tiny_fashion_mnist);
     tcase_add_test(tc, test_search__evaluate_sigkill_resumes_at_epoch);
     suite_add_tcase(s, tc);

@@ -1,0 +1,185 @@
+/*
+ * Scorer quality: Kendall tau and Spearman rho of every scorer recorded in a search run against
+ * the trained validation accuracy of an evaluate run, on all trained architectures and on the
+ * better half, with percentile bootstrap intervals.
+ */
+#include "ghnas/eval.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile (0..1) of v[0..n) sorted, linear interpolation between order statistics. */
+static double quantile_sorted(const double *v, int n, double q) {
+    if (n <= 0) {
+        return (double)NAN;
+    }
+    double pos = q * (double)(n - 1);
+    int lo = (int)floor(pos);
+    int hi = lo + 1 < n ? lo + 1 : lo;
+    return v[lo] + (pos - (double)lo) * (v[hi] - v[lo]);
+}
+
+nas_status nas_eval_corr_ci(const double *x, const double *y, int64_t n, int n_boot, nas_rng *rng,
+                            nas_eval_ci *tau, nas_eval_ci *rho) {
+    tau->value = tau->lo = tau->hi = (double)NAN;
+    rho->value = rho->lo = rho->hi = (double)NAN;
+    if (n < 0 || n_boot < 0 || (n > 0 && (!x || !y)) || (n_boot > 0 && !rng)) {
+        return nas_error(NAS_EINVAL, "correlation: bad arguments (n %lld, resamples %d)",
+                         (long long)n, n_boot);
+    }
+    nas_status st = NAS_OK;
+    /* the complete pairs */
+    double *px = nas_malloc(sizeof *px * (size_t)(n > 0 ? n : 1) * 4);
+    double *bt = nas_malloc(sizeof *bt * (size_t)(n_boot > 0 ? n_boot : 1) * 2);
+    if (!px || !bt) {
+        st = nas_error(NAS_ENOMEM, "correlation: out of memory");
+        goto cleanup;
+    }
+    double *py = px + n, *bx = px + 2 * n, *by = px + 3 * n;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isnan(x[i]) && !isnan(y[i])) {
+            px[m] = x[i];
+            py[m] = y[i];
+            m++;
+        }
+    }
+    NAS_TRY(nas_eval_kendall_tau(px, py, m, &tau->value));
+    NAS_TRY(nas_eval_spearman_rho(px, py, m, &rho->value));
+    if (n_boot == 0 || m < 2) {
+        goto cleanup;
+    }
+    double *bt_tau = bt, *bt_rho = bt + n_boot;
+    int nt = 0, nr = 0;
+    for (int b = 0; b < n_boot; b++) {
+        for (int64_t i = 0; i < m; i++) {
+            int64_t j = (int64_t)nas_rng_below(rng, (uint64_t)m);
+            bx[i] = px[j];
+            by[i] = py[j];
+        }
+        double t = (double)NAN, r = (double)NAN;
+        NAS_TRY(nas_eval_kendall_tau(bx, by, m, &t));
+        NAS_TRY(nas_eval_spearman_rho(bx, by, m, &r));
+        if (!isnan(t)) {
+            bt_tau[nt++] = t;
+        }
+        if (!isnan(r)) {
+            bt_rho[nr++] = r;
+        }
+    }
+    qsort(bt_tau, (size_t)nt, sizeof *bt_tau, cmp_double);
+    qsort(bt_rho, (size_t)nr, sizeof *bt_rho, cmp_double);
+    tau->lo = quantile_sorted(bt_tau, nt, 0.025);
+    tau->hi = quantile_sorted(bt_tau, nt, 0.975);
+    rho->lo = quantile_sorted(bt_rho, nr, 0.025);
+    rho->hi = quantile_sorted(bt_rho, nr, 0.975);
+cleanup:
+    nas_free(px);
+    nas_free(bt);
+    return st;
+}
+
+/* qsort of item indices by trained val_acc, best first. */
+typedef struct acc_idx {
+    double acc;
+    int i;
+} acc_idx;
+
+static int cmp_acc_desc(const void *a, const void *b) {
+    const acc_idx *p = a, *q = b;
+    if (p->acc != q->acc) {
+        return p->acc < q->acc ? 1 : -1;
+    }
+    return (p->i > q->i) - (p->i < q->i);
+}
+
+nas_status nas_eval_correlations(nas_store *db, int64_t search_run, const nas_eval_item *items,
+                                 int n, int n_boot, uint64_t seed, nas_eval_corr **out,
+                                 int *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    if (!db || n < 0 || (n > 0 && !items)) {
+        return nas_error(NAS_EINVAL, "correlations: bad arguments");
+    }
+    nas_status st = NAS_OK;
+    nas_store_table sc, top;
+    memset(&sc, 0, sizeof sc);
+    memset(&top, 0, sizeof top);
+    nas_eval_corr *rows = NULL;
+    double *score = nas_malloc(sizeof *score * (size_t)(n > 0 ? n : 1) * 4);
+    acc_idx *order = nas_malloc(sizeof *order * (size_t)(n > 0 ? n : 1));
+    if (!score || !order) {
+        st = nas_error(NAS_ENOMEM, "correlations: out of memory");
+        goto cleanup;
+    }
+    double *acc = score + n, *hs = score + 2 * n, *ha = score + 3 * n;
+    /* the trained ones, best first, for the better half */
+    int n_trained = 0;
+    for (int i = 0; i < n; i++) {
+        acc[i] = items[i].status == NAS_RUN_FINISHED ? items[i].val_acc : (double)NAN;
+        if (!isnan(acc[i])) {
+            order[n_trained++] = (acc_idx){acc[i], i};
+        }
+    }
+    qsort(order, (size_t)n_trained, sizeof *order, cmp_acc_desc);
+    const int half = (n_trained + 1) / 2;
+
+    NAS_TRY(nas_store_query_run_scorers(db, search_run, &sc));
+    rows = nas_calloc((size_t)(sc.n_rows > 0 ? sc.n_rows : 1), sizeof *rows);
+    if (!rows) {
+        st = nas_error(NAS_ENOMEM, "correlations: out of memory");
+        goto cleanup;
+    }
+    for (int64_t r = 0; r < sc.n_rows; r++) {
+        nas_eval_corr *row = &rows[r];
+        const nas_store_value *name = nas_store_table_at(&sc, r, 0);
+        snprintf(row->scorer, sizeof row->scorer, "%s",
+                 name->type == NAS_STORE_TEXT ? name->s : "?");
+        row->higher_is_better = nas_store_table_at(&sc, r, 1)->i != 0;
+        /* this scorer's values by arch_id */
+        nas_store_table_free(&top);
+        NAS_TRY(nas_store_query_top(db, search_run, row->scorer, INT64_MAX, &top));
+        for (int i = 0; i < n; i++) {
+            score[i] = (double)NAN;
+            for (int64_t k = 0; k < top.n_rows; k++) {
+                if (nas_store_table_at(&top, k, 1)->i == items[i].arch_id) {
+                    const nas_store_value *v = nas_store_table_at(&top, k, 2);
+                    score[i] = v->type == NAS_STORE_REAL  ? v->r
+                               : v->type == NAS_STORE_INT ? (double)v->i
+                                                          : (double)NAN;
+                    break;
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            row->n += !isnan(score[i]) && !isnan(acc[i]);
+        }
+        nas_rng rng;
+        nas_rng_seed(&rng, seed);
+        NAS_TRY(nas_eval_corr_ci(score, acc, n, n_boot, &rng, &row->tau, &row->rho));
+        for (int k = 0; k < half; k++) {
+            hs[k] = score[order[k].i];
+            ha[k] = acc[order[k].i];
+            row->n_top += !isnan(hs[k]);
+        }
+        nas_rng_seed(&rng, seed + 1);
+        NAS_TRY(nas_eval_corr_ci(hs, ha, half, n_boot, &rng, &row->tau_top, &row->rho_top));
+    }
+    *out = rows;
+    *n_out = (int)sc.n_rows;
+    rows = NULL;
+cleanup:
+    nas_free(rows);
+    nas_free(score);
+    nas_free(order);
+    nas_store_table_free(&sc);
+    nas_store_table_free(&top);
+    return st;
+}
