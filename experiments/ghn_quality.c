@@ -6,7 +6,8 @@
  * and at a wider C than any trained one; for the chunk-wise decoder and GHN-2's tiling decoder.
  * Also reports the training throughput (architectures x images per second).
  *
- *   build/experiments/ghn_quality --time 25m --decoders chunk,tile
+ *   build/experiments/ghn_quality --time 25m --decoders chunk,tile --out q
+ *   build/experiments/ghn_quality --load q --archs 100     (re-evaluate the saved GHNs)
  */
 #include "ghnas/ghn.h"
 
@@ -26,13 +27,15 @@ typedef struct opts {
     int n_widths, widths[NAS_GHN_MAX_WIDTHS];
     bool dec[NAS_GHN_DECODER_COUNT];
     const char *out_prefix;
+    const char *load_prefix; /* evaluate PREFIX-<decoder>.ckpt instead of training */
 } opts;
 
 static void usage(void) {
     printf("usage: ghn_quality [--time DUR | --steps N] [--decoders chunk,tile] [--meta-batch M]\n"
            "                   [--batch B] [--widths 8,12] [--eval-C 8] [--wide-C 16]\n"
            "                   [--archs 100] [--val-n 2000] [--val-n-wide 1000] [--hid 32]\n"
-           "                   [--holdout 10] [--threads 2] [--seed 1] [--out PREFIX]\n");
+           "                   [--holdout 10] [--threads 2] [--seed 1] [--out PREFIX]\n"
+           "                   [--load PREFIX]   (evaluate PREFIX-<decoder>.ckpt, no training)\n");
 }
 
 static double parse_time(const char *s) {
@@ -182,6 +185,8 @@ int main(int argc, char **argv) {
             o.hid = atol(v);
         } else if (strcmp(a, "--out") == 0) {
             o.out_prefix = v;
+        } else if (strcmp(a, "--load") == 0) {
+            o.load_prefix = v;
         } else if (strcmp(a, "--widths") == 0) {
             o.n_widths = 0;
             const char *p = v;
@@ -250,13 +255,20 @@ int main(int argc, char **argv) {
         tc.seed = (uint64_t)o.seed;
         nas_ghn g;
         nas_ghn_trainer tr;
-        if (nas_ghn_init(&g, &gc, tc.seed) != NAS_OK || nas_ghn_trainer_init(&tr, &g, &tc) ||
-            nas_ghn_train(&g, &tr, &sp, &ds, split.train, split.n_train, &norm, NULL, NULL) !=
-                NAS_OK) {
+        memset(&g, 0, sizeof g);
+        memset(&tr, 0, sizeof tr);
+        char load_path[512];
+        snprintf(load_path, sizeof load_path, "%s-%s.ckpt", o.load_prefix ? o.load_prefix : "",
+                 nas_ghn_decoder_name(gc.decoder));
+        if (o.load_prefix
+                ? nas_ghn_load(&g, &tr, NULL, load_path) != NAS_OK
+                : (nas_ghn_init(&g, &gc, tc.seed) != NAS_OK || nas_ghn_trainer_init(&tr, &g, &tc) ||
+                   nas_ghn_train(&g, &tr, &sp, &ds, split.train, split.n_train, &norm, NULL,
+                                 NULL) != NAS_OK)) {
             fprintf(stderr, "ghn_quality: %s\n", nas_errmsg());
             return 1;
         }
-        if (o.out_prefix) {
+        if (o.out_prefix && !o.load_prefix) {
             char path[512];
             snprintf(path, sizeof path, "%s-%s.ckpt", o.out_prefix,
                      nas_ghn_decoder_name(gc.decoder));

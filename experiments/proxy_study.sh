@@ -18,7 +18,8 @@ db=${1:-$root/experiments/out/proxy_study.db}
 n=${N_ARCHS:-64}
 steps=${STEPS:-6000}
 epochs=${EPOCHS:-2}
-train_n=${TRAIN_N:-25000}
+train_n=${TRAIN_N:-12000}
+val_n=${VAL_N:-5000}
 ghnas=$root/build/ghnas
 [ -x "$ghnas" ] || "$root/scripts/setup.sh"
 mkdir -p "$(dirname "$db")"
@@ -38,7 +39,7 @@ fi
 
 # 2. ground truth (resumes unfinished trainings, skips finished ones)
 "$ghnas" evaluate "$db" --run "$run" --sample "$n" --epochs "$epochs" --train-n "$train_n" \
-    --val-n 10000 | tee "$(dirname "$db")/proxy_study_evaluate.txt"
+    --val-n "$val_n" | tee "$(dirname "$db")/proxy_study_evaluate.txt"
 
 # 3. figures
 /usr/bin/python3 "$root/experiments/plot_study.py" "$db" --run "$run" \
