@@ -194,21 +194,7 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const char *data
                           NULL));
     NAS_TRY(temp_path(path, sizeof path));
     NAS_TRY(nas_ghn_save(g, &tr, path));
-    char cfg[256];
-    snprintf(cfg, sizeof cfg,
-             "{\"hid\": %d, \"decoder\": \"%s\", \"meta_batch\": %d, \"batch\": %d, \"lr\": %g, "
-             "\"seed\": %llu}",
-             g->cfg.hid, nas_ghn_decoder_name(g->cfg.decoder), tr.tc.meta_batch, tr.tc.batch_size,
-             (double)tr.tc.lr, (unsigned long long)tr.tc.seed);
-    nas_ghn_record rec = {.space = sp->name,
-                          .dataset = dataset,
-                          .config_json = cfg,
-                          .steps = tr.step,
-                          .train_loss = tr.last_loss,
-                          .val_acc = (double)NAN,
-                          .seconds = tr.seconds,
-                          .checkpoint_path = path};
-    NAS_TRY(nas_store_ghn_add(db, &rec, ghn_id));
+    NAS_TRY(nas_cli_ghn_store(db, g, &tr, path, ghn_id));
     *info = tr.data;
     fprintf(stderr, "ghnas: GHN %lld trained: %lld steps in %.0f s, last loss %.3f, acc %.3f\n",
             (long long)*ghn_id, (long long)tr.step, tr.seconds, tr.last_loss, tr.last_acc);

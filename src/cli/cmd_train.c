@@ -183,9 +183,8 @@ static bool on_step(const nas_ghn_trainer *tr, double loss, double acc, void *us
     return !interrupted;
 }
 
-/* Add the finished GHN (the checkpoint at path) to the results store at db_path. */
-static nas_status store_ghn(nas_store *db, const char *db_path, const nas_ghn *g,
-                            const nas_ghn_trainer *tr, const char *path) {
+nas_status nas_cli_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
+                             const char *path, int64_t *ghn_id) {
     char cfg[256];
     snprintf(cfg, sizeof cfg,
              "{\"hid\": %d, \"decoder\": \"%s\", \"meta_batch\": %d, \"batch\": %d, "
@@ -200,13 +199,7 @@ static nas_status store_ghn(nas_store *db, const char *db_path, const nas_ghn *g
                           .val_acc = (double)NAN,
                           .seconds = tr->seconds,
                           .checkpoint_path = path};
-    int64_t id = 0;
-    nas_status st = nas_store_ghn_add(db, &rec, &id);
-    if (st == NAS_OK) {
-        printf("stored as GHN %lld in %s (ghnas search --db %s uses it)\n", (long long)id, db_path,
-               db_path);
-    }
-    return st;
+    return nas_store_ghn_add(db, &rec, ghn_id);
 }
 
 int nas_cli_train(int argc, char **argv) {
@@ -414,7 +407,10 @@ int nas_cli_train(int argc, char **argv) {
         fprintf(stderr, "ghnas: interrupted; resume with --resume %s\n", out);
     }
     if (st == NAS_OK && db_path) {
-        NAS_TRY(store_ghn(db, db_path, &g, &tr, out));
+        int64_t id = 0;
+        NAS_TRY(nas_cli_ghn_store(db, &g, &tr, out, &id));
+        printf("stored as GHN %lld in %s (ghnas search --db %s uses it)\n", (long long)id, db_path,
+               db_path);
     }
 cleanup:
     nas_store_close(db);
