@@ -29,6 +29,14 @@ nas_status nas_cli_parse_duration(const char *opt, const char *s, double *second
 /* Print "ghnas: error: <message>" for the current nas_errmsg() and return an exit code. */
 int nas_cli_fail(nas_status s);
 
+/* A bad command line of `ghnas CMD`: the message "CMD: <fmt...> (see ghnas CMD --help)" on
+ * stderr; returns the usage exit code. */
+int nas_cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Scorer names the CLI accepts: ghn, params, flops and the zero-cost proxies. */
 #define NAS_CLI_SCORERS "ghn, params, flops, grad_norm, snip, synflow, jacob_cov, naswot"
 bool nas_cli_scorer_known(const char *name);

@@ -55,21 +55,6 @@ static void usage(FILE *out) {
         "  -h, --help        this help\n");
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int usage_error(const char *fmt, ...) {
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return nas_cli_fail(nas_error(NAS_EINVAL, "evaluate: %s (see ghnas evaluate --help)", what));
-}
-
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig) {
@@ -241,7 +226,7 @@ int nas_cli_evaluate(int argc, char **argv) {
         }
         if (o[0] != '-') {
             if (db_path) {
-                return usage_error("unexpected argument '%s'", o);
+                return nas_cli_usage_error("evaluate", "unexpected argument '%s'", o);
             }
             db_path = o;
             continue;
@@ -254,10 +239,10 @@ int nas_cli_evaluate(int argc, char **argv) {
             known = known || strcmp(o, valued[k]) == 0;
         }
         if (!known) {
-            return usage_error("unknown option '%s'", o);
+            return nas_cli_usage_error("evaluate", "unknown option '%s'", o);
         }
         if (i + 1 >= argc) {
-            return usage_error("%s needs a value", o);
+            return nas_cli_usage_error("evaluate", "%s needs a value", o);
         }
         const char *v = argv[++i];
         nas_status st = NAS_OK;
@@ -271,7 +256,7 @@ int nas_cli_evaluate(int argc, char **argv) {
             st = nas_cli_parse_long(o, v, 1, 10000, &epochs);
         } else if (strcmp(o, "--init") == 0) {
             if (strcmp(v, "scratch") != 0 && strcmp(v, "ghn") != 0) {
-                return usage_error("--init: '%s' is not scratch or ghn", v);
+                return nas_cli_usage_error("evaluate", "--init: '%s' is not scratch or ghn", v);
             }
             ec.init = v;
         } else if (strcmp(o, "--train-n") == 0) {
@@ -290,17 +275,17 @@ int nas_cli_evaluate(int argc, char **argv) {
             data_dir = v;
         }
         if (st != NAS_OK) {
-            return usage_error("%s", nas_errmsg());
+            return nas_cli_usage_error("evaluate", "%s", nas_errmsg());
         }
     }
     if (!db_path) {
-        return usage_error("missing the results store DB");
+        return nas_cli_usage_error("evaluate", "missing the results store DB");
     }
     if (run == 0) {
-        return usage_error("missing --run ID");
+        return nas_cli_usage_error("evaluate", "missing --run ID");
     }
     if ((top > 0) == (sample > 0)) {
-        return usage_error("give exactly one of --top K and --sample K");
+        return nas_cli_usage_error("evaluate", "give exactly one of --top K and --sample K");
     }
     if (quiet) {
         nas_progress_set_enabled(false);

@@ -59,21 +59,6 @@ static void usage(FILE *out) {
 }
 
 /* A bad command line: "ghnas: error: query: <what> (see ghnas query --help)", exit 2. */
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int usage_error(const char *fmt, ...) {
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return nas_cli_fail(nas_error(NAS_EINVAL, "query: %s (see ghnas query --help)", what));
-}
-
 nas_status nas_cli_format_parse(const char *opt, const char *s, nas_cli_format *out) {
     if (strcmp(s, "table") == 0) {
         *out = NAS_CLI_FORMAT_TABLE;
@@ -526,7 +511,7 @@ int nas_cli_query(int argc, char **argv) {
         const char *a = argv[i];
         if (end_of_opts || a[0] != '-' || a[1] == '\0') {
             if (n_pos == (int)(sizeof pos / sizeof pos[0])) {
-                return usage_error("too many arguments ('%s')", a);
+                return nas_cli_usage_error("query", "too many arguments ('%s')", a);
             }
             pos[n_pos++] = a;
             continue;
@@ -547,10 +532,10 @@ int nas_cli_query(int argc, char **argv) {
                      strcmp(a, "--run") == 0 || strcmp(a, "--scorer") == 0 ||
                      strcmp(a, "--by") == 0;
         if (!takes) {
-            return usage_error("unknown option '%s'", a);
+            return nas_cli_usage_error("query", "unknown option '%s'", a);
         }
         if (i + 1 >= argc) {
-            return usage_error("option %s needs a value", a);
+            return nas_cli_usage_error("query", "option %s needs a value", a);
         }
         const char *val = argv[++i];
         nas_status st = NAS_OK;
@@ -579,12 +564,12 @@ int nas_cli_query(int argc, char **argv) {
             given |= OPT_BY;
         }
         if (st != NAS_OK) {
-            return usage_error("%s", nas_errmsg());
+            return nas_cli_usage_error("query", "%s", nas_errmsg());
         }
     }
     if (schema) {
         if (n_pos > 0 || given) {
-            return usage_error("--schema takes no other arguments");
+            return nas_cli_usage_error("query", "--schema takes no other arguments");
         }
         return print_schema();
     }
@@ -594,9 +579,10 @@ int nas_cli_query(int argc, char **argv) {
     }
     const char *path = pos[0];
     if (n_pos < 2) {
-        return usage_error("missing action after '%s' (runs, top, arch, pareto, ghns, sql, "
-                           "upgrade)",
-                           path);
+        return nas_cli_usage_error("query",
+                                   "missing action after '%s' (runs, top, arch, pareto, ghns, sql, "
+                                   "upgrade)",
+                                   path);
     }
     const query_action *act = NULL;
     for (int i = 0; i < N_ACTIONS; i++) {
@@ -605,17 +591,18 @@ int nas_cli_query(int argc, char **argv) {
         }
     }
     if (!act) {
-        return usage_error("unknown action '%s' (runs, top, arch, pareto, ghns, sql, upgrade)",
-                           pos[1]);
+        return nas_cli_usage_error(
+            "query", "unknown action '%s' (runs, top, arch, pareto, ghns, sql, upgrade)", pos[1]);
     }
     if (n_pos - 2 < act->n_args) {
-        return usage_error("%s: missing %s", act->name,
-                           strcmp(act->name, "sql") == 0 ? "the SQL statement"
-                                                         : "the architecture id or text");
+        return nas_cli_usage_error("query", "%s: missing %s", act->name,
+                                   strcmp(act->name, "sql") == 0 ? "the SQL statement"
+                                                                 : "the architecture id or text");
     }
     if (n_pos - 2 > act->n_args) {
-        return usage_error("%s: unexpected argument '%s'%s", act->name, pos[2 + act->n_args],
-                           strcmp(act->name, "sql") == 0 ? " (quote the whole statement)" : "");
+        return nas_cli_usage_error(
+            "query", "%s: unexpected argument '%s'%s", act->name, pos[2 + act->n_args],
+            strcmp(act->name, "sql") == 0 ? " (quote the whole statement)" : "");
     }
     unsigned stray = given & ~act->opt;
     if (stray) {
@@ -623,7 +610,7 @@ int nas_cli_query(int argc, char **argv) {
                            : stray & OPT_RUN    ? "--run"
                            : stray & OPT_SCORER ? "--scorer"
                                                 : "--by";
-        return usage_error("%s: option %s does not apply", act->name, name);
+        return nas_cli_usage_error("query", "%s: option %s does not apply", act->name, name);
     }
 
     bool upgrade = strcmp(act->name, "upgrade") == 0;

@@ -61,21 +61,6 @@ static void usage(FILE *out) {
             "(ghn as val_acc and val_loss), params, arch\n");
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int usage_error(const char *fmt, ...) {
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return nas_cli_fail(nas_error(NAS_EINVAL, "score: %s (see ghnas score --help)", what));
-}
-
 typedef struct score_item {
     nas_arch arch;
     char text[NAS_ARCH_STR_MAX];
@@ -115,11 +100,11 @@ int nas_cli_score(int argc, char **argv) {
         }
         if (!known) {
             nas_free(args);
-            return usage_error("unknown option '%s'", o);
+            return nas_cli_usage_error("score", "unknown option '%s'", o);
         }
         if (i + 1 >= argc) {
             nas_free(args);
-            return usage_error("%s needs a value", o);
+            return nas_cli_usage_error("score", "%s needs a value", o);
         }
         const char *v = argv[++i];
         nas_status st = NAS_OK;
@@ -132,13 +117,14 @@ int nas_cli_score(int argc, char **argv) {
         } else if (strcmp(o, "--data") == 0) {
             if (strcmp(v, "fashion-mnist") != 0 && strcmp(v, "mnist") != 0) {
                 nas_free(args);
-                return usage_error("--data: unknown dataset '%s' (fashion-mnist, mnist)", v);
+                return nas_cli_usage_error(
+                    "score", "--data: unknown dataset '%s' (fashion-mnist, mnist)", v);
             }
             dataset = v;
         } else if (strcmp(o, "--scorer") == 0 || strcmp(o, "--scorers") == 0) {
             if (list) {
                 nas_free(args);
-                return usage_error("give --scorer or --scorers once");
+                return nas_cli_usage_error("score", "give --scorer or --scorers once");
             }
             list = v;
         } else if (strcmp(o, "--C") == 0) {
@@ -158,7 +144,7 @@ int nas_cli_score(int argc, char **argv) {
         }
         if (st != NAS_OK) {
             nas_free(args);
-            return usage_error("%s", nas_errmsg());
+            return nas_cli_usage_error("score", "%s", nas_errmsg());
         }
     }
     char list_buf[256];
@@ -169,12 +155,13 @@ int nas_cli_score(int argc, char **argv) {
     }
     if (!list) {
         nas_free(args);
-        return usage_error("missing --ghn FILE (or --scorer NAME for a scorer without a GHN)");
+        return nas_cli_usage_error(
+            "score", "missing --ghn FILE (or --scorer NAME for a scorer without a GHN)");
     }
     if (nas_cli_scorer_list("--scorers", list, list_buf, sizeof list_buf, names, MAX_SCORERS,
                             &n_names) != NAS_OK) {
         nas_free(args);
-        return usage_error("%s", nas_errmsg());
+        return nas_cli_usage_error("score", "%s", nas_errmsg());
     }
     bool want_ghn = false, want_data = false, has_params = false;
     for (int k = 0; k < n_names; k++) {
@@ -185,11 +172,11 @@ int nas_cli_score(int argc, char **argv) {
     }
     if (want_ghn && !ghn_path) {
         nas_free(args);
-        return usage_error("the ghn scorer needs --ghn FILE");
+        return nas_cli_usage_error("score", "the ghn scorer needs --ghn FILE");
     }
     if (n_args == 0 && n_random == 0) {
         nas_free(args);
-        return usage_error("give at least one ARCH or --random K");
+        return nas_cli_usage_error("score", "give at least one ARCH or --random K");
     }
 
     nas_status st = NAS_OK;

@@ -104,21 +104,6 @@ static void usage(FILE *out) {
         DEF_BUDGET, DEF_TRAIN_TIME, DEF_VAL_N, DEF_EVAL_TOP, DEF_EVAL_EPOCH, DEF_EVAL_TRAIN);
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int usage_error(const char *fmt, ...) {
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return nas_cli_fail(nas_error(NAS_EINVAL, "search: %s (see ghnas search --help)", what));
-}
-
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig) {
@@ -309,10 +294,11 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
             known = known || strcmp(a, valued[k]) == 0;
         }
         if (!known) {
-            return usage_error(a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
+            return nas_cli_usage_error(
+                "search", a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
         }
         if (i + 1 >= argc) {
-            return usage_error("%s needs a value", a);
+            return nas_cli_usage_error("search", "%s needs a value", a);
         }
         const char *v = argv[++i];
         nas_status st = NAS_OK;
@@ -321,7 +307,8 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
             o->given_space = true;
         } else if (strcmp(a, "--data") == 0) {
             if (strcmp(v, "fashion-mnist") != 0 && strcmp(v, "mnist") != 0) {
-                return usage_error("--data: unknown dataset '%s' (fashion-mnist, mnist)", v);
+                return nas_cli_usage_error(
+                    "search", "--data: unknown dataset '%s' (fashion-mnist, mnist)", v);
             }
             o->data = v;
             o->given_data = true;
@@ -339,7 +326,8 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
             st = nas_cli_parse_duration(a, v, &o->time);
         } else if (strcmp(a, "--scorer") == 0) {
             if (!nas_cli_scorer_known(v)) {
-                return usage_error("--scorer: unknown scorer '%s' (known: %s)", v, NAS_CLI_SCORERS);
+                return nas_cli_usage_error("search", "--scorer: unknown scorer '%s' (known: %s)", v,
+                                           NAS_CLI_SCORERS);
             }
             o->scorer = v;
             o->given_scorer = true;
@@ -400,12 +388,12 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
             o->data_dir = v;
         }
         if (st != NAS_OK) {
-            return usage_error("%s", nas_errmsg());
+            return nas_cli_usage_error("search", "%s", nas_errmsg());
         }
     }
     if (o->sample > o->population) {
-        return usage_error("--sample %ld is larger than --population %ld", o->sample,
-                           o->population);
+        return nas_cli_usage_error("search", "--sample %ld is larger than --population %ld",
+                                   o->sample, o->population);
     }
     if (o->resume > 0) {
         const char *fixed = o->given_space      ? "--space"
@@ -419,7 +407,8 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
                             : o->given_val_n    ? "--val-n"
                                                 : NULL;
         if (fixed) {
-            return usage_error("%s cannot change when resuming: the run keeps its own", fixed);
+            return nas_cli_usage_error(
+                "search", "%s cannot change when resuming: the run keeps its own", fixed);
         }
     }
     return -1; /* parsed; go on */

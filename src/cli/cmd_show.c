@@ -38,21 +38,6 @@ static void usage(FILE *out) {
 }
 
 /* A bad command line: "ghnas: error: show: <what> (see ghnas show --help)", exit 2. */
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int usage_error(const char *fmt, ...) {
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return nas_cli_fail(nas_error(NAS_EINVAL, "show: %s (see ghnas show --help)", what));
-}
-
 /* "3x32x32" -> c, h, w. */
 static nas_status parse_shape(const char *s, nas_net_config *cfg) {
     int c = 0, h = 0, w = 0, used = 0;
@@ -81,7 +66,7 @@ int nas_cli_show(int argc, char **argv) {
                            strcmp(o, "--in") == 0 || strcmp(o, "--classes") == 0;
         if (takes_value) {
             if (i + 1 >= argc) {
-                return usage_error("%s needs a value", o);
+                return nas_cli_usage_error("show", "%s needs a value", o);
             }
             const char *v = argv[++i];
             long n = 0;
@@ -103,18 +88,19 @@ int nas_cli_show(int argc, char **argv) {
                 cfg.classes = (int)n;
             }
             if (st != NAS_OK) {
-                return usage_error("%s", nas_errmsg());
+                return nas_cli_usage_error("show", "%s", nas_errmsg());
             }
         } else if (o[0] == '-' && o[1] == '-') {
-            return usage_error("unknown option '%s'", o);
+            return nas_cli_usage_error("show", "unknown option '%s'", o);
         } else if (!arch_text) {
             arch_text = o;
         } else {
-            return usage_error("unexpected argument '%s' (quote the architecture string)", o);
+            return nas_cli_usage_error(
+                "show", "unexpected argument '%s' (quote the architecture string)", o);
         }
     }
     if (!arch_text) {
-        return usage_error("missing ARCH");
+        return nas_cli_usage_error("show", "missing ARCH");
     }
     nas_space sp;
     nas_status st = nas_space_load(&sp, space_name);

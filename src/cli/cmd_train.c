@@ -69,21 +69,6 @@ static void usage(FILE *out) {
             "  -h, --help         this help\n");
 }
 
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-
-static int usage_error(const char *fmt, ...) {
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return nas_cli_fail(nas_error(NAS_EINVAL, "train: %s (see ghnas train --help)", what));
-}
-
 /* "8,16,24" -> widths. */
 static nas_status parse_widths(const char *s, nas_ghn_train_config *tc) {
     tc->n_widths = 0;
@@ -232,10 +217,11 @@ int nas_cli_train(int argc, char **argv) {
             known = known || strcmp(o, valued[k]) == 0;
         }
         if (!known) {
-            return usage_error(o[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", o);
+            return nas_cli_usage_error(
+                "train", o[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", o);
         }
         if (i + 1 >= argc) {
-            return usage_error("%s needs a value", o);
+            return nas_cli_usage_error("train", "%s needs a value", o);
         }
         const char *v = argv[++i];
         long n = 0;
@@ -314,7 +300,7 @@ int nas_cli_train(int argc, char **argv) {
             tc.holdout_mod = (int)n;
         }
         if (st != NAS_OK) {
-            return usage_error("%s", nas_errmsg());
+            return nas_cli_usage_error("train", "%s", nas_errmsg());
         }
     }
     if (steps_given && !time_given) {

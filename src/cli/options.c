@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,4 +123,13 @@ nas_status nas_cli_scorer_list(const char *opt, const char *list, char *buf, siz
         return nas_error(NAS_EINVAL, "%s: no scorer named", opt);
     }
     return NAS_OK;
+}
+
+int nas_cli_usage_error(const char *cmd, const char *fmt, ...) {
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return nas_cli_fail(nas_error(NAS_EINVAL, "%s: %s (see ghnas %s --help)", cmd, what, cmd));
 }
