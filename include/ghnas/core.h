@@ -200,6 +200,7 @@ typedef struct nas_progress {
     char label[32];   /* what is running */
     int64_t total;    /* units of work (0 = unknown) */
     int64_t done;     /* units finished */
+    int64_t base;     /* units finished before this process (resume); not in the rate */
     double t_start;   /* nas_time_now() at begin */
     double t_last;    /* last time something was printed */
     double interval;  /* seconds between plain lines (non-tty) */
@@ -209,6 +210,11 @@ typedef struct nas_progress {
 } nas_progress;
 
 void nas_progress_begin(nas_progress *p, const char *label, int64_t total);
+/* A resumed job: `done` units were finished by an earlier process. They count towards the bar
+ * but not towards the rate and the ETA. */
+void nas_progress_resume(nas_progress *p, int64_t done);
+/* Units per second since begin, counting only the units done by this process. */
+double nas_progress_rate(const nas_progress *p);
 /* Set done (absolute) and the status text (printf-style; NULL keeps the old one). */
 void nas_progress_update(nas_progress *p, int64_t done, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -38,10 +38,20 @@ void nas_progress_begin(nas_progress *p, const char *label, int64_t total) {
     p->quiet = !progress_enabled;
 }
 
+void nas_progress_resume(nas_progress *p, int64_t done) {
+    p->done = done;
+    p->base = done;
+}
+
+double nas_progress_rate(const nas_progress *p) {
+    double elapsed = nas_time_now() - p->t_start;
+    return elapsed > 0 ? (double)(p->done - p->base) / elapsed : 0.0;
+}
+
 static void progress_print(nas_progress *p, bool final) {
     double now = nas_time_now();
     double elapsed = now - p->t_start;
-    double rate = elapsed > 0 ? (double)p->done / elapsed : 0.0;
+    double rate = nas_progress_rate(p);
     char eta[16] = "?", el[16];
     if (p->total > 0 && rate > 0) {
         nas_format_duration((double)(p->total - p->done) / rate, eta, sizeof eta);

@@ -286,7 +286,7 @@ nas_status nas_ghn_train(nas_ghn *g, nas_ghn_trainer *tr, const nas_space *sp,
     }
     nas_progress_begin(&prog, "ghn", tc->steps > 0 ? tc->steps : 0);
     prog_on = true;
-    prog.done = tr->step;
+    nas_progress_resume(&prog, tr->step);
     int bad_run = 0;
     double ema_loss = NAN, ema_acc = NAN;
     nas_rng root;

@@ -522,6 +522,7 @@ static nas_status session_loop(nas_i_search *s, session *ss, nas_search_result *
         update_best(s, res, i);
     }
     if (s->n_hist > 0) {
+        nas_progress_resume(&pr, s->n_hist);
         nas_progress_update(&pr, s->n_hist, "resumed at %lld", (long long)s->n_hist);
     }
     res->status = NAS_RUN_FINISHED;

@@ -138,6 +138,22 @@ START_TEST(test_core__log_sink_and_level) {
 }
 END_TEST
 
+/* A resumed job's rate counts only this process's units: 1000 units done earlier must not turn
+ * 10 new units in ~0.05 s into thousands per second. */
+START_TEST(test_core__progress_rate_after_resume) {
+    nas_progress_set_enabled(false);
+    nas_progress p;
+    nas_progress_begin(&p, "t", 2000);
+    nas_progress_resume(&p, 1000);
+    ck_assert_int_eq((int)p.done, 1000);
+    p.t_start -= 10.0; /* pretend 10 s have passed */
+    nas_progress_update(&p, 1010, NULL);
+    double r = nas_progress_rate(&p);
+    ck_assert_msg(r > 0.9 && r < 1.01, "rate %g, expected ~1 unit/s", r);
+    nas_progress_set_enabled(true);
+}
+END_TEST
+
 Suite *nas_test_core_suite(void) {
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("status");
@@ -153,6 +169,9 @@ Suite *nas_test_core_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("log");
     tcase_add_test(tc, test_core__log_sink_and_level);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("progress");
+    tcase_add_test(tc, test_core__progress_rate_after_resume);
     suite_add_tcase(s, tc);
     return s;
 }
