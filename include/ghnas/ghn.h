@@ -207,10 +207,34 @@ void nas_ghn_view_free(nas_ghn_view *v);
 nas_status nas_ghn_predict_model(const nas_ghn *g, const nas_ghn_graph *gg, nas_net_model *m);
 
 /*
+ * Reusable memory of nas_ghn_evaluate_ws: the two tapes (predicted weights, evaluation batches)
+ * keep their arenas at peak size and the image buffer grows only, so scoring candidate after
+ * candidate stops allocating (and page-faulting fresh memory) after the first. One per thread:
+ * concurrent calls need their own. Zero-initialise or nas_ghn_eval_ws_init; free when done.
+ */
+typedef struct nas_ghn_eval_ws {
+    nas_tape tw;   /* predicted weights */
+    nas_tape tb;   /* one evaluation batch */
+    float *x;      /* [cap, C, H, W] images of one batch */
+    int32_t *y;    /* [cap] labels */
+    int64_t cap_x; /* floats in x */
+    int64_t cap_y; /* labels in y */
+    bool ready;    /* tapes initialised */
+} nas_ghn_eval_ws;
+
+nas_status nas_ghn_eval_ws_init(nas_ghn_eval_ws *ws);
+void nas_ghn_eval_ws_free(nas_ghn_eval_ws *ws);
+
+/*
  * Validation loss and accuracy that predicted weights reach on ds[idx[0..n)] (idx NULL = all):
  * weights are predicted once, BN uses the statistics of each evaluation batch of `batch_size`
- * images (the last, smaller batch included). Thread-safe (own tapes).
+ * images (the last, smaller batch included). Thread-safe (own tapes). The _ws variant reuses the
+ * caller's workspace (same results).
  */
+nas_status nas_ghn_evaluate_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_net *net,
+                               const nas_dataset *ds, const int32_t *idx, int64_t n,
+                               const nas_data_norm *norm, int batch_size, double *loss,
+                               double *acc);
 nas_status nas_ghn_evaluate(const nas_ghn *g, const nas_net *net, const nas_dataset *ds,
                             const int32_t *idx, int64_t n, const nas_data_norm *norm,
                             int batch_size, double *loss, double *acc);

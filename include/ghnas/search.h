@@ -76,7 +76,8 @@ typedef struct nas_scorer nas_scorer;
 
 /*
  * Score one compiled candidate into *out (value preset to NaN, aux_json to ""). Called from
- * several threads at once with the same scorer: read sc->ctx only. A failing status is recorded
+ * several threads at once with the same scorer: sc->ctx is shared, so any part of it a call
+ * changes (a pool of scratch memory) must be synchronised. A failing status is recorded
  * as a NaN score with the message in aux_json; the search goes on.
  */
 typedef nas_status (*nas_score_fn)(const nas_scorer *sc, const nas_net *net, nas_score_value *out);
@@ -89,7 +90,7 @@ struct nas_scorer {
        A stored score is reused only when name, recipe (plus the net configuration, which the
        controller appends) and GHN all match. */
     char recipe[NAS_SCORER_RECIPE_MAX];
-    void *ctx;                   /* the scorer's data, read-only while scoring */
+    void *ctx;                   /* the scorer's data, shared by concurrent calls */
     void (*ctx_free)(void *ctx); /* NULL: nothing to free */
 };
 

@@ -17,6 +17,9 @@
 #include "ghnas/space.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,15 @@
 
 #define MAX_SCORERS 9
 #define PROXY_BATCH 64 /* training images the proxies see (zero-cost-nas' default) */
+
+/* Index of the calling thread in the scoring loop's team (0 without OpenMP). */
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -192,6 +204,8 @@ int nas_cli_score(int argc, char **argv) {
     memset(&split, 0, sizeof split);
     memset(sc, 0, sizeof sc);
     score_item *items = NULL;
+    nas_ghn_eval_ws *ws = NULL;
+    int n_ws = 0;
     const int n_items = n_args + (int)n_random;
     if (want_ghn) {
         NAS_TRY(nas_ghn_load(&g, NULL, &info, ghn_path));
@@ -269,11 +283,18 @@ int nas_cli_score(int argc, char **argv) {
     printf("%s arch\n", has_params ? "" : " params ");
     fflush(stdout);
     const int T = threads > 0 ? (int)threads : nas_get_threads();
+    ws = nas_calloc((size_t)T, sizeof *ws); /* one GHN evaluation workspace per thread */
+    n_ws = ws ? T : 0;
+    if (!ws) {
+        st = nas_error(NAS_ENOMEM, "score: out of memory");
+        goto cleanup;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (T > 1)
 #endif
     for (int k = 0; k < n_items; k++) {
         score_item *it = &items[k];
+        nas_ghn_eval_ws *my_ws = &ws[thread_id()];
         nas_net net;
         nas_net_config nc = nas_net_config_default();
         nc.C = (int)C;
@@ -292,8 +313,8 @@ int nas_cli_score(int argc, char **argv) {
         it->params = net.n_params;
         for (int j = 0; j < n_names && it->st == NAS_OK; j++) {
             if (strcmp(names[j], "ghn") == 0) {
-                it->st = nas_ghn_evaluate(&g, &net, &ds, split.val, n_eval, &info.norm, eval_batch,
-                                          &it->loss, &it->acc);
+                it->st = nas_ghn_evaluate_ws(&g, my_ws, &net, &ds, split.val, n_eval, &info.norm,
+                                             eval_batch, &it->loss, &it->acc);
             } else {
                 nas_score_value out;
                 out.value = (double)NAN;
@@ -337,6 +358,10 @@ cleanup:
     for (int k = 0; k < MAX_SCORERS; k++) {
         nas_scorer_free(&sc[k]);
     }
+    for (int k = 0; k < n_ws; k++) {
+        nas_ghn_eval_ws_free(&ws[k]);
+    }
+    nas_free(ws);
     nas_free(items);
     nas_free(args);
     nas_data_split_free(&split);

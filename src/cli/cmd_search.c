@@ -569,11 +569,12 @@ int nas_cli_search(int argc, char **argv) {
         nas_set_threads((int)o.threads);
     }
 #ifdef __GLIBC__
-    /* Every GHN score builds and frees a tape arena of tens of MB. By default glibc unmaps such
+    /* Scoring allocates and frees tens of MB per candidate (the GHN scorer reuses one
+       workspace per thread, the proxies and the compiler do not). By default glibc unmaps such
        blocks (and per-thread malloc arenas cannot hold them at all), so the next candidate
-       faults them in again: ~40% of the scoring CPU time went to page faults. One malloc arena
-       that keeps big freed blocks doubles the scoring rate with 2 threads. Set before any
-       worker thread exists. */
+       faults them in again: ~40% of the GHN scoring CPU time went to page faults before the
+       workspaces. One malloc arena that keeps big freed blocks; set before any worker thread
+       exists. */
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);

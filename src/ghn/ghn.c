@@ -638,9 +638,61 @@ cleanup:
     return st;
 }
 
-nas_status nas_ghn_evaluate(const nas_ghn *g, const nas_net *net, const nas_dataset *ds,
-                            const int32_t *idx, int64_t n, const nas_data_norm *norm,
-                            int batch_size, double *loss, double *acc) {
+nas_status nas_ghn_eval_ws_init(nas_ghn_eval_ws *ws) {
+    memset(ws, 0, sizeof *ws);
+    nas_status st = nas_tape_init(&ws->tw);
+    if (st == NAS_OK) {
+        st = nas_tape_init(&ws->tb);
+        if (st != NAS_OK) {
+            nas_tape_free(&ws->tw);
+        }
+    }
+    if (st == NAS_OK) {
+        nas_tape_set_record(&ws->tw, false);
+        nas_tape_set_record(&ws->tb, false);
+        ws->ready = true;
+    }
+    return st;
+}
+
+void nas_ghn_eval_ws_free(nas_ghn_eval_ws *ws) {
+    if (!ws) {
+        return;
+    }
+    if (ws->ready) {
+        nas_tape_free(&ws->tw);
+        nas_tape_free(&ws->tb);
+    }
+    nas_free(ws->x);
+    nas_free(ws->y);
+    memset(ws, 0, sizeof *ws);
+}
+
+/* Grow ws's batch buffers to nb images of `img` floats. */
+static nas_status eval_ws_reserve(nas_ghn_eval_ws *ws, int64_t nb, int64_t img) {
+    if (nb * img > ws->cap_x) {
+        float *x = nas_realloc(ws->x, (size_t)(nb * img) * sizeof *x);
+        if (!x) {
+            return nas_error(NAS_ENOMEM, "ghn evaluate: out of memory");
+        }
+        ws->x = x;
+        ws->cap_x = nb * img;
+    }
+    if (nb > ws->cap_y) {
+        int32_t *y = nas_realloc(ws->y, (size_t)nb * sizeof *y);
+        if (!y) {
+            return nas_error(NAS_ENOMEM, "ghn evaluate: out of memory");
+        }
+        ws->y = y;
+        ws->cap_y = nb;
+    }
+    return NAS_OK;
+}
+
+nas_status nas_ghn_evaluate_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_net *net,
+                               const nas_dataset *ds, const int32_t *idx, int64_t n,
+                               const nas_data_norm *norm, int batch_size, double *loss,
+                               double *acc) {
     if (idx == NULL) {
         n = ds->n;
     }
@@ -653,22 +705,21 @@ nas_status nas_ghn_evaluate(const nas_ghn *g, const nas_net *net, const nas_data
                          "ghn evaluate: %s images are %dx%dx%d, the net expects %dx%dx%d", ds->name,
                          ds->c, ds->h, ds->w, net->cfg.in_c, net->cfg.in_h, net->cfg.in_w);
     }
+    if (!ws->ready) {
+        NAS_CHECK(nas_ghn_eval_ws_init(ws));
+    }
     nas_status st = NAS_OK;
     nas_ghn_graph gg;
     memset(&gg, 0, sizeof gg);
-    nas_tape tw, tb;
-    memset(&tw, 0, sizeof tw);
-    memset(&tb, 0, sizeof tb);
     const int64_t img = (int64_t)ds->c * ds->h * ds->w;
     const int64_t bmax = batch_size < n ? batch_size : n;
-    float *x = nas_malloc((size_t)(bmax * img) * sizeof *x); /* [bmax, C, H, W] */
-    int32_t *y = nas_malloc((size_t)bmax * sizeof *y);       /* [bmax] */
     int32_t *all = NULL;
     nas_tensor **w = nas_calloc((size_t)(net->n_slots > 0 ? net->n_slots : 1), sizeof *w);
-    if (!x || !y || !w) {
+    if (!w) {
         st = nas_error(NAS_ENOMEM, "ghn evaluate: out of memory");
         goto cleanup;
     }
+    NAS_TRY(eval_ws_reserve(ws, bmax, img));
     if (!idx) {
         all = nas_malloc((size_t)n * sizeof *all);
         if (!all) {
@@ -680,23 +731,20 @@ nas_status nas_ghn_evaluate(const nas_ghn *g, const nas_net *net, const nas_data
         }
         idx = all;
     }
-    NAS_TRY(nas_tape_init(&tw));
-    NAS_TRY(nas_tape_init(&tb));
-    nas_tape_set_record(&tw, false);
-    nas_tape_set_record(&tb, false);
+    nas_tape_reset(&ws->tw);
     NAS_TRY(nas_ghn_graph_build(&gg, &g->cfg, net));
-    NAS_TRY(nas_ghn_predict(g, NULL, &tw, &gg, w));
+    NAS_TRY(nas_ghn_predict(g, NULL, &ws->tw, &gg, w));
     double sum_loss = 0.0;
     int64_t correct = 0;
     for (int64_t off = 0; off < n; off += bmax) {
         int64_t nb = n - off < bmax ? n - off : bmax;
-        NAS_TRY(nas_data_batch(ds, idx + off, nb, norm, x, y));
-        nas_tape_reset(&tb);
+        NAS_TRY(nas_data_batch(ds, idx + off, nb, norm, ws->x, ws->y));
+        nas_tape_reset(&ws->tb);
         int64_t shape[4] = {nb, ds->c, ds->h, ds->w};
-        nas_tensor *xt = nas_tensor_from(&tb, 4, shape, x);
-        nas_tensor *logits = nas_net_forward(&tb, net, w, NULL, xt);
-        nas_tensor *l = nas_softmax_cross_entropy(&tb, logits, y, 0.0f);
-        NAS_TRY(nas_tape_status(&tb));
+        nas_tensor *xt = nas_tensor_from(&ws->tb, 4, shape, ws->x);
+        nas_tensor *logits = nas_net_forward(&ws->tb, net, w, NULL, xt);
+        nas_tensor *l = nas_softmax_cross_entropy(&ws->tb, logits, ws->y, 0.0f);
+        NAS_TRY(nas_tape_status(&ws->tb));
         sum_loss += (double)l->data[0] * (double)nb;
         const int64_t K = logits->shape[1];
         for (int64_t i = 0; i < nb; i++) {
@@ -705,18 +753,28 @@ nas_status nas_ghn_evaluate(const nas_ghn *g, const nas_net *net, const nas_data
             for (int64_t k = 1; k < K; k++) {
                 best = row[k] > row[best] ? k : best;
             }
-            correct += best == y[i];
+            correct += best == ws->y[i];
         }
     }
     *loss = sum_loss / (double)n;
     *acc = (double)correct / (double)n;
 cleanup:
+    /* The tapes keep their memory for the next call; their contents are dropped now so a
+     * workspace never pins a finished candidate's tensors. */
+    nas_tape_reset(&ws->tw);
+    nas_tape_reset(&ws->tb);
     nas_ghn_graph_free(&gg);
-    nas_tape_free(&tw);
-    nas_tape_free(&tb);
-    nas_free(x);
-    nas_free(y);
     nas_free(w);
     nas_free(all);
+    return st;
+}
+
+nas_status nas_ghn_evaluate(const nas_ghn *g, const nas_net *net, const nas_dataset *ds,
+                            const int32_t *idx, int64_t n, const nas_data_norm *norm,
+                            int batch_size, double *loss, double *acc) {
+    nas_ghn_eval_ws ws;
+    memset(&ws, 0, sizeof ws);
+    nas_status st = nas_ghn_evaluate_ws(g, &ws, net, ds, idx, n, norm, batch_size, loss, acc);
+    nas_ghn_eval_ws_free(&ws);
     return st;
 }

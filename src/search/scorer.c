@@ -44,16 +44,58 @@ nas_status nas_scorer_builtin(nas_scorer *out, const char *name) {
     return NAS_OK;
 }
 
-/* The GHN scorer's data (copied configuration; the pointers stay the caller's). */
+#define GHN_WS_POOL 64
+
+/* The GHN scorer's data (copied configuration; the pointers stay the caller's) and a pool of
+ * evaluation workspaces: a call borrows one, so each of the threads scoring at once reuses warm
+ * memory instead of allocating a fresh net's worth of activations per candidate. */
 typedef struct ghn_ctx {
     nas_ghn_scorer_config cfg;
+    nas_ghn_eval_ws *idle[GHN_WS_POOL]; /* workspaces not in use */
+    int n_idle;
 } ghn_ctx;
 
+static nas_ghn_eval_ws *ws_borrow(ghn_ctx *g) {
+    nas_ghn_eval_ws *ws = NULL;
+#ifdef _OPENMP
+#pragma omp critical(nas_scorer_ghn_pool)
+#endif
+    {
+        if (g->n_idle > 0) {
+            ws = g->idle[--g->n_idle];
+        }
+    }
+    return ws ? ws : nas_calloc(1, sizeof *ws); /* zeroed = not yet initialised */
+}
+
+static void ws_return(ghn_ctx *g, nas_ghn_eval_ws *ws) {
+    bool kept = false;
+#ifdef _OPENMP
+#pragma omp critical(nas_scorer_ghn_pool)
+#endif
+    {
+        if (g->n_idle < GHN_WS_POOL) {
+            g->idle[g->n_idle++] = ws;
+            kept = true;
+        }
+    }
+    if (!kept) {
+        nas_ghn_eval_ws_free(ws);
+        nas_free(ws);
+    }
+}
+
 static nas_status score_ghn(const nas_scorer *sc, const nas_net *net, nas_score_value *out) {
-    const ghn_ctx *g = sc->ctx;
+    ghn_ctx *g = sc->ctx;
     double loss = (double)NAN, acc = (double)NAN;
-    NAS_CHECK(nas_ghn_evaluate(g->cfg.ghn, net, g->cfg.ds, g->cfg.idx, g->cfg.n, &g->cfg.norm,
-                               g->cfg.batch, &loss, &acc));
+    nas_ghn_eval_ws *ws = ws_borrow(g);
+    if (!ws) {
+        return nas_error(NAS_ENOMEM, "ghn scorer: out of memory");
+    }
+    nas_status st = nas_ghn_evaluate_ws(g->cfg.ghn, ws, net, g->cfg.ds, g->cfg.idx, g->cfg.n,
+                                        &g->cfg.norm, g->cfg.batch, &loss, &acc);
+    ws_return(g, ws);
+    NAS_CHECK(st);
     out->value = acc;
     if (isfinite(loss)) {
         snprintf(out->aux_json, sizeof out->aux_json, "{\"loss\": %.9g}", loss);
@@ -64,7 +106,12 @@ static nas_status score_ghn(const nas_scorer *sc, const nas_net *net, nas_score_
 }
 
 static void ghn_ctx_free(void *p) {
-    nas_free(p);
+    ghn_ctx *g = p;
+    for (int i = 0; i < g->n_idle; i++) {
+        nas_ghn_eval_ws_free(g->idle[i]);
+        nas_free(g->idle[i]);
+    }
+    nas_free(g);
 }
 
 nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg) {

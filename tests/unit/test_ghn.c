@@ -760,6 +760,46 @@ static void synthetic(nas_dataset *ds, int64_t n, int classes, uint64_t seed) {
     }
 }
 
+/* One workspace reused across nets of different sizes, batch sizes and a failing call gives
+ * exactly what fresh calls give. */
+START_TEST(test_ghn__evaluate_workspace_reuse) {
+    nas_dataset ds;
+    synthetic(&ds, 100, 4, 1);
+    nas_net small, big, wrong;
+    compile_random(&small, "nb201", net_config(4, 1, 8, 4), 13);
+    compile_random(&big, "nb201", net_config(8, 2, 8, 4), 14);
+    compile_random(&wrong, "nb201", net_config(4, 1, 12, 4), 13);
+    nas_ghn_config c = tiny_config(NAS_GHN_DECODER_CHUNK, 4);
+    nas_ghn g;
+    ck_assert_int_eq(nas_ghn_init(&g, &c, 2), NAS_OK);
+    nas_ghn_eval_ws ws;
+    memset(&ws, 0, sizeof ws);
+    const nas_net *seq[] = {&small, &big, &wrong, &small, &big};
+    const int bs[] = {32, 50, 32, 16, 7};
+    for (int i = 0; i < 5; i++) {
+        double l0 = 0, a0 = 0, l1 = 0, a1 = 0;
+        nas_status s0 = nas_ghn_evaluate(&g, seq[i], &ds, NULL, 0, NULL, bs[i], &l0, &a0);
+        nas_status s1 = nas_ghn_evaluate_ws(&g, &ws, seq[i], &ds, NULL, 0, NULL, bs[i], &l1, &a1);
+        ck_assert_int_eq(s0, s1);
+        if (seq[i] == &wrong) {
+            ck_assert_int_eq(s1, NAS_ESHAPE);
+            continue;
+        }
+        ck_assert_int_eq(s1, NAS_OK);
+        ck_assert_double_eq(l0, l1);
+        ck_assert_double_eq(a0, a1);
+    }
+    ck_assert(ws.ready);
+    nas_ghn_eval_ws_free(&ws);
+    ck_assert(!ws.ready && ws.x == NULL);
+    nas_ghn_free(&g);
+    nas_net_free(&small);
+    nas_net_free(&big);
+    nas_net_free(&wrong);
+    nas_data_free(&ds);
+}
+END_TEST
+
 START_TEST(test_ghn__evaluate_and_predict_model) {
     nas_dataset ds;
     synthetic(&ds, 100, 4, 1);
@@ -1241,6 +1281,7 @@ Suite *nas_test_ghn_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_ghn__view_gradients_match);
     tcase_add_test(tc, test_ghn__evaluate_and_predict_model);
+    tcase_add_test(tc, test_ghn__evaluate_workspace_reuse);
     suite_add_tcase(s, tc);
     tc = tcase_create("train");
     tcase_set_timeout(tc, 180);
