@@ -66,6 +66,11 @@ typedef struct nas_eval_config {
     int64_t search_run;       /* the search run whose architectures are evaluated (required) */
     int top_k;                /* its K best by its primary scorer ... */
     int sample_k;             /* ... or K of its architectures at random (exactly one > 0) */
+    int64_t best_of_run;      /* > 0: top_k means the K best by validation accuracy in this
+                                 earlier evaluate run of the same search run (a short screening
+                                 training), not by search score */
+    int net_C, net_N;         /* > 0: train at this base width / cells per stage instead of the
+                                 search run's skeleton (a scaled-up final training) */
     uint64_t seed;            /* sampling and weight initialisation (default 1) */
     const char *init;         /* "scratch" (default: kaiming fan-out) or "ghn" (the run's GHN's
                                  predicted weights, then trained) */

@@ -358,6 +358,9 @@ int nas_store_table_col(const nas_store_table *t, const char *name);
  * scorers table does not know it), n (non-NULL values).
  */
 nas_status nas_store_query_run_scorers(nas_store *db, int64_t run_id, nas_store_table *out);
+/* Finished trainings of an evaluate run, best validation accuracy first: arch_id, val_acc,
+ * test_acc, epochs, seconds (one row per architecture, its best training). */
+nas_status nas_store_query_run_trainings(nas_store *db, int64_t run_id, nas_store_table *out);
 
 /* Every run with its status, primary scorer, number of architectures and best score. */
 nas_status nas_store_query_runs(nas_store *db, nas_store_table *out);

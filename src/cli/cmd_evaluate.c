@@ -18,9 +18,11 @@
 static void usage(FILE *out) {
     fprintf(
         out,
-        "usage: ghnas evaluate DB --run ID (--top K | --sample K) [--epochs E]\n"
-        "                      [--init scratch|ghn] [--train-n N] [--val-n N] [--lr LR]\n"
-        "                      [--batch B] [--seed S] [--threads N] [--data-dir DIR] [--quiet]\n"
+        "usage: ghnas evaluate DB --run ID (--top K [--best-of EVAL_RUN] | --sample K)\n"
+        "                      [--epochs E] [--C C] [--N N] [--init scratch|ghn]\n"
+        "                      [--train-n N] [--val-n N] [--lr LR] [--wd WD]\n"
+        "                      [--label-smoothing E] [--batch B] [--seed S] [--threads N]\n"
+        "                      [--data-dir DIR] [--quiet]\n"
         "\n"
         "Train architectures of search run ID from the results store DB and measure their\n"
         "train, validation and test accuracy. Recipe: SGD with Nesterov momentum 0.9, weight\n"
@@ -38,14 +40,21 @@ static void usage(FILE *out) {
         "options:\n"
         "  --run ID          the search run (see ghnas query DB runs)\n"
         "  --top K           its K best architectures by its search score\n"
+        "  --best-of RUN     with --top K: the K best by validation accuracy in the earlier\n"
+        "                    evaluate run RUN of the same search run (screen many briefly,\n"
+        "                    then train the winners longer)\n"
         "  --sample K        K of its architectures at random (seeded by --seed)\n"
         "  --epochs E        training epochs (default 1)\n"
+        "  --C C, --N N      base width and cells per stage of the trained nets (default: the\n"
+        "                    search run's skeleton); a scaled-up final training\n"
         "  --init I          scratch (default: kaiming initialisation) or ghn (start from the\n"
         "                    weights the run's GHN predicts)\n"
         "  --train-n N       training images, the first N of the training split (default 0 =\n"
         "                    all of it)\n"
         "  --val-n N         validation images for val_acc (default 0 = the whole split)\n"
         "  --lr LR           peak learning rate (default 0.05)\n"
+        "  --wd WD           weight decay (default 5e-4)\n"
+        "  --label-smoothing E  cross-entropy label smoothing (default 0)\n"
         "  --batch B         batch size (default 64)\n"
         "  --seed S          weight initialisation, data order, --sample (default 1)\n"
         "  --threads N       trainings at once (default: all cores)\n"
@@ -210,8 +219,8 @@ static void print_correlations(nas_store *db, int64_t search_run, const nas_eval
 int nas_cli_evaluate(int argc, char **argv) {
     const char *db_path = NULL, *data_dir = NULL;
     long run = 0, top = 0, sample = 0, epochs = 1, train_n = 0, val_n = 0, batch = 64, seed = 1;
-    long threads = 0;
-    double lr = 0.05;
+    long threads = 0, best_of = 0, net_c = 0, net_n = 0;
+    double lr = 0.05, wd = -1.0, smoothing = 0.0;
     bool quiet = false;
     nas_eval_config ec = nas_eval_config_default();
     for (int i = 1; i < argc; i++) {
@@ -231,9 +240,10 @@ int nas_cli_evaluate(int argc, char **argv) {
             db_path = o;
             continue;
         }
-        static const char *const valued[] = {"--run",   "--top",     "--sample",  "--epochs",
-                                             "--init",  "--train-n", "--val-n",   "--lr",
-                                             "--batch", "--seed",    "--threads", "--data-dir"};
+        static const char *const valued[] = {
+            "--run",     "--top", "--sample", "--epochs", "--init",           "--train-n",
+            "--val-n",   "--lr",  "--batch",  "--seed",   "--threads",        "--data-dir",
+            "--best-of", "--C",   "--N",      "--wd",     "--label-smoothing"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
             known = known || strcmp(o, valued[k]) == 0;
@@ -271,6 +281,16 @@ int nas_cli_evaluate(int argc, char **argv) {
             st = nas_cli_parse_long(o, v, 0, 0x7fffffffL, &seed);
         } else if (strcmp(o, "--threads") == 0) {
             st = nas_cli_parse_long(o, v, 1, 1024, &threads);
+        } else if (strcmp(o, "--best-of") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 0x7fffffffL, &best_of);
+        } else if (strcmp(o, "--C") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 4096, &net_c);
+        } else if (strcmp(o, "--N") == 0) {
+            st = nas_cli_parse_long(o, v, 1, 64, &net_n);
+        } else if (strcmp(o, "--wd") == 0) {
+            st = nas_cli_parse_double(o, v, 0.0, 1.0, &wd);
+        } else if (strcmp(o, "--label-smoothing") == 0) {
+            st = nas_cli_parse_double(o, v, 0.0, 0.999, &smoothing);
         } else {
             data_dir = v;
         }
@@ -287,6 +307,9 @@ int nas_cli_evaluate(int argc, char **argv) {
     if ((top > 0) == (sample > 0)) {
         return nas_cli_usage_error("evaluate", "give exactly one of --top K and --sample K");
     }
+    if (best_of > 0 && top == 0) {
+        return nas_cli_usage_error("evaluate", "--best-of RUN picks the --top K of that run");
+    }
     if (quiet) {
         nas_progress_set_enabled(false);
     }
@@ -300,6 +323,13 @@ int nas_cli_evaluate(int argc, char **argv) {
     ec.recipe.epochs = (int)epochs;
     ec.recipe.batch_size = (int)batch;
     ec.recipe.lr = (float)lr;
+    if (wd >= 0.0) {
+        ec.recipe.optim.weight_decay = (float)wd;
+    }
+    ec.recipe.label_smoothing = (float)smoothing;
+    ec.best_of_run = best_of;
+    ec.net_C = (int)net_c;
+    ec.net_N = (int)net_n;
     ec.recipe.seed = (uint64_t)seed;
     ec.train_n = train_n;
     ec.val_n = val_n;

@@ -154,10 +154,67 @@ static nas_status read_search_run(nas_store *db, const nas_eval_config *cfg, sea
 }
 
 /* The chosen architectures, best search score first. */
+/* Order rows of the search ranking `t` by the validation accuracy their architectures reached in
+ * evaluate run `ev` (best first; architectures it did not finish are dropped) into rows[0..*n). */
+static nas_status order_by_eval(nas_store *db, const nas_eval_config *cfg, const nas_store_table *t,
+                                int64_t *rows, int64_t *n) {
+    int64_t ev = cfg->best_of_run;
+    nas_run_info ri;
+    memset(&ri, 0, sizeof ri);
+    NAS_CHECK(nas_store_run_get(db, ev, &ri));
+    json_error_t je;
+    json_t *root = json_loads(ri.config_json ? ri.config_json : "", 0, &je);
+    int64_t of = 0;
+    bool ok = strcmp(ri.kind, "evaluate") == 0 && json_get_int(root, "search_run", &of) == NAS_OK &&
+              of == cfg->search_run;
+    json_decref(root);
+    nas_run_info_free(&ri);
+    if (!ok) {
+        return nas_error(NAS_EINVAL, "evaluate: run %lld is not an evaluate run of search run %lld",
+                         (long long)ev, (long long)cfg->search_run);
+    }
+    nas_store_table acc;
+    memset(&acc, 0, sizeof acc);
+    NAS_CHECK(nas_store_query_run_trainings(db, ev, &acc));
+    double *key = nas_malloc((size_t)(t->n_rows > 0 ? t->n_rows : 1) * sizeof *key);
+    if (!key) {
+        nas_store_table_free(&acc);
+        return nas_error(NAS_ENOMEM, "evaluate: out of memory");
+    }
+    int64_t m = 0;
+    for (int64_t i = 0; i < t->n_rows; i++) {
+        int64_t id = nas_store_table_at(t, i, 1)->i;
+        for (int64_t r = 0; r < acc.n_rows; r++) {
+            const nas_store_value *v = nas_store_table_at(&acc, r, 1);
+            if (nas_store_table_at(&acc, r, 0)->i == id && v->type == NAS_STORE_REAL) {
+                key[i] = v->r;
+                rows[m++] = i;
+                break;
+            }
+        }
+    }
+    nas_store_table_free(&acc);
+    /* stable insertion sort, best accuracy first; ties keep the search rank */
+    for (int64_t i = 1; i < m; i++) {
+        for (int64_t j = i; j > 0 && key[rows[j - 1]] < key[rows[j]]; j--) {
+            int64_t tmp = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = tmp;
+        }
+    }
+    nas_free(key);
+    if (m == 0) {
+        return nas_error(NAS_ENOTFOUND, "evaluate: evaluate run %lld has no finished training",
+                         (long long)ev);
+    }
+    *n = m < cfg->top_k ? m : cfg->top_k;
+    return NAS_OK;
+}
+
 static nas_status choose(nas_store *db, const nas_eval_config *cfg, nas_eval_result *res) {
     nas_store_table t;
     memset(&t, 0, sizeof t);
-    int64_t k = cfg->top_k > 0 ? cfg->top_k : INT64_MAX;
+    int64_t k = cfg->top_k > 0 && cfg->best_of_run <= 0 ? cfg->top_k : INT64_MAX;
     nas_status st = nas_store_query_top(db, cfg->search_run, NULL, k, &t);
     if (st != NAS_OK) {
         nas_store_table_free(&t);
@@ -179,7 +236,9 @@ static nas_status choose(nas_store *db, const nas_eval_config *cfg, nas_eval_res
     for (int64_t i = 0; i < n; i++) {
         rows[i] = i;
     }
-    if (cfg->sample_k > 0) {
+    if (cfg->best_of_run > 0) {
+        NAS_TRY(order_by_eval(db, cfg, &t, rows, &n));
+    } else if (cfg->sample_k > 0) {
         /* K distinct rows at random (partial Fisher-Yates), then back in rank order */
         nas_rng r;
         nas_rng_seed(&r, cfg->seed);
@@ -450,7 +509,17 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
     job *jobs = NULL;
     nas_data_norm norm;
     bool started = false, stopped = false;
+    if (cfg->net_C < 0 || cfg->net_N < 0 || cfg->best_of_run < 0 ||
+        (cfg->best_of_run > 0 && cfg->top_k < 1)) {
+        return nas_error(NAS_EINVAL, "evaluate: C and N must be >= 1, and best-of needs top K");
+    }
     NAS_TRY(read_search_run(db, cfg, &si));
+    if (cfg->net_C > 0) {
+        si.net.C = cfg->net_C;
+    }
+    if (cfg->net_N > 0) {
+        si.net.N = cfg->net_N;
+    }
     const nas_dataset *ds = cfg->train;
     if (ds->c != si.net.in_c || ds->h != si.net.in_h || ds->w != si.net.in_w ||
         ds->n_classes > si.net.classes) {
@@ -474,6 +543,17 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
         cfg->train_n > 0 && cfg->train_n < split.n_train ? cfg->train_n : split.n_train;
     const int64_t val_n = cfg->val_n > 0 && cfg->val_n < split.n_val ? cfg->val_n : split.n_val;
     NAS_TRY(choose(db, cfg, res));
+    if (cfg->net_C > 0 || cfg->net_N > 0) {
+        /* the parameters of the nets actually trained, not of the search's skeleton */
+        for (int i = 0; i < res->n; i++) {
+            nas_arch a;
+            nas_net net;
+            NAS_TRY(nas_arch_decode(&si.sp, res->items[i].arch, &a));
+            NAS_TRY(nas_net_compile(&net, &si.sp, &a, &si.net));
+            res->items[i].n_params = net.n_params;
+            nas_net_free(&net);
+        }
+    }
     {
         /* the scorer's direction, from the ranking itself: rank 1 is the best */
         nas_store_table top;
@@ -491,10 +571,15 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
         NAS_TRY(st);
     }
     recipe_json(cfg, &si, train_n, val_n, n_val, split_seed, &rj);
+    /* "best_of" only when used, so runs recorded before it existed still resume */
+    char best_of[48] = "";
+    if (cfg->best_of_run > 0) {
+        snprintf(best_of, sizeof best_of, "\"best_of\": %lld, ", (long long)cfg->best_of_run);
+    }
     tb_printf(&cj,
-              "{\"search_run\": %lld, \"select\": \"%s\", \"k\": %d, \"seed\": %llu, "
+              "{\"search_run\": %lld, \"select\": \"%s\", %s\"k\": %d, \"seed\": %llu, "
               "\"init\": \"%s\", \"recipe\": %s}",
-              (long long)cfg->search_run, cfg->top_k > 0 ? "top" : "sample",
+              (long long)cfg->search_run, cfg->top_k > 0 ? "top" : "sample", best_of,
               cfg->top_k > 0 ? cfg->top_k : cfg->sample_k, (unsigned long long)cfg->seed, cfg->init,
               rj.p ? rj.p : "{}");
     if (rj.oom || cj.oom) {

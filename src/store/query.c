@@ -171,6 +171,22 @@ nas_status nas_store_query_run_scorers(nas_store *db, int64_t run_id, nas_store_
     return fill_stmt(db, st, out);
 }
 
+nas_status nas_store_query_run_trainings(nas_store *db, int64_t run_id, nas_store_table *out) {
+    sqlite3_stmt *st = NULL;
+    NAS_CHECK(nas_i_prepare(db,
+                            "SELECT arch_id, MAX(val_acc) AS val_acc, test_acc, epochs, seconds"
+                            " FROM trainings WHERE run_id = ?1 AND status = 'finished'"
+                            " AND val_acc IS NOT NULL GROUP BY arch_id"
+                            " ORDER BY val_acc DESC, arch_id",
+                            &st));
+    int rc = sqlite3_bind_int64(st, 1, run_id);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return nas_i_store_fail(db, rc, "binding a trainings query");
+    }
+    return fill_stmt(db, st, out);
+}
+
 nas_status nas_store_query_top(nas_store *db, int64_t run_id, const char *scorer, int64_t k,
                                nas_store_table *out) {
     if (k < 1) {

@@ -377,6 +377,20 @@ else
         out=$("$ghnas" evaluate "$gdb" --run 1 --top 1 --train-n 256 --val-n 2000 --quiet 2>&1)
         grep -q "finished before this call" <<<"$out" && ok "evaluate skips finished trainings" ||
             bad "evaluate skips finished trainings" "$out"
+        # screening then a scaled-up final training of its best (the headline pipeline)
+        out=$("$ghnas" evaluate "$gdb" --run 1 --top 1 --best-of 2 --C 6 --train-n 256 \
+            --val-n 500 --label-smoothing 0.1 --wd 1e-4 --quiet 2>&1)
+        grep -q "^evaluate run 3: search run 1, 1 architectures" <<<"$out" &&
+            ok "evaluate --best-of --C trains the screening's best wider" ||
+            bad "evaluate --best-of --C trains the screening's best wider" "$out"
+        expect_out "evaluate --best-of records its choice and skeleton" $'n\n1' \
+            "$ghnas" query "$gdb" sql "SELECT count(*) AS n FROM runs WHERE id = 3 AND config_json LIKE '%\"best_of\": 2,%' AND config_json LIKE '%\"net\": {\"C\": 6, \"N\": 1}%' AND config_json LIKE '%\"label_smoothing\": 0.100000001%'" --format csv
+        expect_err "evaluate --best-of a search run" 2 "run 1 is not an evaluate run of search run 1" \
+            "$ghnas" evaluate "$gdb" --run 1 --top 1 --best-of 1
+        expect_err "evaluate --best-of with --sample" 2 "best-of RUN picks the --top K" \
+            "$ghnas" evaluate "$gdb" --run 1 --sample 1 --best-of 2
+        expect_err "evaluate --C 0" 2 "C: 0 is out of range" \
+            "$ghnas" evaluate "$gdb" --run 1 --top 1 --C 0
         out=$("$ghnas" search --db "$gdb" --budget 16 --val-n 64 --eval-top 0 --quiet 2>"$tmp/err")
         grep -q "using GHN 1 of the store" "$tmp/err" && grep -q "(8 scored, 8 reused" <<<"$out" &&
             ok "search reuses the stored GHN and scores" ||

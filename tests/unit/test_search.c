@@ -1117,6 +1117,76 @@ START_TEST(test_search__evaluate_tiny_fashion_mnist) {
 }
 END_TEST
 
+/* Screen several briefly, then train the best of that screening at a larger skeleton. */
+START_TEST(test_search__evaluate_best_of_and_scaled_net) {
+    fm d;
+    if (!fm_load(&d)) {
+        fprintf(stderr, "skip: Fashion-MNIST is not installed\n");
+        return;
+    }
+    nas_space sp = tiny_space();
+    nas_store *db = open_db("bestof.db");
+    nas_scorer sc;
+    ck_assert_int_eq(nas_scorer_builtin(&sc, "params"), NAS_OK);
+    nas_search_config c = quiet_cfg(NAS_STRATEGY_RANDOM, 6);
+    nas_search_result sr = run_ok(db, &sp, &sc, 0, &c);
+    nas_eval_config ec = eval_cfg(&d, sr.run_id);
+    ec.top_k = 0;
+    ec.sample_k = 4;
+    ec.recipe.epochs = 1;
+    nas_eval_result screen;
+    ck_assert_int_eq(nas_eval_run(db, &ec, &screen), NAS_OK);
+    ck_assert_int_eq(screen.n, 4);
+    /* the two best validation accuracies of the screening, best first */
+    int best[2] = {-1, -1};
+    for (int i = 0; i < screen.n; i++) {
+        if (best[0] < 0 || screen.items[i].val_acc > screen.items[best[0]].val_acc) {
+            best[1] = best[0];
+            best[0] = i;
+        } else if (best[1] < 0 || screen.items[i].val_acc > screen.items[best[1]].val_acc) {
+            best[1] = i;
+        }
+    }
+    nas_eval_config fin = eval_cfg(&d, sr.run_id);
+    fin.top_k = 2;
+    fin.best_of_run = screen.run_id;
+    fin.recipe.epochs = 1;
+    fin.net_C = 8; /* the search ran at C = 4 */
+    nas_eval_result er;
+    nas_status st = nas_eval_run(db, &fin, &er);
+    ck_assert_msg(st == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_eq(er.n, 2);
+    for (int k = 0; k < 2; k++) {
+        const nas_eval_item *s = &screen.items[best[k]];
+        ck_assert_int_eq(er.items[k].arch_id, s->arch_id);
+        ck_assert_int_eq(er.items[k].status, NAS_RUN_FINISHED);
+        /* the trained net is the wider one: more parameters than at the search's C */
+        ck_assert_int_gt(er.items[k].n_params, s->n_params);
+    }
+    /* its recipe records the skeleton actually trained */
+    nas_run_info ri;
+    ck_assert_int_eq(nas_store_run_get(db, er.run_id, &ri), NAS_OK);
+    ck_assert_ptr_nonnull(strstr(ri.config_json, "\"best_of\": "));
+    ck_assert_ptr_nonnull(strstr(ri.config_json, "\"net\": {\"C\": 8, \"N\": 1}"));
+    nas_run_info_free(&ri);
+    nas_eval_result_free(&er);
+    /* best-of must name an evaluate run of this search run */
+    fin.best_of_run = sr.run_id;
+    ck_assert_int_eq(nas_eval_run(db, &fin, &er), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "not an evaluate run"));
+    fin.best_of_run = 999;
+    ck_assert_int_eq(nas_eval_run(db, &fin, &er), NAS_ENOTFOUND);
+    fin.best_of_run = screen.run_id;
+    fin.top_k = 0;
+    fin.sample_k = 2;
+    ck_assert_int_eq(nas_eval_run(db, &fin, &er), NAS_EINVAL);
+    nas_eval_result_free(&screen);
+    nas_store_close(db);
+    nas_data_free(&d.train);
+    nas_data_free(&d.test);
+}
+END_TEST
+
 /* An evaluate killed after its first stored epoch resumes from the checkpoint. */
 START_TEST(test_search__evaluate_sigkill_resumes_at_epoch) {
     fm d;
@@ -1285,6 +1355,7 @@ Suite *nas_test_search_suite(void) {
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_set_timeout(tc, 400);
     tcase_add_test(tc, test_search__evaluate_tiny_fashion_mnist);
+    tcase_add_test(tc, test_search__evaluate_best_of_and_scaled_net);
     tcase_add_test(tc, test_search__evaluate_sigkill_resumes_at_epoch);
     suite_add_tcase(s, tc);
     return s;
