@@ -76,19 +76,25 @@ def boot(f, x, y, reps=1000):
     return vals[int(0.025 * len(vals))], vals[int(0.975 * len(vals)) - 1]
 
 
-def ground_truths(con, search_run):
-    """{label: {arch_text: val_acc}} for every evaluate run of search_run."""
+def eval_accs(con, rid):
+    return dict(con.execute(
+        "SELECT a.arch, t.val_acc FROM trainings t JOIN architectures a ON a.id = t.arch_id"
+        " WHERE t.run_id = ? AND t.status = 'finished' AND t.val_acc IS NOT NULL", (rid,)))
+
+
+def ground_truths(con, search_run, only=None):
+    """{label: {arch_text: val_acc}} for every evaluate run of search_run (or those in only)."""
     out = {}
     for rid, cfg in con.execute("SELECT id, config_json FROM runs WHERE kind = 'evaluate' ORDER BY id"):
+        if only and rid not in only:
+            continue
         try:
             c = json.loads(cfg or "{}")
         except ValueError:
             continue
         if c.get("search_run") != search_run:
             continue
-        acc = dict(con.execute(
-            "SELECT a.arch, t.val_acc FROM trainings t JOIN architectures a ON a.id = t.arch_id"
-            " WHERE t.run_id = ? AND t.status = 'finished' AND t.val_acc IS NOT NULL", (rid,)))
+        acc = eval_accs(con, rid)
         if acc:
             r = c.get("recipe", {})
             label = "run%d" % rid
@@ -117,8 +123,11 @@ def main():
     ap.add_argument("--archs", action="store_true")
     ap.add_argument("--stored", action="store_true",
                     help="also rank every scorer stored in the search run (proxies, the run's GHN)")
-    ap.add_argument("variants", nargs="*")
-    a = ap.parse_args()
+    ap.add_argument("--truth", help="comma-separated evaluate run ids used as ground truth"
+                    " (default: every evaluate run of the search run)")
+    ap.add_argument("variants", nargs="*", help="NAME=SCOREFILE, or NAME=run:ID for the validation"
+                    " accuracy of evaluate run ID as a score (e.g. a short fine-tuning)")
+    a = ap.parse_intermixed_args()
     con = sqlite3.connect(f"file:{a.db}?mode=ro", uri=True)
     if a.archs:
         for (t,) in con.execute("SELECT a.arch FROM scores s JOIN architectures a ON a.id = s.arch_id"
@@ -133,7 +142,8 @@ def main():
         with open(a.extract_ghn, "wb") as f:
             f.write(row[0])
         return 0
-    gts = ground_truths(con, a.search_run)
+    only = {int(v) for v in a.truth.split(",")} if a.truth else None
+    gts = ground_truths(con, a.search_run, only)
     if not gts:
         sys.exit(f"ghn_ablation: no finished evaluate run of search run {a.search_run} in {a.db}")
     common = set.intersection(*(set(g) for g in gts.values()))
@@ -144,7 +154,10 @@ def main():
     variants = []
     for v in a.variants:
         name, _, path = v.partition("=")
-        variants.append((name, read_scores(path)))
+        if path.startswith("run:"):
+            variants.append((name, eval_accs(con, int(path[4:]))))
+        else:
+            variants.append((name, read_scores(path)))
     if a.stored:
         stored = {}
         for scorer, t, value in con.execute(
