@@ -69,7 +69,7 @@ typedef struct nas_ghn_config {
     int chunk_out;           /* output channels of one chunk (default 16) */
     int chunk_in;            /* input channels of one chunk (default 16) */
     int chunk_k;             /* spatial size of one chunk (default 3) */
-    int dec_hid;             /* hidden width of the decoder MLPs (default 4 * hid) */
+    int dec_hid;             /* decoder MLP width (default 128; ghnas train --hid H sets 4 * H) */
     int n_pos;               /* tile positions per axis before they wrap around (default 4) */
     int classes;             /* classifier outputs of the target nets (default 10) */
     bool res_embed;          /* add an embedding of the node's output resolution H (size
@@ -142,8 +142,8 @@ typedef struct nas_ghn {
     int64_t n_seen;
 } nas_ghn;
 
-/* Build and initialise (PyTorch-style defaults; embeddings N(0, 1/hid)...) from `seed`. On
- * failure *g is zeroed. */
+/* Build and initialise (PyTorch-style defaults; embedding tables N(0, 1) as nn.Embedding) from
+ * `seed`. On failure *g is zeroed. */
 nas_status nas_ghn_init(nas_ghn *g, const nas_ghn_config *cfg, uint64_t seed);
 void nas_ghn_free(nas_ghn *g);
 /* Number of GHN parameters (floats). */
@@ -248,12 +248,12 @@ typedef struct nas_ghn_train_config {
     double time_limit; /* seconds; 0 = no limit (steps must be > 0) */
     int meta_batch;    /* architectures per step, m (default 8) */
     int batch_size;    /* images per step, shared by the m nets (default 64) */
-    int n_widths;      /* C values sampled per architecture (default 2: 8, 16) */
+    int n_widths;      /* C values sampled per architecture (default 0: the space's C) */
     int widths[NAS_GHN_MAX_WIDTHS];
     int N;                 /* cells per stage etc. (0 = the space's skeleton) */
     nas_optim_kind optim;  /* ADAMW (default) or ADAM */
     float lr;              /* peak learning rate (1e-3) */
-    float weight_decay;    /* 1e-5 (Adam L2) / decoupled for AdamW */
+    float weight_decay;    /* 1e-4 (decoupled, AdamW) */
     float clip;            /* gradient-norm clipping (5); <= 0 off */
     int64_t warmup_steps;  /* linear warmup (default 50) */
     float label_smoothing; /* 0 */
