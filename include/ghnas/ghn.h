@@ -244,7 +244,7 @@ nas_status nas_ghn_evaluate(const nas_ghn *g, const nas_net *net, const nas_data
 #define NAS_GHN_MAX_WIDTHS 8
 
 typedef struct nas_ghn_train_config {
-    int64_t steps;     /* optimizer steps; 0 = run until time_limit */
+    int64_t steps;     /* optimizer steps (default 6000); 0 = run until time_limit */
     double time_limit; /* seconds; 0 = no limit (steps must be > 0) */
     int meta_batch;    /* architectures per step, m (default 8) */
     int batch_size;    /* images per step, shared by the m nets (default 64) */

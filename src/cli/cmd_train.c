@@ -38,7 +38,7 @@ static void usage(FILE *out) {
             "                     --val validation images is used\n"
             "  --data-dir DIR     dataset directory (default: $GHNAS_FASHION_MNIST_DIR or\n"
             "                     " NAS_FASHION_MNIST_DIR ")\n"
-            "  --steps N          optimizer steps (default 1000 unless --time is given)\n"
+            "  --steps N          optimizer steps (default 6000 unless --time is given)\n"
             "  --time DUR         stop after this long (90s, 20m, 1.5h); the schedule follows\n"
             "  --meta-batch M     architectures per step (default 8)\n"
             "  --batch B          images per step, shared by the M nets (default 64)\n"
