@@ -5,8 +5,8 @@
 #   experiments/headline.sh [DB]          (default experiments/out/headline.db)
 #
 # 1. ghnas search (NB201, skeleton C=8 N=1): trains a GHN for GHN_TIME when the store has none,
-#    then regularized evolution over BUDGET candidates scored by GHN-predicted weights (snip and
-#    #params recorded next to it).
+#    then regularized evolution over BUDGET candidates scored by SCORER (default ghn: accuracy of
+#    GHN-predicted weights), with SCORERS (default snip,params) recorded next to it.
 # 2. Screening: the SCREEN_K best by GHN score trained briefly from scratch (SCREEN_EPOCHS epochs
 #    on SCREEN_TRAIN_N images), because the GHN score ranks only coarsely (proxy study).
 # 3. Final: the best of the screening by validation accuracy, scaled up to FINAL_C / FINAL_N and
@@ -22,6 +22,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 db=${1:-$root/experiments/out/headline.db}
 ghn_time=${GHN_TIME:-10m}
+scorer=${SCORER:-ghn}
+scorers=${SCORERS:-snip,params}
 budget=${BUDGET:-1000}
 screen_k=${SCREEN_K:-10}
 screen_epochs=${SCREEN_EPOCHS:-2}
@@ -43,8 +45,8 @@ q() { "$ghnas" query "$db" sql "$1" --format csv 2>/dev/null | tail -n +2; }
 run=$( [ -f "$db" ] && q "SELECT id FROM runs WHERE kind = 'search' ORDER BY id LIMIT 1" || true)
 if [ -z "$run" ]; then
     "$ghnas" search --db "$db" --space nb201 --strategy evolution --budget "$budget" \
-        --scorers snip,params --train-time "$ghn_time" --eval-top 0 --threads "$threads" \
-        --name headline
+        --scorer "$scorer" --scorers "$scorers" --train-time "$ghn_time" --eval-top 0 \
+        --threads "$threads" --name headline
     run=$(q "SELECT id FROM runs WHERE kind = 'search' ORDER BY id LIMIT 1")
 else
     "$ghnas" search --db "$db" --resume "$run" --force --threads "$threads"
