@@ -124,6 +124,8 @@ nas_tensor *nas_params_find(const nas_params *p, const char *name);
 /* Threads used inside ops and BLAS when one network uses the whole machine. */
 void nas_set_threads(int n);
 int nas_get_threads(void);
+/* Index of the calling thread in the innermost OpenMP team (0 outside one or without OpenMP). */
+int nas_thread_id(void);
 
 /* C[M,N] = alpha * op(A) op(B) + beta * C, row-major; op = transpose when ta/tb. */
 void nas_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,

@@ -17,9 +17,6 @@
 #include "ghnas/space.h"
 
 #include <math.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +24,6 @@
 
 #define MAX_SCORERS 9
 #define PROXY_BATCH 64 /* training images the proxies see (zero-cost-nas' default) */
-
-/* Index of the calling thread in the scoring loop's team (0 without OpenMP). */
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -294,7 +282,7 @@ int nas_cli_score(int argc, char **argv) {
 #endif
     for (int k = 0; k < n_items; k++) {
         score_item *it = &items[k];
-        nas_ghn_eval_ws *my_ws = &ws[thread_id()];
+        nas_ghn_eval_ws *my_ws = &ws[nas_thread_id()];
         nas_net net;
         nas_net_config nc = nas_net_config_default();
         nc.C = (int)C;

@@ -28,6 +28,14 @@ void nas_set_threads(int n) {
     openblas_set_num_threads(n);
 }
 
+int nas_thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 int nas_get_threads(void) {
     if (n_threads > 0) {
         return n_threads;

@@ -82,14 +82,6 @@ typedef struct conv_plan {
     int nt;                /* threads; thread t owns a contiguous chunk of the batch */
 } conv_plan;
 
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 static int64_t min64(int64_t a, int64_t b) {
     return a < b ? a : b;
 }
@@ -865,7 +857,7 @@ static void conv_fwd_direct(const conv_plan *p, const float *x, const float *w, 
     int nt = p->nt;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        float *xpad = scratch ? scratch + (size_t)thread_id() * per : NULL;
+        float *xpad = scratch ? scratch + (size_t)nas_thread_id() * per : NULL;
         float *acc = xpad ? xpad + pad16(plane) : NULL;
 #pragma omp for schedule(static)
         for (int64_t pl = 0; pl < planes; pl++) {
@@ -917,7 +909,7 @@ static void conv_bwd_direct(const conv_plan *p, const float *x, const float *w, 
     int nt = p->nt;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        float *pad = flat ? scratch + (size_t)thread_id() * per : NULL;
+        float *pad = flat ? scratch + (size_t)nas_thread_id() * per : NULL;
         float *wide = pad ? pad + pad16(plane) : NULL;
         if (dx) {
 #pragma omp for schedule(static)
@@ -962,7 +954,7 @@ static void conv_bwd_direct(const conv_plan *p, const float *x, const float *w, 
             /* Images split by batch chunk: each input plane is padded once per image and
              * serves all its cout_g filters; per-thread partial sums (parts [nt, cout*kk +
              * cout]) are then added up per output channel in thread order. */
-            const int tid = thread_id();
+            const int tid = nas_thread_id();
             const size_t part_n = (size_t)(g->cout * kk + g->cout);
             float *mdw = parts + (size_t)tid * part_n, *mdb = mdw + g->cout * kk;
             memset(mdw, 0, part_n * sizeof(float));
@@ -1058,7 +1050,7 @@ static void conv_bwd_taps_run(nas_tape *t, const conv_plan *p, const nas_tensor 
      * channel (each element summed in thread order, so results do not depend on timing). */
 #pragma omp parallel num_threads(p->nt) if (p->nt > 1)
     {
-        int tid = thread_id();
+        int tid = nas_thread_id();
         int64_t n0, n1, c0, c1;
         float *mine = parts + (size_t)tid * (dwt_n + db_n);
         memset(mine, 0, (dwt_n + db_n) * sizeof(float));
@@ -1200,7 +1192,7 @@ nas_tensor *nas_conv2d(nas_tape *t, nas_tensor *x, nas_tensor *w, nas_tensor *b,
         }
 #pragma omp parallel num_threads(p.nt) if (p.nt > 1)
         {
-            int tid = thread_id();
+            int tid = nas_thread_id();
             int64_t n0, n1;
             batch_chunk(g.cout, p.nt, tid, &n0, &n1);
             nas_i_wino_weights(&g, w->data, false, u, n0, n1);
@@ -1217,7 +1209,7 @@ nas_tensor *nas_conv2d(nas_tape *t, nas_tensor *x, nas_tensor *w, nas_tensor *b,
         }
 #pragma omp parallel num_threads(p.nt) if (p.nt > 1)
         {
-            int tid = thread_id();
+            int tid = nas_thread_id();
             int64_t n0, n1;
             batch_chunk(g.cout, p.nt, tid, &n0, &n1);
             taps_weights(&p, w->data, wt, n0, n1);
@@ -1237,7 +1229,7 @@ nas_tensor *nas_conv2d(nas_tape *t, nas_tensor *x, nas_tensor *w, nas_tensor *b,
         }
 #pragma omp parallel num_threads(p.nt) if (p.nt > 1)
         {
-            int tid = thread_id();
+            int tid = nas_thread_id();
             int64_t n0, n1;
             batch_chunk(g.n, p.nt, tid, &n0, &n1);
             conv_fwd_gemm(&p, x->data, w->data, bd, y->data, n0, n1, scratch_at(scratch, &z, tid));
@@ -1295,7 +1287,7 @@ static void conv_bwd_dispatch(nas_tape *t, const conv_plan *pp, const nas_tensor
     }
 #pragma omp parallel num_threads(p.nt) if (p.nt > 1)
     {
-        int tid = thread_id();
+        int tid = nas_thread_id();
         int64_t n0, n1;
         batch_chunk(g.n, p.nt, tid, &n0, &n1);
         float *dw_acc = dw, *db_acc = db;

@@ -25,14 +25,6 @@
 /* Largest max-pool window side. */
 #define NAS_POOL_MAX_K 64
 
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 static size_t pad16(int64_t n) {
     return (size_t)((n + 15) & ~(int64_t)15);
 }
@@ -429,7 +421,7 @@ nas_tensor *nas_avgpool2d(nas_tape *t, nas_tensor *x, int k, int stride, int pad
     avg_col_factors(&g, count_include_pad, colf);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        float *row = rows + (size_t)thread_id() * per;
+        float *row = rows + (size_t)nas_thread_id() * per;
         float *hs = row + pool_plane(&g);
         if (g.stride == 1) { /* the padding border stays zero: planes only fill the interior */
             memset(row, 0, pool_plane(&g) * sizeof(float));
@@ -477,7 +469,7 @@ void nas_i_avgpool_backward(nas_tape *t, nas_node *n) {
     const float *dy = n->out->grad;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        float *row = rows + (size_t)thread_id() * per;
+        float *row = rows + (size_t)nas_thread_id() * per;
         float *gr = row + pad16(g.w + 2 * g.pad);
         float *hs = row + pool_plane(&g);
         if (g.stride == 1) { /* the padding border stays zero: planes only fill the interior */
@@ -579,7 +571,7 @@ nas_tensor *nas_maxpool2d(nas_tape *t, nas_tensor *x, int k, int stride, int pad
     }
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        int tid = thread_id();
+        int tid = nas_thread_id();
         int32_t *mine = n ? NULL : idx + (size_t)tid * pad16(hwo);
         float *xpad = scratch ? scratch + (size_t)tid * per : NULL;
         float *m = xpad ? xpad + pad16((g.h + 2 * g.pad) * (g.w + 2 * g.pad)) : NULL;
