@@ -58,6 +58,7 @@
 #include "ghnas/net.h"
 #include "ghnas/space.h"
 #include "ghnas/tensor.h"
+#include "ghnas/train.h"
 
 #include "../../src/ghn/ghn-impl.h"
 
@@ -354,18 +355,8 @@ int main(int argc, char **argv) {
     if (nas_tape_status(&t) != NAS_OK) {
         return fail("forward");
     }
-    const int64_t K = logits->shape[1];
-    int64_t correct = 0;
-    for (int64_t i = 0; i < B; i++) {
-        const float *row = logits->data + i * K;
-        int64_t best = 0;
-        for (int64_t k = 1; k < K; k++) {
-            best = row[k] > row[best] ? k : best;
-        }
-        correct += best == y[i];
-    }
     const float loss_v = loss->data[0];
-    const float acc_v = (float)((double)correct / (double)B);
+    const float acc_v = (float)((double)nas_count_correct(logits, y, B) / (double)B);
     if (nas_tape_backward(&t, loss) != NAS_OK) {
         return fail("backward");
     }

@@ -69,6 +69,9 @@ nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t
                      const nas_data_norm *norm, const nas_train_recipe *recipe,
                      nas_epoch_fn on_epoch, void *user);
 
+/* Number of rows i < n of logits [n, K] whose argmax (first on ties) is y[i]. */
+int64_t nas_count_correct(const nas_tensor *logits, const int32_t *y, int64_t n);
+
 /* Mean cross-entropy and accuracy of m (training=false) on ds[idx[0..n)] (idx NULL = all). */
 nas_status nas_evaluate(const nas_model *m, const nas_dataset *ds, const int32_t *idx, int64_t n,
                         const nas_data_norm *norm, int batch_size, double *loss, double *acc);

@@ -5,6 +5,8 @@
  */
 #include "ghn-impl.h"
 
+#include "ghnas/train.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -746,15 +748,7 @@ nas_status nas_ghn_evaluate_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_
         nas_tensor *l = nas_softmax_cross_entropy(&ws->tb, logits, ws->y, 0.0f);
         NAS_TRY(nas_tape_status(&ws->tb));
         sum_loss += (double)l->data[0] * (double)nb;
-        const int64_t K = logits->shape[1];
-        for (int64_t i = 0; i < nb; i++) {
-            const float *row = logits->data + i * K;
-            int64_t best = 0;
-            for (int64_t k = 1; k < K; k++) {
-                best = row[k] > row[best] ? k : best;
-            }
-            correct += best == ws->y[i];
-        }
+        correct += nas_count_correct(logits, ws->y, nb);
     }
     *loss = sum_loss / (double)n;
     *acc = (double)correct / (double)n;

@@ -11,6 +11,8 @@
  */
 #include "ghn-impl.h"
 
+#include "ghnas/train.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -200,17 +202,7 @@ static void run_item(nas_ghn *g, nas_ghn_view *view, nas_tape *t, const nas_spac
     nas_tensor *loss = nas_softmax_cross_entropy(t, logits, y, tc->label_smoothing);
     NAS_TRY(nas_tape_status(t));
     res->loss = loss->data[0];
-    int64_t correct = 0;
-    const int64_t K = logits->shape[1];
-    for (int64_t i = 0; i < B; i++) {
-        const float *row = logits->data + i * K;
-        int64_t best = 0;
-        for (int64_t k = 1; k < K; k++) {
-            best = row[k] > row[best] ? k : best;
-        }
-        correct += best == y[i];
-    }
-    res->acc = (double)correct / (double)B;
+    res->acc = (double)nas_count_correct(logits, y, B) / (double)B;
     if (isfinite(res->loss)) {
         const float scale = 1.0f / (float)tc->meta_batch; /* mean over the meta-batch */
         NAS_TRY(nas_tape_backward_from(t, loss, &scale));

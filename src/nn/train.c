@@ -44,8 +44,7 @@ static nas_status recipe_validate(const nas_train_recipe *r) {
     return nas_optim_config_validate(&r->optim);
 }
 
-/* Count of argmax(logits[i]) == y[i]. */
-static int64_t count_correct(const nas_tensor *logits, const int32_t *y, int64_t n) {
+int64_t nas_count_correct(const nas_tensor *logits, const int32_t *y, int64_t n) {
     int64_t k = logits->shape[1], correct = 0;
     for (int64_t i = 0; i < n; i++) {
         const float *row = logits->data + i * k;
@@ -88,7 +87,7 @@ nas_status nas_evaluate(const nas_model *m, const nas_dataset *ds, const int32_t
         nas_tensor *l = nas_softmax_cross_entropy(&t, logits, y, 0.0f);
         NAS_TRY(nas_tape_status(&t));
         sum_loss += (double)l->data[0] * (double)b;
-        correct += count_correct(logits, y, b);
+        correct += nas_count_correct(logits, y, b);
         seen += b;
     }
     *loss = seen ? sum_loss / (double)seen : (double)NAN;
@@ -178,7 +177,7 @@ nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t
             step++;
             steps++;
             sum_loss += (double)lv;
-            correct += count_correct(logits, y, b);
+            correct += nas_count_correct(logits, y, b);
             seen += b;
             nas_progress_update(&pr, steps, "loss %.4f  acc %.4f", sum_loss / (double)steps,
                                 (double)correct / (double)seen);
