@@ -53,7 +53,7 @@ if [ ! -x "$bin" ]; then
 fi
 /usr/bin/python3 -c "import torch" 2>/dev/null || {
     echo "bench: installing python3-torch for the PyTorch twin" >&2
-    apt-get install -y -qq python3-torch >/dev/null
+    apt-get update -qq && apt-get install -y -qq python3-torch >/dev/null
 }
 twin=(/usr/bin/python3 "$here/ghn_torch.py" bench)
 log=$(mktemp)

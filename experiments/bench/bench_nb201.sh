@@ -19,7 +19,7 @@ bin="$root/build/experiments/bench_nb201"
 [ -x "$bin" ] || "$root/scripts/setup.sh"
 /usr/bin/python3 -c "import torch" 2>/dev/null || {
     echo "bench: installing python3-torch for the PyTorch twin" >&2
-    apt-get install -y -qq python3-torch >/dev/null
+    apt-get update -qq && apt-get install -y -qq python3-torch >/dev/null
 }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  threads: $threads  seconds per measurement: $seconds"
