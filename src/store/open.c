@@ -334,12 +334,63 @@ static nas_status open_writer(nas_store *db, const header_facts *hf, bool create
     return nas_i_commit(db);
 }
 
+/*
+ * A writer killed in the middle of a write can leave a hot rollback journal (while a new file is
+ * switched to WAL) or a WAL index that needs rebuilding, and a read-only connection may not
+ * recover either (SQLITE_READONLY_ROLLBACK / _RECOVERY / _CANTINIT). When we may write the file,
+ * one read-write connection runs the recovery, exactly what the next writer would do, so that
+ * the reader can go on.
+ */
+static bool recover_wal(const char *path) {
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    if (access(path, W_OK) != 0 || access(dir, W_OK) != 0) {
+        return false;
+    }
+    sqlite3 *c = NULL;
+    bool ok = false;
+    if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(c, NAS_STORE_BUSY_MS);
+        ok = sqlite3_exec(c, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK;
+    }
+    sqlite3_close_v2(c);
+    return ok;
+}
+
+/* The facts in one read transaction; *rc gets SQLite's extended code of a failure. */
+static nas_status read_facts_txn(nas_store *db, db_facts *f, int *rc) {
+    *rc = SQLITE_OK;
+    nas_status s = nas_i_exec(db, "BEGIN", "reading the schema");
+    if (s == NAS_OK) {
+        s = read_facts(db, f);
+        if (s != NAS_OK) {
+            *rc = sqlite3_extended_errcode(db->db);
+        }
+        nas_i_rollback(db);
+    } else {
+        *rc = sqlite3_extended_errcode(db->db);
+    }
+    return s;
+}
+
 static nas_status open_reader(nas_store *db) {
     NAS_CHECK(configure(db, false));
-    NAS_CHECK(nas_i_exec(db, "BEGIN", "reading the schema"));
     db_facts f;
-    nas_status s = read_facts(db, &f);
-    nas_i_rollback(db);
+    int rc = SQLITE_OK;
+    nas_status s = read_facts_txn(db, &f, &rc);
+    if (s != NAS_OK && (rc & 0xff) == SQLITE_READONLY) {
+        if (recover_wal(db->path)) {
+            s = read_facts_txn(db, &f, &rc);
+        } else {
+            s = nas_error(NAS_EDB,
+                          "results store '%s': its last writer stopped in the middle of a write "
+                          "and the file needs recovery (SQLite finishes or undoes that write "
+                          "from its -wal or -journal file), which needs write access to the file "
+                          "and its directory; open it once with a writer (e.g. `ghnas query %s "
+                          "upgrade` as its owner)",
+                          db->path, db->path);
+        }
+    }
     NAS_CHECK(s);
     db->found_version = f.version;
     if (f.app_id == 0 && f.version == 0) {

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -893,6 +894,54 @@ START_TEST(test_store__missing_unreadable_readonly) {
 }
 END_TEST
 
+/* A process killed in the middle of a rollback-journal transaction: leaves a hot -journal. */
+static void hot_journal_child(const char *path) {
+    sqlite3 *c = NULL;
+    if (sqlite3_open(path, &c) != SQLITE_OK ||
+        sqlite3_exec(c,
+                     "PRAGMA journal_mode = DELETE; PRAGMA cache_size = 1;"
+                     "CREATE TABLE t0(x); INSERT INTO t0 VALUES (1); BEGIN;"
+                     "INSERT INTO t0 SELECT randomblob(4000) FROM (WITH RECURSIVE r(i) AS (SELECT 1"
+                     " UNION ALL SELECT i + 1 FROM r WHERE i < 200) SELECT i FROM r);",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        _exit(1);
+    }
+    raise(SIGKILL);
+    _exit(2);
+}
+
+/* A reader that finds the remains of a killed writer rolls them back when it may write (as any
+ * SQLite writer would) and says what to do when it may not. */
+START_TEST(test_store__reader_after_killed_writer) {
+    char p[512], msg[1024];
+    tpath(p, "hot.db");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        hot_journal_child(p);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ck_assert(sidecar(p, "-journal"));
+    /* Unprivileged and without write access: a message, not SQLite's "readonly database". */
+    ck_assert_int_eq(chmod(p, 0444), 0);
+    int rc = as_nobody(open_reader, p, msg, sizeof msg);
+    if (rc >= 0) {
+        ck_assert_int_eq(rc, NAS_EDB);
+        ck_assert_msg(strstr(msg, "needs recovery") && strstr(msg, p), "%s", msg);
+    }
+    ck_assert(sidecar(p, "-journal"));
+    ck_assert_int_eq(chmod(p, 0644), 0);
+    /* With write access the reader recovers the file and sees the committed state: one table of
+     * another application, so not a results store. */
+    nas_store *db = NULL;
+    ck_assert_int_eq(nas_store_open(&db, p, NAS_STORE_READONLY), NAS_EFORMAT);
+    ck_assert_msg(strstr(nas_errmsg(), "another application"), "%s", nas_errmsg());
+    ck_assert(!sidecar(p, "-journal"));
+}
+END_TEST
+
 START_TEST(test_store__sql_is_read_only) {
     char p[512];
     tpath(p, "sql.db");
@@ -1308,6 +1357,7 @@ Suite *nas_test_store_suite(void) {
     tcase_add_test(tc, test_store__refuse_foreign_newer_damaged);
     tcase_add_test(tc, test_store__missing_unreadable_readonly);
     tcase_add_test(tc, test_store__sql_is_read_only);
+    tcase_add_test(tc, test_store__reader_after_killed_writer);
     tcase_add_test(tc, test_store__disk_full_message);
     suite_add_tcase(s, tc);
     tc = tcase_create("concurrency");
