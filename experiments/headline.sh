@@ -4,11 +4,13 @@
 #
 #   experiments/headline.sh [DB]          (default experiments/out/headline.db)
 #
-# 1. ghnas search (NB201, skeleton C=8 N=1): trains a GHN for GHN_TIME when the store has none,
-#    then regularized evolution over BUDGET candidates scored by SCORER (default ghn: accuracy of
-#    GHN-predicted weights), with SCORERS (default snip,params) recorded next to it.
-# 2. Screening: the SCREEN_K best by GHN score trained briefly from scratch (SCREEN_EPOCHS epochs
-#    on SCREEN_TRAIN_N images), because the GHN score ranks only coarsely (proxy study).
+# 1. ghnas search (NB201, skeleton C=8 N=1): trains a GHN for GHN_TIME (default 5m) when the
+#    store has none, then regularized evolution over BUDGET candidates ranked by SCORER (default
+#    synflow, the best-ranking scorer of the proxy study against 5-epoch training; SCORER=ghn
+#    ranks by the accuracy of GHN-predicted weights), with SCORERS (default ghn,snip,params)
+#    recorded for every candidate next to it.
+# 2. Screening: the SCREEN_K best by SCORER trained briefly from scratch (SCREEN_EPOCHS epochs
+#    on SCREEN_TRAIN_N images), because every cheap score ranks only coarsely (proxy study).
 # 3. Final: the best of the screening by validation accuracy, scaled up to FINAL_C / FINAL_N and
 #    trained FINAL_EPOCHS epochs on the whole training split with crop + flip augmentation,
 #    label smoothing and a cosine schedule; test accuracy on the 10,000 test images.
@@ -21,14 +23,14 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 db=${1:-$root/experiments/out/headline.db}
-ghn_time=${GHN_TIME:-10m}
-scorer=${SCORER:-ghn}
-scorers=${SCORERS:-snip,params}
+ghn_time=${GHN_TIME:-5m}
+scorer=${SCORER:-synflow}
+scorers=${SCORERS:-ghn,snip,params}
 budget=${BUDGET:-1000}
 screen_k=${SCREEN_K:-10}
 screen_epochs=${SCREEN_EPOCHS:-2}
 screen_train_n=${SCREEN_TRAIN_N:-12000}
-final_c=${FINAL_C:-16}
+final_c=${FINAL_C:-20}
 final_n=${FINAL_N:-1}
 final_epochs=${FINAL_EPOCHS:-30}
 final_lr=${FINAL_LR:-0.1}

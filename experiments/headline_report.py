@@ -120,11 +120,11 @@ def main():
     if not os.path.exists(a.db):
         sys.exit(f"headline_report: {a.db} does not exist")
     con = sqlite3.connect(f"file:{a.db}?mode=ro", uri=True)
-    search = con.execute("SELECT id, space, ghn_id, started_at, finished_at FROM runs WHERE kind = 'search'"
-                         " ORDER BY id LIMIT 1").fetchone()
+    search = con.execute("SELECT id, space, ghn_id, started_at, finished_at, scorer FROM runs"
+                         " WHERE kind = 'search' ORDER BY id LIMIT 1").fetchone()
     if not search:
         sys.exit(f"headline_report: {a.db} has no search run")
-    sid, space, ghn_id, s_start, s_end = search
+    sid, space, ghn_id, s_start, s_end, scorer = search
     evals = con.execute("SELECT id, config_json, started_at, finished_at, status FROM runs WHERE kind = 'evaluate'"
                         " ORDER BY id").fetchall()
     screen = final = None
@@ -157,7 +157,9 @@ def main():
     n_params = params_of(a.ghnas, space, arch, C, N)
     n_screen = con.execute("SELECT count(*) FROM trainings WHERE run_id = ? AND status = 'finished'",
                            (screen[0],)).fetchone()[0] if screen else 0
-    n_cand = con.execute("SELECT count(*) FROM scores WHERE run_id = ? AND scorer = 'ghn_acc'", (sid,)).fetchone()[0]
+    n_cand = con.execute("SELECT count(DISTINCT arch_id) FROM scores WHERE run_id = ?", (sid,)).fetchone()[0]
+    recorded = [r[0] for r in con.execute("SELECT DISTINCT scorer FROM scores WHERE run_id = ? AND scorer != ?"
+                                          " ORDER BY scorer", (sid, scorer))]
     print("headline run, store %s" % a.db)
     print("  winner          %s" % arch)
     print("  skeleton        C=%s N=%s, %s parameters" % (C, N, format(n_params, ",")))
@@ -165,7 +167,8 @@ def main():
     print("  test accuracy   %s" % ("%.4f" % te_acc if te_acc is not None else "-"))
     print("  val accuracy    %s   train accuracy %s" % ("%.4f" % va_acc if va_acc is not None else "-",
                                                        "%.4f" % tr_acc if tr_acc is not None else "-"))
-    print("  candidates      %d scored by the GHN, %d screened" % (n_cand, n_screen))
+    print("  candidates      %d ranked by %s (also recorded: %s), %d screened" %
+          (n_cand, scorer, ", ".join(recorded) or "-", n_screen))
     print("  stages:")
     total = 0.0
     for label, sec, _ in stages:
