@@ -7,15 +7,16 @@
 # 1. ghnas search (NB201, skeleton C=8 N=1): trains a GHN for GHN_TIME (default 5m) when the
 #    store has none, then regularized evolution over BUDGET candidates ranked by SCORER (default
 #    synflow, the best-ranking scorer of the proxy study against 5-epoch training; SCORER=ghn
-#    ranks by the accuracy of GHN-predicted weights), with SCORERS (default ghn,snip,params)
-#    recorded for every candidate next to it.
+#    ranks by the accuracy of GHN-predicted weights), with SCORERS (default: ghn, synflow, snip
+#    and params, minus SCORER) recorded for every candidate next to it.
 # 2. Screening: the SCREEN_K best by SCORER trained briefly from scratch (SCREEN_EPOCHS epochs
 #    on SCREEN_TRAIN_N images), because every cheap score ranks only coarsely (proxy study).
 # 3. Final: the best of the screening by validation accuracy, scaled up to FINAL_C / FINAL_N and
 #    trained FINAL_EPOCHS epochs on the whole training split with crop + flip augmentation,
 #    label smoothing and a cosine schedule; test accuracy on the 10,000 test images.
 # 4. experiments/headline_report.py: accuracy, parameters, per-stage and total wall time and the
-#    learning curve (SVG), all read from the store.
+#    learning curve (SVG, written next to the store as <DB without .db>_curve.svg), all read from
+#    the store.
 #
 # Every stage resumes where it stopped when the script is run again (Ctrl-C is safe at any point;
 # the wall time then counts only the stored stage durations). Settings can be overridden from the
@@ -25,7 +26,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 db=${1:-$root/experiments/out/headline.db}
 ghn_time=${GHN_TIME:-5m}
 scorer=${SCORER:-synflow}
-scorers=${SCORERS:-ghn,snip,params}
+# default: the GHN, synflow, snip and #params, minus the ranking scorer (a scorer is given once)
+scorers=${SCORERS:-$(printf '%s\n' ghn synflow snip params | grep -vx "$scorer" | paste -sd, -)}
 budget=${BUDGET:-1000}
 screen_k=${SCREEN_K:-10}
 screen_epochs=${SCREEN_EPOCHS:-2}
@@ -64,6 +66,5 @@ screen=$(q "SELECT id FROM runs WHERE kind = 'evaluate' AND json_extract(config_
     --epochs "$final_epochs" --lr "$final_lr" --batch "$final_batch" \
     --label-smoothing "$final_ls" --threads "$threads"
 
-# 4. the report, from the store only
-/usr/bin/python3 "$root/experiments/headline_report.py" "$db" \
-    --svg "$root/experiments/figures/headline_curve.svg"
+# 4. the report, from the store only; the curve is written next to the store
+/usr/bin/python3 "$root/experiments/headline_report.py" "$db" --svg "${db%.db}_curve.svg"
