@@ -312,7 +312,14 @@ else
     "$ghnas" search --db "$sdir/t.db" --space darts --scorer params --strategy random --budget 0 \
         --eval-top 0 --quiet >"$tmp/out" 2>"$tmp/err" &
     spid=$!
-    sleep 1
+    # Signal once the run exists (its handler is installed before the store is opened), so that
+    # a slow start (sanitizers, a loaded machine) cannot turn this into a kill before the handler.
+    for _ in $(seq 300); do
+        [ "$("$ghnas" query "$sdir/t.db" sql "SELECT count(*) FROM runs" --format csv 2>/dev/null |
+            tail -1)" = 1 ] && break
+        sleep 0.1
+    done
+    sleep 0.3
     kill -TERM $spid
     wait $spid
     rc=$?
