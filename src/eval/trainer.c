@@ -10,6 +10,7 @@
  *   float params[numel] | float running[n_running] | float state[state_numel] | uint64 FNV-1a
  */
 #include "eval-impl.h"
+#include "ghnas/train.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -109,21 +110,6 @@ static uint64_t epoch_seed(uint64_t seed, int epoch) {
     return nas_rng_u64(&r);
 }
 
-static int64_t count_correct(const nas_tensor *logits, const int32_t *y, int64_t n) {
-    int64_t k = logits->shape[1], correct = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const float *row = logits->data + i * k;
-        int64_t best = 0;
-        for (int64_t j = 1; j < k; j++) {
-            if (row[j] > row[best]) {
-                best = j;
-            }
-        }
-        correct += best == y[i];
-    }
-    return correct;
-}
-
 nas_status nas_i_train_arch(const nas_i_trainer *tr, nas_net_model *m, int epochs_done,
                             const void *ckpt, size_t n, double *train_acc, double *val_acc,
                             double *test_acc) {
@@ -210,7 +196,7 @@ nas_status nas_i_train_arch(const nas_i_trainer *tr, nas_net_model *m, int epoch
             step++;
             good++;
             sum_loss += (double)lv;
-            correct += count_correct(logits, y, b);
+            correct += nas_count_correct(logits, y, b);
             seen += b;
             if (tr->on_step) {
                 tr->on_step(tr->user);
