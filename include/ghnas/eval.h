@@ -76,6 +76,10 @@ typedef struct nas_eval_config {
                                  predicted weights, then trained) */
     nas_train_recipe recipe;  /* SGD Nesterov 0.9, wd 5e-4, lr 0.05 cosine, batch 64, random crop
                                  pad 2, 1 epoch, seed 1 (nas_eval_config_default) */
+    int bn_calib;             /* > 0: before every validation and the test evaluation, set the
+                                 BN running statistics to the mean of the batch statistics of
+                                 this many training batches (no augmentation), as PyTorch's
+                                 cumulative average does; 0 = the running averages of training */
     int64_t train_n;          /* training images (the first of the training part; 0 = all of it) */
     int64_t val_n;            /* validation images for val_acc (0 = all of the split) */
     int64_t split_n_val;      /* validation split size (0 = the search run's, else 10000) */
@@ -126,6 +130,16 @@ typedef struct nas_eval_result {
  * trainings are skipped. NAS_OK also when interrupted (res->status says so).
  */
 nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_result *res);
+
+/*
+ * Re-estimate m's BN running statistics from data: forward passes with batch statistics over
+ * the first n_batches batches of batch_size images of ds[idx[0..n)] (idx NULL = all, in order;
+ * normalised with norm), recording nothing; at batch k the momentum is 1/k, so the result is the
+ * mean of the batches' statistics (the variance unbiased, as in training). Weights unchanged.
+ */
+nas_status nas_eval_calibrate_bn(nas_net_model *m, const nas_dataset *ds, const int32_t *idx,
+                                 int64_t n, const nas_data_norm *norm, int batch_size,
+                                 int n_batches);
 void nas_eval_result_free(nas_eval_result *res);
 
 /* ---- scorer quality (src/eval/corr.c) ------------------------------------------------------- */

@@ -21,8 +21,8 @@ static void usage(FILE *out) {
         "usage: ghnas evaluate DB --run ID (--top K [--best-of EVAL_RUN] | --sample K)\n"
         "                      [--epochs E] [--C C] [--N N] [--init scratch|ghn]\n"
         "                      [--train-n N] [--val-n N] [--lr LR] [--wd WD]\n"
-        "                      [--label-smoothing E] [--batch B] [--seed S] [--threads N]\n"
-        "                      [--data-dir DIR] [--quiet]\n"
+        "                      [--label-smoothing E] [--bn-calib K] [--batch B] [--seed S]\n"
+        "                      [--threads N] [--data-dir DIR] [--quiet]\n"
         "\n"
         "Train architectures of search run ID from the results store DB and measure their\n"
         "train, validation and test accuracy. Recipe: SGD with Nesterov momentum 0.9, weight\n"
@@ -55,6 +55,10 @@ static void usage(FILE *out) {
         "  --lr LR           peak learning rate (default 0.05)\n"
         "  --wd WD           weight decay (default 5e-4)\n"
         "  --label-smoothing E  cross-entropy label smoothing (default 0)\n"
+        "  --bn-calib K      before every validation and the test, re-estimate BatchNorm's\n"
+        "                    running statistics from K training batches (default 0: the\n"
+        "                    running averages of training); for short trainings, e.g. from\n"
+        "                    --init ghn weights\n"
         "  --batch B         batch size (default 64)\n"
         "  --seed S          weight initialisation, data order, --sample (default 1)\n"
         "  --threads N       trainings at once (default: all cores)\n"
@@ -219,7 +223,7 @@ static void print_correlations(nas_store *db, int64_t search_run, const nas_eval
 int nas_cli_evaluate(int argc, char **argv) {
     const char *db_path = NULL, *data_dir = NULL;
     long run = 0, top = 0, sample = 0, epochs = 1, train_n = 0, val_n = 0, batch = 64, seed = 1;
-    long threads = 0, best_of = 0, net_c = 0, net_n = 0;
+    long threads = 0, best_of = 0, net_c = 0, net_n = 0, bn_calib = 0;
     double lr = 0.05, wd = -1.0, smoothing = 0.0;
     bool quiet = false;
     nas_eval_config ec = nas_eval_config_default();
@@ -241,9 +245,9 @@ int nas_cli_evaluate(int argc, char **argv) {
             continue;
         }
         static const char *const valued[] = {
-            "--run",     "--top", "--sample", "--epochs", "--init",           "--train-n",
-            "--val-n",   "--lr",  "--batch",  "--seed",   "--threads",        "--data-dir",
-            "--best-of", "--C",   "--N",      "--wd",     "--label-smoothing"};
+            "--run",     "--top", "--sample", "--epochs", "--init",     "--train-n",
+            "--val-n",   "--lr",  "--batch",  "--seed",   "--threads",  "--data-dir",
+            "--best-of", "--C",   "--N",      "--wd",     "--bn-calib", "--label-smoothing"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
             known = known || strcmp(o, valued[k]) == 0;
@@ -291,6 +295,8 @@ int nas_cli_evaluate(int argc, char **argv) {
             st = nas_cli_parse_double(o, v, 0.0, 1.0, &wd);
         } else if (strcmp(o, "--label-smoothing") == 0) {
             st = nas_cli_parse_double(o, v, 0.0, 0.999, &smoothing);
+        } else if (strcmp(o, "--bn-calib") == 0) {
+            st = nas_cli_parse_long(o, v, 0, 100000, &bn_calib);
         } else {
             data_dir = v;
         }
@@ -328,6 +334,7 @@ int nas_cli_evaluate(int argc, char **argv) {
     }
     ec.recipe.label_smoothing = (float)smoothing;
     ec.best_of_run = best_of;
+    ec.bn_calib = (int)bn_calib;
     ec.net_C = (int)net_c;
     ec.net_N = (int)net_n;
     ec.recipe.seed = (uint64_t)seed;

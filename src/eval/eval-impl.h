@@ -17,6 +17,7 @@ typedef struct nas_i_trainer {
     const nas_dataset *test; /* NULL: no test accuracy */
     const nas_data_norm *norm;
     const nas_train_recipe *recipe;
+    int bn_calib; /* > 0: BN recalibration batches before each evaluation (nas_eval_config) */
     const volatile sig_atomic_t *stop;
     /* after every epoch: store it with the checkpoint bytes */
     nas_status (*on_epoch)(void *user, const nas_epoch_record *e, const void *ckpt, size_t n);

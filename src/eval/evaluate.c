@@ -300,6 +300,10 @@ static void recipe_json(const nas_eval_config *cfg, const search_info *si, int64
               r->eval_batch_size, r->crop_pad, r->hflip ? "true" : "false",
               (double)r->label_smoothing, (double)r->clip_norm, (unsigned long long)r->seed,
               strcmp(cfg->init, "ghn") == 0 ? "ghn" : "kaiming_fan_out");
+    if (cfg->bn_calib > 0) {
+        /* only when used, so runs recorded before it existed still resume */
+        tb_printf(b, "\"bn_calib\": %d, ", cfg->bn_calib);
+    }
     tb_printf(b,
               "\"train_n\": %lld, \"val_n\": %lld, \"split\": {\"n_val\": %lld, \"seed\": %llu}, "
               "\"net\": {\"C\": %d, \"N\": %d}, \"test\": %s}",
@@ -497,6 +501,10 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
     if (cfg->recipe.epochs < 1 || cfg->recipe.batch_size < 1 || cfg->recipe.eval_batch_size < 1) {
         return nas_error(NAS_EINVAL, "evaluate: epochs and batch sizes must be >= 1");
     }
+    if (cfg->bn_calib < 0) {
+        return nas_error(NAS_EINVAL, "evaluate: BN calibration batches must be >= 0, got %d",
+                         cfg->bn_calib);
+    }
     if (cfg->train_n < 0 || cfg->val_n < 0 || cfg->split_n_val < 0 || cfg->threads < 0) {
         return nas_error(NAS_EINVAL, "evaluate: image counts and threads must be >= 0");
     }
@@ -623,6 +631,7 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
                               .test = cfg->test,
                               .norm = &norm,
                               .recipe = &cfg->recipe,
+                              .bn_calib = cfg->bn_calib,
                               .stop = cfg->stop,
                               .on_epoch = job_on_epoch,
                               .on_step = job_on_step};

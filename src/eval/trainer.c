@@ -110,6 +110,55 @@ static uint64_t epoch_seed(uint64_t seed, int epoch) {
     return nas_rng_u64(&r);
 }
 
+nas_status nas_eval_calibrate_bn(nas_net_model *m, const nas_dataset *ds, const int32_t *idx,
+                                 int64_t n, const nas_data_norm *norm, int batch_size,
+                                 int n_batches) {
+    if (!m || !m->net || !ds || batch_size < 1 || n_batches < 1) {
+        return nas_error(NAS_EINVAL, "BN calibration: needs a model, images, batch size >= 1 "
+                                     "and batches >= 1");
+    }
+    if (m->net->n_running == 0) {
+        return NAS_OK; /* no BatchNorm */
+    }
+    nas_status st = NAS_OK;
+    nas_tape t;
+    nas_data_iter it;
+    memset(&t, 0, sizeof t);
+    memset(&it, 0, sizeof it);
+    const float momentum = m->bn_momentum;
+    size_t img = nas_data_image_size(ds);
+    float *x = nas_malloc((size_t)batch_size * img * sizeof *x); /* [batch, c, h, w] */
+    int32_t *y = nas_malloc((size_t)batch_size * sizeof *y);     /* [batch] */
+    NAS_TRY(nas_tape_init(&t));
+    if (!x || !y) {
+        st = nas_error(NAS_ENOMEM, "BN calibration: cannot allocate a batch of %d", batch_size);
+        goto cleanup;
+    }
+    nas_tape_set_record(&t, false);
+    nas_data_iter_opts o = {.batch_size = batch_size, .shuffle = false, .drop_last = false};
+    NAS_TRY(nas_data_iter_init(&it, ds, idx, n, norm, &o));
+    int k = 0;
+    int64_t b;
+    while (k < n_batches && (b = nas_data_iter_next(&it, x, y)) > 0) {
+        k++;
+        m->bn_momentum = 1.0f / (float)k; /* batch 1 replaces the old statistics */
+        nas_tape_reset(&t);
+        nas_tensor *xt = nas_tensor_from(&t, 4, (int64_t[]){b, ds->c, ds->h, ds->w}, x);
+        (void)nas_net_model_forward(m, &t, xt, NAS_BN_BATCH_STATS);
+        NAS_TRY(nas_tape_status(&t));
+    }
+    if (k == 0) {
+        st = nas_error(NAS_EINVAL, "BN calibration: no images");
+    }
+cleanup:
+    m->bn_momentum = momentum;
+    nas_data_iter_free(&it);
+    nas_tape_free(&t);
+    nas_free(x);
+    nas_free(y);
+    return st;
+}
+
 nas_status nas_i_train_arch(const nas_i_trainer *tr, nas_net_model *m, int epochs_done,
                             const void *ckpt, size_t n, double *train_acc, double *val_acc,
                             double *test_acc) {
@@ -208,6 +257,10 @@ nas_status nas_i_train_arch(const nas_i_trainer *tr, nas_net_model *m, int epoch
                               .train_acc = seen ? (double)correct / (double)seen : (double)NAN,
                               .val_loss = (double)NAN,
                               .val_acc = (double)NAN};
+        if (tr->bn_calib > 0) {
+            NAS_TRY(nas_eval_calibrate_bn(m, ds, tr->train_idx, tr->n_train, tr->norm,
+                                          r->batch_size, tr->bn_calib));
+        }
         if (tr->val && tr->n_val > 0) {
             NAS_TRY(nas_evaluate(&model, tr->val, tr->val_idx, tr->n_val, tr->norm,
                                  r->eval_batch_size, &e.val_loss, &e.val_acc));

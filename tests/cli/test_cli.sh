@@ -398,6 +398,15 @@ else
             "$ghnas" evaluate "$gdb" --run 1 --sample 1 --best-of 2
         expect_err "evaluate --C 0" 2 "C: 0 is out of range" \
             "$ghnas" evaluate "$gdb" --run 1 --top 1 --C 0
+        # start from the GHN's weights, BN statistics re-estimated before each evaluation
+        out=$("$ghnas" evaluate "$gdb" --run 1 --top 1 --init ghn --bn-calib 2 --train-n 256 \
+            --val-n 500 --quiet 2>&1)
+        grep -q "^evaluate run 4: search run 1, 1 architectures, 1 epoch, init ghn" <<<"$out" &&
+            ok "evaluate --init ghn --bn-calib" || bad "evaluate --init ghn --bn-calib" "$out"
+        expect_out "evaluate --bn-calib is part of the recipe" $'n\n1' \
+            "$ghnas" query "$gdb" sql "SELECT count(*) AS n FROM runs WHERE id = 4 AND config_json LIKE '%\"bn_calib\": 2,%'" --format csv
+        expect_err "evaluate --bn-calib -1" 2 "bn-calib: -1 is out of range" \
+            "$ghnas" evaluate "$gdb" --run 1 --top 1 --bn-calib -1
         out=$("$ghnas" search --db "$gdb" --budget 16 --val-n 64 --eval-top 0 --quiet 2>"$tmp/err")
         grep -q "using GHN 1 of the store" "$tmp/err" && grep -q "(8 scored, 8 reused" <<<"$out" &&
             ok "search reuses the stored GHN and scores" ||

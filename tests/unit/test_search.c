@@ -1187,6 +1187,94 @@ START_TEST(test_search__evaluate_best_of_and_scaled_net) {
 }
 END_TEST
 
+/* BN recalibration: the running statistics become the mean of the batches' statistics. */
+START_TEST(test_search__evaluate_bn_calibration) {
+    fm d;
+    if (!fm_load(&d)) {
+        fprintf(stderr, "skip: Fashion-MNIST is not installed\n");
+        return;
+    }
+    nas_space sp = tiny_space();
+    nas_arch a;
+    ck_assert_int_eq(nas_arch_decode(&sp, "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|", &a),
+                     NAS_OK);
+    nas_net_config nc = nas_net_config_default();
+    nas_net net;
+    ck_assert_int_eq(nas_net_compile(&net, &sp, &a, &nc), NAS_OK);
+    const int64_t nr = net.n_running;
+    ck_assert_int_gt(nr, 0);
+    nas_rng rng;
+    nas_rng_seed(&rng, 3);
+    nas_net_model m;
+    ck_assert_int_eq(nas_net_model_init(&m, &net, NAS_NET_INIT_KAIMING_OUT, &rng), NAS_OK);
+    const size_t wbytes = (size_t)m.params.numel * sizeof(float);
+    float *w0 = malloc(wbytes), *s1 = malloc((size_t)nr * sizeof *s1),
+          *s2 = malloc((size_t)nr * sizeof *s2);
+    ck_assert(w0 && s1 && s2);
+    memcpy(w0, m.params.data, wbytes);
+    int32_t idx[64];
+    for (int i = 0; i < 64; i++) {
+        idx[i] = i;
+    }
+    /* one batch each: its own statistics (momentum 1 replaces the initial 0 / 1) */
+    ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx, 32, NULL, 32, 1), NAS_OK);
+    memcpy(s1, m.running, (size_t)nr * sizeof *s1);
+    ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx + 32, 32, NULL, 32, 1), NAS_OK);
+    memcpy(s2, m.running, (size_t)nr * sizeof *s2);
+    int differ = 0;
+    for (int64_t i = 0; i < nr; i++) {
+        differ += s1[i] != s2[i];
+    }
+    ck_assert_int_gt(differ, nr / 2);
+    /* both batches (5 asked for, the 64 images make 2): the mean of the two */
+    ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx, 64, NULL, 32, 5), NAS_OK);
+    for (int64_t i = 0; i < nr; i++) {
+        const double want = 0.5 * ((double)s1[i] + (double)s2[i]);
+        ck_assert_msg(fabs((double)m.running[i] - want) <= 1e-5 + 1e-5 * fabs(want),
+                      "running[%lld] = %g, want %g", (long long)i, (double)m.running[i], want);
+    }
+    /* a first batch replaces whatever was there; weights and momentum are untouched */
+    ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx, 32, NULL, 32, 1), NAS_OK);
+    ck_assert_int_eq(memcmp(m.running, s1, (size_t)nr * sizeof *s1), 0);
+    ck_assert_int_eq(memcmp(m.params.data, w0, wbytes), 0);
+    ck_assert(m.bn_momentum == 0.1f);
+    ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx, 32, NULL, 0, 1), NAS_EINVAL);
+    ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx, 32, NULL, 32, 0), NAS_EINVAL);
+    free(w0);
+    free(s1);
+    free(s2);
+    nas_net_model_free(&m);
+    nas_net_free(&net);
+
+    /* through evaluate: recorded in the run's recipe, refused when negative */
+    nas_store *db = open_db("calib.db");
+    nas_scorer sc;
+    ck_assert_int_eq(nas_scorer_builtin(&sc, "params"), NAS_OK);
+    nas_search_config c = quiet_cfg(NAS_STRATEGY_RANDOM, 3);
+    nas_search_result sr = run_ok(db, &sp, &sc, 0, &c);
+    nas_eval_config ec = eval_cfg(&d, sr.run_id);
+    ec.top_k = 1;
+    ec.recipe.epochs = 1;
+    ec.bn_calib = 2;
+    nas_eval_result er;
+    nas_status st = nas_eval_run(db, &ec, &er);
+    ck_assert_msg(st == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_eq(er.items[0].status, NAS_RUN_FINISHED);
+    ck_assert(er.items[0].val_acc >= 0.0 && er.items[0].val_acc <= 1.0);
+    nas_run_info ri;
+    ck_assert_int_eq(nas_store_run_get(db, er.run_id, &ri), NAS_OK);
+    ck_assert_ptr_nonnull(strstr(ri.config_json, "\"bn_calib\": 2, "));
+    nas_run_info_free(&ri);
+    nas_eval_result_free(&er);
+    ec.bn_calib = -1;
+    ck_assert_int_eq(nas_eval_run(db, &ec, &er), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "calibration"));
+    nas_store_close(db);
+    nas_data_free(&d.train);
+    nas_data_free(&d.test);
+}
+END_TEST
+
 /* An evaluate killed after its first stored epoch resumes from the checkpoint. */
 START_TEST(test_search__evaluate_sigkill_resumes_at_epoch) {
     fm d;
@@ -1356,6 +1444,7 @@ Suite *nas_test_search_suite(void) {
     tcase_set_timeout(tc, 400);
     tcase_add_test(tc, test_search__evaluate_tiny_fashion_mnist);
     tcase_add_test(tc, test_search__evaluate_best_of_and_scaled_net);
+    tcase_add_test(tc, test_search__evaluate_bn_calibration);
     tcase_add_test(tc, test_search__evaluate_sigkill_resumes_at_epoch);
     suite_add_tcase(s, tc);
     return s;
