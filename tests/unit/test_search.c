@@ -991,6 +991,15 @@ static bool fm_load(fm *d) {
     return true;
 }
 
+/* Load the images into d, or skip (return from) the calling test when they are not installed. */
+#define FM_LOAD_OR_SKIP(d)                                                                         \
+    do {                                                                                           \
+        if (!fm_load(&(d))) {                                                                      \
+            fprintf(stderr, "skip: Fashion-MNIST is not installed\n");                             \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
 static nas_eval_config eval_cfg(const fm *d, int64_t run) {
     nas_eval_config ec = nas_eval_config_default();
     ec.search_run = run;
@@ -1031,10 +1040,7 @@ static int curve_epochs(nas_store *db, int64_t arch_id, int64_t training_id) {
 
 START_TEST(test_search__evaluate_tiny_fashion_mnist) {
     fm d;
-    if (!fm_load(&d)) {
-        fprintf(stderr, "skip: Fashion-MNIST is not installed\n");
-        return;
-    }
+    FM_LOAD_OR_SKIP(d);
     nas_space sp = tiny_space();
     nas_store *db = open_db("ev.db");
     nas_scorer sc;
@@ -1120,10 +1126,7 @@ END_TEST
 /* Screen several briefly, then train the best of that screening at a larger skeleton. */
 START_TEST(test_search__evaluate_best_of_and_scaled_net) {
     fm d;
-    if (!fm_load(&d)) {
-        fprintf(stderr, "skip: Fashion-MNIST is not installed\n");
-        return;
-    }
+    FM_LOAD_OR_SKIP(d);
     nas_space sp = tiny_space();
     nas_store *db = open_db("bestof.db");
     nas_scorer sc;
@@ -1190,10 +1193,7 @@ END_TEST
 /* BN recalibration: the running statistics become the mean of the batches' statistics. */
 START_TEST(test_search__evaluate_bn_calibration) {
     fm d;
-    if (!fm_load(&d)) {
-        fprintf(stderr, "skip: Fashion-MNIST is not installed\n");
-        return;
-    }
+    FM_LOAD_OR_SKIP(d);
     nas_space sp = tiny_space();
     nas_arch a;
     ck_assert_int_eq(nas_arch_decode(&sp, "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|", &a),
@@ -1278,10 +1278,7 @@ END_TEST
 /* An evaluate killed after its first stored epoch resumes from the checkpoint. */
 START_TEST(test_search__evaluate_sigkill_resumes_at_epoch) {
     fm d;
-    if (!fm_load(&d)) {
-        fprintf(stderr, "skip: Fashion-MNIST is not installed\n");
-        return;
-    }
+    FM_LOAD_OR_SKIP(d);
     nas_space sp = tiny_space();
     char path[512];
     tpath(path, "ek.db");
