@@ -4,6 +4,7 @@
  * and the real Fashion-MNIST when the Debian package dataset-fashion-mnist is installed.
  */
 #include "test_suites.h"
+#include "testdir.h"
 
 #include "ghnas/data.h"
 
@@ -18,43 +19,12 @@
 
 /* ---- temp directory and file helpers -------------------------------------------------------- */
 
-static char tmpdir[256];
-
 static void tmp_setup(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ghnas-test-data-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void rm_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
+    test_tmpdir_create("data");
 }
 
 static void tmp_teardown(void) {
-    if (tmpdir[0]) {
-        rm_tree(tmpdir);
-        tmpdir[0] = '\0';
-    }
-}
-
-/* tmpdir/name into buf[512]; returns buf. */
-static char *tpath(char *buf, const char *name) {
-    snprintf(buf, 512, "%s/%s", tmpdir, name);
-    return buf;
+    test_tmpdir_remove();
 }
 
 static void write_bytes(const char *path, const void *buf, size_t n, bool gz) {
@@ -116,16 +86,16 @@ static uint8_t *idx_labels(uint32_t n, size_t extra, size_t *len) {
     return b;
 }
 
-/* Write a generated images+labels pair as tmpdir/<img> and tmpdir/<lab>. */
+/* Write a generated images+labels pair as test_tmpdir/<img> and test_tmpdir/<lab>. */
 static void write_idx_pair(const char *img, const char *lab, uint32_t n, uint32_t rows,
                            uint32_t cols, bool gz_img, bool gz_lab) {
     char p[512];
     size_t len;
     uint8_t *b = idx_images(0x00000803u, n, rows, cols, 0, &len);
-    write_bytes(tpath(p, img), b, len, gz_img);
+    write_bytes(test_tpath(p, img), b, len, gz_img);
     nas_free(b);
     b = idx_labels(n, 0, &len);
-    write_bytes(tpath(p, lab), b, len, gz_lab);
+    write_bytes(test_tpath(p, lab), b, len, gz_lab);
     nas_free(b);
 }
 
@@ -168,8 +138,9 @@ START_TEST(test_data__idx_roundtrip_gzip_and_plain) {
     for (int k = 0; k < 4; k++) {
         write_idx_pair("img", "lab", 37, 5, 3, gz[k][0], gz[k][1]);
         nas_dataset ds;
-        ck_assert_int_eq(nas_data_read_idx(&ds, tpath(pi, "img"), tpath(pl, "lab"), 10, "toy"),
-                         NAS_OK);
+        ck_assert_int_eq(
+            nas_data_read_idx(&ds, test_tpath(pi, "img"), test_tpath(pl, "lab"), 10, "toy"),
+            NAS_OK);
         check_idx_dataset(&ds, 37, 5, 3);
         ck_assert_str_eq(ds.name, "toy");
         nas_data_free(&ds);
@@ -179,10 +150,10 @@ START_TEST(test_data__idx_roundtrip_gzip_and_plain) {
     /* The gzip file really is compressed (so the gzip path was exercised). */
     write_idx_pair("img.gz", "lab.gz", 200, 28, 28, true, true);
     struct stat sb;
-    ck_assert_int_eq(stat(tpath(pi, "img.gz"), &sb), 0);
+    ck_assert_int_eq(stat(test_tpath(pi, "img.gz"), &sb), 0);
     ck_assert_int_lt(sb.st_size, 16 + 200 * 28 * 28);
     nas_dataset ds;
-    ck_assert_int_eq(nas_data_read_idx(&ds, pi, tpath(pl, "lab.gz"), 10, "toy"), NAS_OK);
+    ck_assert_int_eq(nas_data_read_idx(&ds, pi, test_tpath(pl, "lab.gz"), 10, "toy"), NAS_OK);
     check_idx_dataset(&ds, 200, 28, 28);
     nas_data_free(&ds);
 }
@@ -193,21 +164,21 @@ START_TEST(test_data__idx_missing_and_bad_header) {
     size_t len;
     nas_dataset ds;
     write_idx_pair("img", "lab", 10, 4, 4, false, true);
-    tpath(pi, "img");
-    tpath(pl, "lab");
+    test_tpath(pi, "img");
+    test_tpath(pl, "lab");
 
-    EXPECT_ERR(nas_data_read_idx(&ds, tpath(pi, "nope-images.gz"), pl, 10, "t"), NAS_ENOTFOUND,
+    EXPECT_ERR(nas_data_read_idx(&ds, test_tpath(pi, "nope-images.gz"), pl, 10, "t"), NAS_ENOTFOUND,
                "nope-images.gz", "no such file");
     ck_assert_ptr_null(ds.images);
-    tpath(pi, "img");
-    EXPECT_ERR(nas_data_read_idx(&ds, pi, tpath(pl, "nope-labels"), 10, "t"), NAS_ENOTFOUND,
+    test_tpath(pi, "img");
+    EXPECT_ERR(nas_data_read_idx(&ds, pi, test_tpath(pl, "nope-labels"), 10, "t"), NAS_ENOTFOUND,
                "nope-labels", "no such file");
-    tpath(pl, "lab");
+    test_tpath(pl, "lab");
 
     /* Wrong magic (gzip and plain). */
     uint8_t *b = idx_images(0x00000804u, 10, 4, 4, 0, &len);
     for (int gz = 0; gz < 2; gz++) {
-        write_bytes(tpath(pi, "bad-magic"), b, len, gz);
+        write_bytes(test_tpath(pi, "bad-magic"), b, len, gz);
         EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "bad-magic",
                    "wrong magic number 0x00000804, expected 0x00000803");
     }
@@ -217,36 +188,36 @@ START_TEST(test_data__idx_missing_and_bad_header) {
                "this is an IDX labels file");
     /* ... and the reverse. */
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pi, 10, "t"), NAS_EFORMAT, "bad-magic", "wrong magic");
-    tpath(pi, "img");
+    test_tpath(pi, "img");
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pi, 10, "t"), NAS_EFORMAT, "img: wrong magic",
                "this is an IDX images file");
 
     /* Truncated header: 10 of 16 bytes, and only 2 bytes (no magic at all). */
     b = idx_images(0x00000803u, 10, 4, 4, 0, &len);
     for (int gz = 0; gz < 2; gz++) {
-        write_bytes(tpath(pi, "short-header"), b, 10, gz);
+        write_bytes(test_tpath(pi, "short-header"), b, 10, gz);
         EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "short-header",
                    "truncated header: expected 16 bytes, got 10");
     }
-    write_bytes(tpath(pi, "tiny"), b, 2, false);
+    write_bytes(test_tpath(pi, "tiny"), b, 2, false);
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "tiny",
                "truncated header: expected 16 bytes, got 2");
-    write_bytes(tpath(pi, "empty"), b, 0, false);
+    write_bytes(test_tpath(pi, "empty"), b, 0, false);
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "empty",
                "truncated header: expected 16 bytes, got 0");
     /* Zero images / zero width in the header. */
     put_be32(b + 4, 0);
-    write_bytes(tpath(pi, "zero-n"), b, 16, false);
+    write_bytes(test_tpath(pi, "zero-n"), b, 16, false);
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "zero-n", "0 images");
     put_be32(b + 4, 10);
     put_be32(b + 12, 0);
-    write_bytes(tpath(pi, "zero-w"), b, len, false);
+    write_bytes(test_tpath(pi, "zero-w"), b, len, false);
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "zero-w", "images of 4x0");
     nas_free(b);
     /* Labels header cut short. */
     b = idx_labels(10, 0, &len);
-    write_bytes(tpath(pl, "short-lab"), b, 6, true);
-    tpath(pi, "img");
+    write_bytes(test_tpath(pl, "short-lab"), b, 6, true);
+    test_tpath(pi, "img");
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "short-lab",
                "truncated header: expected 8 bytes, got 6");
     nas_free(b);
@@ -262,8 +233,8 @@ START_TEST(test_data__idx_truncated_and_overlong) {
     write_idx_pair("img", "lab", 50, 28, 28, true, true);
     uint8_t *b = idx_images(0x00000803u, 50, 28, 28, 0, &len);
     for (int gz = 0; gz < 2; gz++) {
-        write_bytes(tpath(pi, "train-images-idx3-ubyte.gz"), b, 16 + 1000, gz);
-        EXPECT_ERR(nas_data_read_idx(&ds, pi, tpath(pl, "lab"), 10, "t"), NAS_EFORMAT,
+        write_bytes(test_tpath(pi, "train-images-idx3-ubyte.gz"), b, 16 + 1000, gz);
+        EXPECT_ERR(nas_data_read_idx(&ds, pi, test_tpath(pl, "lab"), 10, "t"), NAS_EFORMAT,
                    "train-images-idx3-ubyte.gz: truncated",
                    "expected 39200 bytes of image data, got 1000");
     }
@@ -271,7 +242,7 @@ START_TEST(test_data__idx_truncated_and_overlong) {
 
     /* A gzip file whose compressed stream is cut in the middle. */
     write_idx_pair("cut.gz", "lab", 50, 28, 28, true, true);
-    FILE *f = fopen(tpath(pi, "cut.gz"), "rb");
+    FILE *f = fopen(test_tpath(pi, "cut.gz"), "rb");
     ck_assert_ptr_nonnull(f);
     uint8_t whole[65536];
     size_t zlen = fread(whole, 1, sizeof whole, f);
@@ -285,19 +256,19 @@ START_TEST(test_data__idx_truncated_and_overlong) {
     /* Over-long images and labels files, gzip and plain. */
     for (int gz = 0; gz < 2; gz++) {
         b = idx_images(0x00000803u, 50, 28, 28, 5, &len);
-        write_bytes(tpath(pi, "long-img"), b, len, gz);
+        write_bytes(test_tpath(pi, "long-img"), b, len, gz);
         nas_free(b);
-        EXPECT_ERR(nas_data_read_idx(&ds, pi, tpath(pl, "lab"), 10, "t"), NAS_EFORMAT,
+        EXPECT_ERR(nas_data_read_idx(&ds, pi, test_tpath(pl, "lab"), 10, "t"), NAS_EFORMAT,
                    "long-img: over-long", "5 unexpected bytes after the 39200 bytes of image data");
         b = idx_labels(50, 70000, &len);
-        write_bytes(tpath(pl, "long-lab"), b, len, gz);
+        write_bytes(test_tpath(pl, "long-lab"), b, len, gz);
         nas_free(b);
-        EXPECT_ERR(nas_data_read_idx(&ds, tpath(pi, "img"), pl, 10, "t"), NAS_EFORMAT,
+        EXPECT_ERR(nas_data_read_idx(&ds, test_tpath(pi, "img"), pl, 10, "t"), NAS_EFORMAT,
                    "long-lab: over-long", "70000 unexpected bytes after the 50 bytes of label");
     }
     /* Truncated labels data. */
     b = idx_labels(50, 0, &len);
-    write_bytes(tpath(pl, "short-lab"), b, len - 1, false);
+    write_bytes(test_tpath(pl, "short-lab"), b, len - 1, false);
     nas_free(b);
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "short-lab: truncated",
                "expected 50 bytes of label data, got 49");
@@ -306,12 +277,12 @@ START_TEST(test_data__idx_truncated_and_overlong) {
     put_be32(b + 4, 2000000000u);
     put_be32(b + 8, 60000u);
     put_be32(b + 12, 60000u);
-    write_bytes(tpath(pi, "liar"), b, len, false);
+    write_bytes(test_tpath(pi, "liar"), b, len, false);
     nas_free(b);
     uint8_t lab_hdr[8];
     put_be32(lab_hdr, 0x00000801u);
     put_be32(lab_hdr + 4, 2000000000u);
-    write_bytes(tpath(pl, "liar-lab"), lab_hdr, sizeof lab_hdr, false);
+    write_bytes(test_tpath(pl, "liar-lab"), lab_hdr, sizeof lab_hdr, false);
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "liar: truncated", "got 64");
 }
 END_TEST
@@ -323,14 +294,14 @@ START_TEST(test_data__idx_content_errors) {
     /* Count mismatch: 12 images, 11 labels. */
     write_idx_pair("img12", "lab12", 12, 4, 4, true, true);
     write_idx_pair("img11", "lab11", 11, 4, 4, true, false);
-    EXPECT_ERR(nas_data_read_idx(&ds, tpath(pi, "img12"), tpath(pl, "lab11"), 10, "t"), NAS_EFORMAT,
-               "count mismatch", "img12 has 12 images but");
+    EXPECT_ERR(nas_data_read_idx(&ds, test_tpath(pi, "img12"), test_tpath(pl, "lab11"), 10, "t"),
+               NAS_EFORMAT, "count mismatch", "img12 has 12 images but");
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "lab11 has 11 labels"));
 
     /* Label out of range. */
     uint8_t *b = idx_labels(12, 0, &len);
     b[8 + 3] = 10;
-    write_bytes(tpath(pl, "bad-label"), b, len, true);
+    write_bytes(test_tpath(pl, "bad-label"), b, len, true);
     nas_free(b);
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "bad-label",
                "label 10 at index 3 is out of range (expected 0..9)");
@@ -347,19 +318,19 @@ START_TEST(test_data__idx_content_errors) {
         junk[i] = (uint8_t)nas_rng_u32(&r);
     }
     junk[0] = 0x5a;
-    write_bytes(tpath(pi, "garbage"), junk, sizeof junk, false);
-    EXPECT_ERR(nas_data_read_idx(&ds, pi, tpath(pl, "lab12"), 10, "t"), NAS_EFORMAT,
+    write_bytes(test_tpath(pi, "garbage"), junk, sizeof junk, false);
+    EXPECT_ERR(nas_data_read_idx(&ds, pi, test_tpath(pl, "lab12"), 10, "t"), NAS_EFORMAT,
                "garbage: wrong magic", NULL);
     junk[0] = 0x1f;
     junk[1] = 0x8b;
     junk[2] = 0x07; /* not deflate */
-    write_bytes(tpath(pi, "garbage.gz"), junk, sizeof junk, false);
+    write_bytes(test_tpath(pi, "garbage.gz"), junk, sizeof junk, false);
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 10, "t"), NAS_EFORMAT, "garbage.gz",
                "corrupt gzip data");
     /* Garbage labels file. */
     junk[0] = 0;
-    write_bytes(tpath(pl, "garbage-lab"), junk, sizeof junk, false);
-    EXPECT_ERR(nas_data_read_idx(&ds, tpath(pi, "img12"), pl, 10, "t"), NAS_EFORMAT,
+    write_bytes(test_tpath(pl, "garbage-lab"), junk, sizeof junk, false);
+    EXPECT_ERR(nas_data_read_idx(&ds, test_tpath(pi, "img12"), pl, 10, "t"), NAS_EFORMAT,
                "garbage-lab: wrong magic", "expected 0x00000801");
     /* Bad argument. */
     EXPECT_ERR(nas_data_read_idx(&ds, pi, pl, 0, "t"), NAS_EINVAL, "n_classes", NULL);
@@ -369,8 +340,8 @@ END_TEST
 START_TEST(test_data__idx_alloc_failure_cleans_up) {
     char pi[512], pl[512];
     write_idx_pair("img", "lab", 20, 6, 6, true, true);
-    tpath(pi, "img");
-    tpath(pl, "lab");
+    test_tpath(pi, "img");
+    test_tpath(pl, "lab");
     /* Fail each library allocation in turn (zlib's own allocations are not counted). */
     int failures = 0;
     for (long k = 1; k < 10; k++) {
@@ -405,13 +376,13 @@ START_TEST(test_data__fashion_mnist_missing_dir_message) {
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), NAS_FASHION_MNIST_ENV));
     unsetenv(NAS_FASHION_MNIST_ENV);
     /* Directory present but files missing: names the file and the package. */
-    EXPECT_ERR(nas_data_load_fashion_mnist(&ds, tmpdir, "test"), NAS_ENOTFOUND,
+    EXPECT_ERR(nas_data_load_fashion_mnist(&ds, test_tmpdir, "test"), NAS_ENOTFOUND,
                "t10k-images-idx3-ubyte.gz: no such file", "dataset-fashion-mnist");
     write_idx_pair("t10k-images-idx3-ubyte.gz", "x", 3, 2, 2, true, true);
-    EXPECT_ERR(nas_data_load_fashion_mnist(&ds, tmpdir, "test"), NAS_ENOTFOUND,
+    EXPECT_ERR(nas_data_load_fashion_mnist(&ds, test_tmpdir, "test"), NAS_ENOTFOUND,
                "t10k-labels-idx1-ubyte.gz: no such file", "dataset-fashion-mnist");
-    EXPECT_ERR(nas_data_load_fashion_mnist(&ds, tmpdir, "validation"), NAS_EINVAL, "\"validation\"",
-               NULL);
+    EXPECT_ERR(nas_data_load_fashion_mnist(&ds, test_tmpdir, "validation"), NAS_EINVAL,
+               "\"validation\"", NULL);
     EXPECT_ERR(nas_data_load_mnist(&ds, "/nonexistent/mn", "train"), NAS_ENOTFOUND,
                "/nonexistent/mn", NAS_MNIST_ENV);
 }
@@ -422,11 +393,11 @@ START_TEST(test_data__load_by_split_from_dir_and_env) {
     write_idx_pair("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", 30, 7, 7, true,
                    true);
     write_idx_pair("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", 9, 7, 7, true, true);
-    ck_assert_int_eq(nas_data_load_fashion_mnist(&ds, tmpdir, "train"), NAS_OK);
+    ck_assert_int_eq(nas_data_load_fashion_mnist(&ds, test_tmpdir, "train"), NAS_OK);
     check_idx_dataset(&ds, 30, 7, 7);
     ck_assert_str_eq(ds.name, "fashion-mnist-train");
     nas_data_free(&ds);
-    setenv(NAS_FASHION_MNIST_ENV, tmpdir, 1);
+    setenv(NAS_FASHION_MNIST_ENV, test_tmpdir, 1);
     ck_assert_int_eq(nas_data_load_fashion_mnist(&ds, NULL, "test"), NAS_OK);
     unsetenv(NAS_FASHION_MNIST_ENV);
     check_idx_dataset(&ds, 9, 7, 7);
@@ -434,7 +405,7 @@ START_TEST(test_data__load_by_split_from_dir_and_env) {
     nas_data_free(&ds);
     /* MNIST with plain (uncompressed) files of the same layout, through its variable. */
     char sub[512];
-    ck_assert_int_eq(mkdir(tpath(sub, "mnist"), 0700), 0);
+    ck_assert_int_eq(mkdir(test_tpath(sub, "mnist"), 0700), 0);
     write_idx_pair("mnist/train-images-idx3-ubyte", "mnist/train-labels-idx1-ubyte", 11, 3, 5,
                    false, false);
     setenv(NAS_MNIST_ENV, sub, 1);
@@ -470,8 +441,8 @@ static void write_cifar(const char *path, int first, int n, size_t extra, bool g
 
 START_TEST(test_data__cifar_roundtrip) {
     char p1[512], p2[512];
-    write_cifar(tpath(p1, "a.bin"), 0, 3, 0, false);
-    write_cifar(tpath(p2, "b.bin.gz"), 3, 4, 0, true);
+    write_cifar(test_tpath(p1, "a.bin"), 0, 3, 0, false);
+    write_cifar(test_tpath(p2, "b.bin.gz"), 3, 4, 0, true);
     const char *paths[] = {p1, p2};
     nas_dataset ds;
     ck_assert_int_eq(nas_data_read_cifar10(&ds, paths, 2, "toy-cifar"), NAS_OK);
@@ -491,14 +462,14 @@ START_TEST(test_data__cifar_roundtrip) {
 
     /* Loader by split from dir/cifar-10-batches-bin. */
     char sub[512], f[600];
-    ck_assert_int_eq(mkdir(tpath(sub, "cifar-10-batches-bin"), 0700), 0);
+    ck_assert_int_eq(mkdir(test_tpath(sub, "cifar-10-batches-bin"), 0700), 0);
     for (int k = 1; k <= 5; k++) {
         snprintf(f, sizeof f, "%s/data_batch_%d.bin", sub, k);
         write_cifar(f, 2 * (k - 1), 2, 0, false);
     }
     snprintf(f, sizeof f, "%s/test_batch.bin", sub);
     write_cifar(f, 0, 3, 0, false);
-    ck_assert_int_eq(nas_data_load_cifar10(&ds, tmpdir, "train"), NAS_OK);
+    ck_assert_int_eq(nas_data_load_cifar10(&ds, test_tmpdir, "train"), NAS_OK);
     ck_assert_int_eq(ds.n, 10);
     for (int i = 0; i < 10; i++) {
         ck_assert_int_eq(ds.labels[i], i);
@@ -519,16 +490,16 @@ START_TEST(test_data__cifar_errors) {
     const char *paths[1] = {p};
     nas_dataset ds;
     for (int gz = 0; gz < 2; gz++) {
-        write_cifar(tpath(p, "odd.bin"), 0, 2, 100, gz);
+        write_cifar(test_tpath(p, "odd.bin"), 0, 2, 100, gz);
         EXPECT_ERR(nas_data_read_cifar10(&ds, paths, 1, "c"), NAS_EFORMAT, "odd.bin",
                    "length 6246 is not a multiple of the 3073-byte record");
         ck_assert_ptr_nonnull(strstr(nas_errmsg(), "100 bytes left after 2 records"));
         ck_assert_ptr_null(ds.images);
     }
-    write_cifar(tpath(p, "empty.bin"), 0, 0, 0, false);
+    write_cifar(test_tpath(p, "empty.bin"), 0, 0, 0, false);
     EXPECT_ERR(nas_data_read_cifar10(&ds, paths, 1, "c"), NAS_EFORMAT, "empty.bin", "empty file");
     /* Labels 9 and 0 are fine; then record 1's label byte becomes 200. */
-    write_cifar(tpath(p, "label.bin"), 9, 2, 0, false);
+    write_cifar(test_tpath(p, "label.bin"), 9, 2, 0, false);
     ck_assert_int_eq(nas_data_read_cifar10(&ds, paths, 1, "c"), NAS_OK);
     ck_assert_int_eq(ds.labels[0], 9);
     ck_assert_int_eq(ds.labels[1], 0);
@@ -542,19 +513,19 @@ START_TEST(test_data__cifar_errors) {
                "label 200 of record 1 is out of range (expected 0..9)");
     /* Second file broken: first file's data is released, message names the second. */
     char q[512];
-    write_cifar(tpath(q, "good.bin"), 0, 2, 0, false);
-    write_cifar(tpath(p, "short.bin"), 0, 1, 3000, false);
+    write_cifar(test_tpath(q, "good.bin"), 0, 2, 0, false);
+    write_cifar(test_tpath(p, "short.bin"), 0, 1, 3000, false);
     const char *two[2] = {q, p};
     EXPECT_ERR(nas_data_read_cifar10(&ds, two, 2, "c"), NAS_EFORMAT, "short.bin",
                "3000 bytes left after 1 records");
     EXPECT_ERR(nas_data_read_cifar10(&ds, paths, 1, "c"), NAS_EFORMAT, "short.bin", NULL);
-    tpath(p, "missing.bin");
+    test_tpath(p, "missing.bin");
     EXPECT_ERR(nas_data_read_cifar10(&ds, paths, 1, "c"), NAS_ENOTFOUND, "missing.bin",
                "no such file");
     unsetenv(NAS_CIFAR10_ENV);
     EXPECT_ERR(nas_data_load_cifar10(&ds, NULL, "train"), NAS_ENOTFOUND, NAS_CIFAR10_ENV, NULL);
-    EXPECT_ERR(nas_data_load_cifar10(&ds, tmpdir, "val"), NAS_EINVAL, "\"val\"", NULL);
-    EXPECT_ERR(nas_data_load_cifar10(&ds, tmpdir, "test"), NAS_ENOTFOUND, "test_batch.bin",
+    EXPECT_ERR(nas_data_load_cifar10(&ds, test_tmpdir, "val"), NAS_EINVAL, "\"val\"", NULL);
+    EXPECT_ERR(nas_data_load_cifar10(&ds, test_tmpdir, "test"), NAS_ENOTFOUND, "test_batch.bin",
                "no such file");
 }
 END_TEST

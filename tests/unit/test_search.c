@@ -8,6 +8,7 @@
  * resumed after a SIGKILL at its last finished epoch).
  */
 #include "test_suites.h"
+#include "testdir.h"
 
 #include "ghnas/eval.h"
 #include "ghnas/search.h"
@@ -25,48 +26,18 @@
 
 /* ---- fixtures and helpers -------------------------------------------------------------------- */
 
-static char tmpdir[256];
-
 static void tmp_setup(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ghnas-test-search-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void rm_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
+    test_tmpdir_create("search");
 }
 
 static void tmp_teardown(void) {
-    if (tmpdir[0]) {
-        rm_tree(tmpdir);
-        tmpdir[0] = '\0';
-    }
-}
-
-static char *tpath(char *buf, const char *name) {
-    snprintf(buf, 512, "%s/%s", tmpdir, name);
-    return buf;
+    test_tmpdir_remove();
 }
 
 static nas_store *open_db(const char *name) {
     char p[512];
     nas_store *db = NULL;
-    nas_status st = nas_store_open(&db, tpath(p, name), NAS_STORE_CREATE);
+    nas_status st = nas_store_open(&db, test_tpath(p, name), NAS_STORE_CREATE);
     ck_assert_msg(st == NAS_OK, "%s", nas_errmsg());
     return db;
 }
@@ -81,7 +52,7 @@ static nas_space load_space(const char *name) {
 /* A 3-node NB201-kind space with 3 ops: 27 genotypes, 22 valid. */
 static nas_space tiny_space(void) {
     char p[512];
-    FILE *f = fopen(tpath(p, "tiny.json"), "w");
+    FILE *f = fopen(test_tpath(p, "tiny.json"), "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "{\"name\": \"tiny\", \"kind\": \"cell_nb201\", "
                "\"ops\": [\"none\", \"skip_connect\", \"nor_conv_3x3\"], \"nodes\": 3, "
@@ -714,7 +685,7 @@ START_TEST(test_search__sigkill_and_resume) {
         nas_strategy s = trial == 1 ? NAS_STRATEGY_LOCAL : NAS_STRATEGY_EVOLUTION;
         char path[512], name[32];
         snprintf(name, sizeof name, "k%d.db", trial);
-        tpath(path, name);
+        test_tpath(path, name);
         nas_store *db = open_db(name); /* created here so the child only writes */
         nas_store_close(db);
         pid_t pid = fork();
@@ -1281,7 +1252,7 @@ START_TEST(test_search__evaluate_sigkill_resumes_at_epoch) {
     FM_LOAD_OR_SKIP(d);
     nas_space sp = tiny_space();
     char path[512];
-    tpath(path, "ek.db");
+    test_tpath(path, "ek.db");
     nas_store *db = open_db("ek.db");
     nas_scorer sc;
     ck_assert_int_eq(nas_scorer_builtin(&sc, "params"), NAS_OK);

@@ -5,6 +5,7 @@
  * resume, the read-only SQL refusal and a simulated full disk.
  */
 #include "test_suites.h"
+#include "testdir.h"
 
 #include "ghnas/store.h"
 
@@ -23,45 +24,12 @@
 
 /* ---- temp directory and file helpers -------------------------------------------------------- */
 
-static char tmpdir[256];
-
 static void tmp_setup(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ghnas-test-store-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    chmod(tmpdir, 0777); /* the unprivileged child of the permission tests works here too */
-}
-
-static void rm_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        chmod(sub, 0700);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
+    test_tmpdir_create("store");
 }
 
 static void tmp_teardown(void) {
-    if (tmpdir[0]) {
-        rm_tree(tmpdir);
-        tmpdir[0] = '\0';
-    }
-}
-
-/* tmpdir/name into buf[512]; returns buf. */
-static char *tpath(char *buf, const char *name) {
-    snprintf(buf, 512, "%s/%s", tmpdir, name);
-    return buf;
+    test_tmpdir_remove();
 }
 
 static bool exists(const char *path) {
@@ -170,7 +138,7 @@ static void add_result(nas_store *db, int64_t run, int64_t seq, const char *key,
 
 START_TEST(test_store__create_reopen_header) {
     char p[512];
-    tpath(p, "a.db");
+    test_tpath(p, "a.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     nas_store_info info;
     nas_store_get_info(db, &info);
@@ -203,7 +171,7 @@ END_TEST
 
 START_TEST(test_store__runs_and_state) {
     char p[512];
-    tpath(p, "runs.db");
+    test_tpath(p, "runs.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     nas_run_spec rs = {.name = "first \"quoted\", run",
                        .kind = "search",
@@ -282,7 +250,7 @@ END_TEST
 
 START_TEST(test_store__scores_and_reuse) {
     char p[512];
-    tpath(p, "scores.db");
+    test_tpath(p, "scores.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     ck_assert_int_eq(nas_store_set_batch(db, 1000, 1000.0), NAS_OK);
     ck_assert_int_eq(nas_store_set_batch(db, 0, 1.0), NAS_EINVAL);
@@ -414,7 +382,7 @@ END_TEST
 
 START_TEST(test_store__pareto_matches_brute_force) {
     char p[512];
-    tpath(p, "pareto.db");
+    test_tpath(p, "pareto.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     ck_assert_int_eq(nas_store_set_batch(db, 1000, 1000.0), NAS_OK);
     int64_t run = new_run(db, "acc", 0);
@@ -483,9 +451,9 @@ END_TEST
 
 START_TEST(test_store__trainings_and_ghns) {
     char p[512], ck[512], out[512];
-    tpath(p, "train.db");
-    tpath(ck, "ghn.ckpt");
-    tpath(out, "export.ckpt");
+    test_tpath(p, "train.db");
+    test_tpath(ck, "ghn.ckpt");
+    test_tpath(out, "export.ckpt");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     unsigned char blob[3000];
     for (size_t i = 0; i < sizeof blob; i++) {
@@ -628,7 +596,7 @@ END_TEST
 
 START_TEST(test_store__migrate_v1_to_v2_real) {
     char p[512];
-    tpath(p, "v1.db");
+    test_tpath(p, "v1.db");
     ck_assert_int_eq(nas_store_debug_create(p, 1), NAS_OK);
     ck_assert_int_eq(
         nas_store_debug_exec(
@@ -739,31 +707,31 @@ START_TEST(test_store__refuse_foreign_newer_damaged) {
     for (size_t i = 0; i < sizeof junk; i++) {
         junk[i] = (unsigned char)nas_rng_below(&r, 256);
     }
-    spit(tpath(p, "garbage.db"), junk, sizeof junk);
+    spit(test_tpath(p, "garbage.db"), junk, sizeof junk);
     expect_refused(p, NAS_EFORMAT, "not an SQLite");
-    spit(tpath(p, "short.db"), "hello\n", 6);
+    spit(test_tpath(p, "short.db"), "hello\n", 6);
     expect_refused(p, NAS_EFORMAT, "only 6 bytes");
 
     /* Another application's SQLite file, with and without an application id. */
-    ck_assert_int_eq(nas_store_debug_exec(tpath(p, "other.db"),
+    ck_assert_int_eq(nas_store_debug_exec(test_tpath(p, "other.db"),
                                           "PRAGMA application_id = 42; CREATE TABLE t(x);"
                                           "INSERT INTO t VALUES (1);"),
                      NAS_OK);
     expect_refused(p, NAS_EFORMAT, "another application");
-    ck_assert_int_eq(nas_store_debug_exec(tpath(p, "plain.db"),
+    ck_assert_int_eq(nas_store_debug_exec(test_tpath(p, "plain.db"),
                                           "CREATE TABLE runs(x); INSERT INTO runs VALUES (1);"),
                      NAS_OK);
     expect_refused(p, NAS_EFORMAT, "not a ghnas results store");
 
     /* A store written by a newer ghnas. */
-    tpath(p, "newer.db");
+    test_tpath(p, "newer.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     nas_store_close(db);
     ck_assert_int_eq(nas_store_debug_exec(p, "PRAGMA user_version = 99"), NAS_OK);
     expect_refused(p, NAS_EUNSUPPORTED, "newer ghnas (schema version 99");
 
     /* A truncated store: the header says more pages than the file has. */
-    tpath(p, "trunc.db");
+    test_tpath(p, "trunc.db");
     db = open_ok(p, NAS_STORE_CREATE);
     int64_t run = new_run(db, "acc", 0);
     for (int i = 0; i < 200; i++) {
@@ -794,7 +762,7 @@ START_TEST(test_store__refuse_foreign_newer_damaged) {
     ck_assert_msg(strstr(nas_errmsg(), p), "%s", nas_errmsg());
 
     /* An empty file: only a creating writer takes it (as a new store). */
-    spit(tpath(p, "empty.db"), "", 0);
+    spit(test_tpath(p, "empty.db"), "", 0);
     ck_assert_int_eq(nas_store_open(&db, p, NAS_STORE_READONLY), NAS_EFORMAT);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "empty"));
     ck_assert_int_eq(nas_store_open(&db, p, 0), NAS_EFORMAT);
@@ -848,20 +816,21 @@ static nas_status open_reader(const char *path) {
 START_TEST(test_store__missing_unreadable_readonly) {
     char p[512], d[512];
     nas_store *db = NULL;
-    ck_assert_int_eq(nas_store_open(&db, tpath(p, "missing.db"), NAS_STORE_READONLY),
+    ck_assert_int_eq(nas_store_open(&db, test_tpath(p, "missing.db"), NAS_STORE_READONLY),
                      NAS_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "does not exist"));
     ck_assert_int_eq(nas_store_open(&db, p, 0), NAS_ENOTFOUND);
     ck_assert(!exists(p));
-    ck_assert_int_eq(nas_store_open(&db, tpath(p, "no/such/dir/x.db"), NAS_STORE_CREATE), NAS_EIO);
+    ck_assert_int_eq(nas_store_open(&db, test_tpath(p, "no/such/dir/x.db"), NAS_STORE_CREATE),
+                     NAS_EIO);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "does not exist"));
-    ck_assert_int_eq(nas_store_open(&db, tmpdir, NAS_STORE_CREATE), NAS_EIO);
+    ck_assert_int_eq(nas_store_open(&db, test_tmpdir, NAS_STORE_CREATE), NAS_EIO);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "directory"));
     ck_assert_int_eq(nas_store_open(&db, "", 0), NAS_EINVAL);
     ck_assert_int_eq(nas_store_open(&db, p, NAS_STORE_READONLY | NAS_STORE_CREATE), NAS_EINVAL);
 
     /* Permissions, checked as an unprivileged user. */
-    tpath(p, "perm.db");
+    test_tpath(p, "perm.db");
     db = open_ok(p, NAS_STORE_CREATE);
     nas_store_close(db);
     char msg[1024];
@@ -880,7 +849,7 @@ START_TEST(test_store__missing_unreadable_readonly) {
     chmod(p, 0644);
     /* A read-only directory: a writer could not create the -wal file; a reader still reads
      * the store (SQLite could not create its -shm there either). */
-    tpath(d, "ro");
+    test_tpath(d, "ro");
     ck_assert_int_eq(mkdir(d, 0777), 0);
     snprintf(p, sizeof p, "%s/x.db", d);
     db = open_ok(p, NAS_STORE_CREATE);
@@ -914,7 +883,7 @@ static void hot_journal_child(const char *path) {
  * SQLite writer would) and says what to do when it may not. */
 START_TEST(test_store__reader_after_killed_writer) {
     char p[512], msg[1024];
-    tpath(p, "hot.db");
+    test_tpath(p, "hot.db");
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -944,7 +913,7 @@ END_TEST
 
 START_TEST(test_store__sql_is_read_only) {
     char p[512];
-    tpath(p, "sql.db");
+    test_tpath(p, "sql.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     new_run(db, "acc", 0);
     nas_store_table t = {0};
@@ -971,9 +940,9 @@ START_TEST(test_store__sql_is_read_only) {
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "one statement"));
     ck_assert_int_eq(nas_store_query_sql(db, "  -- nothing\n", &t), NAS_EINVAL);
     char attach[600];
-    snprintf(attach, sizeof attach, "ATTACH '%s/other.db' AS o", tmpdir);
+    snprintf(attach, sizeof attach, "ATTACH '%s/other.db' AS o", test_tmpdir);
     ck_assert_int_ne(nas_store_query_sql(db, attach, &t), NAS_OK);
-    ck_assert(!exists(tpath(attach, "other.db")));
+    ck_assert(!exists(test_tpath(attach, "other.db")));
     ck_assert_int_eq(nas_store_query_sql(db, "SELECT * FROM no_such_table", &t), NAS_EDB);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "no_such_table"));
     /* Read statements work, trailing semicolons and comments included. */
@@ -1004,7 +973,7 @@ END_TEST
 
 START_TEST(test_store__batch_atomic_for_readers) {
     char p[512];
-    tpath(p, "batch.db");
+    test_tpath(p, "batch.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     ck_assert_int_eq(nas_store_set_batch(db, 5, 1000.0), NAS_OK);
     int64_t run = new_run(db, "acc", 0);
@@ -1055,7 +1024,7 @@ END_TEST
 
 START_TEST(test_store__reader_process_during_commits) {
     char p[512];
-    tpath(p, "conc.db");
+    test_tpath(p, "conc.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     ck_assert_int_eq(nas_store_set_batch(db, 8, 1000.0), NAS_OK);
     int64_t run = new_run(db, "acc", 0);
@@ -1222,7 +1191,7 @@ static int64_t crash_verify(const char *path) {
 
 START_TEST(test_store__sigkill_and_resume) {
     char p[512];
-    tpath(p, "crash.db");
+    test_tpath(p, "crash.db");
     nas_rng r;
     nas_rng_seed(&r, (uint64_t)time(NULL));
     int64_t prev = 0;
@@ -1288,7 +1257,7 @@ END_TEST
 
 START_TEST(test_store__disk_full_message) {
     char p[512];
-    tpath(p, "full.db");
+    test_tpath(p, "full.db");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     int64_t run = new_run(db, "acc", 0);
     nas_store_close(db);
