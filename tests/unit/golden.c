@@ -1,5 +1,6 @@
 /*
- * Golden-file reader and tensor comparison for tests against PyTorch twins.
+ * Golden-file reader, tensor comparison and the generators' deterministic values, for tests
+ * against PyTorch twins.
  */
 #include "golden.h"
 
@@ -98,4 +99,44 @@ int golden_compare(const char *what, const float *got, const float *want, int64_
                 maxdiff);
     }
     return bad;
+}
+
+static uint32_t fnv1a(const char *s) {
+    uint32_t h = 0x811C9DC5u;
+    for (; *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 0x01000193u;
+    }
+    return h;
+}
+
+void golden_det_u(const char *name, int64_t n, float *out) {
+    uint32_t seed = fnv1a(name);
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t x = seed + (uint32_t)i * 0x9E3779B9u;
+        x ^= x >> 16;
+        x *= 0x7FEB352Du;
+        x ^= x >> 15;
+        x *= 0x846CA68Bu;
+        x ^= x >> 16;
+        int32_t k = (int32_t)(x >> 8) - (1 << 23);
+        out[i] = (float)k / 8388608.0f;
+    }
+}
+
+void golden_det_slot(const nas_net_slot *s, float *out) {
+    golden_det_u(s->name, s->numel, out);
+    float scale = s->fan_in ? (float)sqrt(3.0 / (double)s->fan_in) : 0.0f;
+    for (int64_t i = 0; i < s->numel; i++) {
+        switch (s->role) {
+            case NAS_NET_WEIGHT:
+                out[i] = out[i] * scale;
+                break;
+            case NAS_NET_GAMMA:
+                out[i] = 1.0f + 0.25f * out[i];
+                break;
+            default:
+                out[i] = 0.25f * out[i];
+        }
+    }
 }

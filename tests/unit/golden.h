@@ -1,9 +1,11 @@
 /*
- * Reader for golden files written by tests/data/golden_io.py (PyTorch twins).
+ * Reader for golden files written by tests/data/golden_io.py (PyTorch twins), and the
+ * generators' deterministic inputs and parameters.
  */
 #pragma once
 
 #include "ghnas/core.h"
+#include "ghnas/net.h"
 
 #include <stdint.h>
 
@@ -29,3 +31,10 @@ const golden_rec *golden_get(const golden_file *g, const char *name);
  * |a-b| > atol + rtol*|b|. */
 int golden_compare(const char *what, const float *got, const float *want, int64_t n, double atol,
                    double rtol);
+
+/* The generators' deterministic values (gen_golden_net.py det_u): n floats in [-1, 1) from a
+ * hash of name. */
+void golden_det_u(const char *name, int64_t n, float *out);
+/* Their deterministic parameters (det_param) for a net slot: weights det_u * sqrt(3 / fan_in),
+ * BN gamma 1 + det_u / 4, every other slot det_u / 4. out has s->numel floats. */
+void golden_det_slot(const nas_net_slot *s, float *out);

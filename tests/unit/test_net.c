@@ -57,47 +57,6 @@ static void compile_ok(nas_net *net, const char *space, const char *arch, nas_ne
     ck_assert_msg(st == NAS_OK, "compiling %s %s: %s", space, arch, nas_errmsg());
 }
 
-/* The golden files' deterministic values (gen_golden_net.py det_u). */
-static uint32_t fnv1a(const char *s) {
-    uint32_t h = 0x811C9DC5u;
-    for (; *s; s++) {
-        h ^= (uint8_t)*s;
-        h *= 0x01000193u;
-    }
-    return h;
-}
-
-static void det_u(const char *name, int64_t n, float *out) {
-    uint32_t seed = fnv1a(name);
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t x = seed + (uint32_t)i * 0x9E3779B9u;
-        x ^= x >> 16;
-        x *= 0x7FEB352Du;
-        x ^= x >> 15;
-        x *= 0x846CA68Bu;
-        x ^= x >> 16;
-        int32_t k = (int32_t)(x >> 8) - (1 << 23);
-        out[i] = (float)k / 8388608.0f;
-    }
-}
-
-static void det_slot(const nas_net_slot *s, float *out) {
-    det_u(s->name, s->numel, out);
-    float scale = s->fan_in ? (float)sqrt(3.0 / (double)s->fan_in) : 0.0f;
-    for (int64_t i = 0; i < s->numel; i++) {
-        switch (s->role) {
-            case NAS_NET_WEIGHT:
-                out[i] = out[i] * scale;
-                break;
-            case NAS_NET_GAMMA:
-                out[i] = 1.0f + 0.25f * out[i];
-                break;
-            default:
-                out[i] = 0.25f * out[i];
-        }
-    }
-}
-
 static const golden_rec *rec(const golden_file *g, const char *c, const char *what) {
     char key[160];
     snprintf(key, sizeof key, "%s%s", c, what);
@@ -150,7 +109,7 @@ static int check_grad(const golden_file *g, const char *c, const nas_net_slot *s
     ck_assert_ptr_nonnull(probe);
     char pname[NAS_NET_SLOT_MAX + 8];
     snprintf(pname, sizeof pname, "%s#probe", sl->name);
-    det_u(pname, sl->numel, probe);
+    golden_det_u(pname, sl->numel, probe);
     double s[4] = {0.0, 0.0, 0.0, 0.0};
     for (int64_t i = 0; i < sl->numel; i++) {
         double v = (double)got[i];
@@ -230,7 +189,7 @@ static void run_golden(const golden_file *g, const gcase *gc, bool supplied) {
     nas_net_model m;
     ck_assert_int_eq(nas_net_model_init(&m, &net, NAS_NET_INIT_TORCH, &rng), NAS_OK);
     for (int s = 0; s < net.n_slots; s++) {
-        det_slot(&net.slots[s], m.params.tensors[s]->data);
+        golden_det_slot(&net.slots[s], m.params.tensors[s]->data);
     }
     nas_tape t;
     ck_assert_int_eq(nas_tape_init(&t), NAS_OK);

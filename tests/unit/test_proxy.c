@@ -61,30 +61,6 @@ static void compile_ok(nas_net *net, const char *space, const char *arch, nas_ne
                   nas_errmsg());
 }
 
-/* gen_golden_net.py's deterministic values (det_u) and parameters (det_param). */
-static uint32_t fnv1a(const char *s) {
-    uint32_t h = 0x811C9DC5u;
-    for (; *s; s++) {
-        h ^= (uint8_t)*s;
-        h *= 0x01000193u;
-    }
-    return h;
-}
-
-static void det_u(const char *name, int64_t n, float *out) {
-    uint32_t seed = fnv1a(name);
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t x = seed + (uint32_t)i * 0x9E3779B9u;
-        x ^= x >> 16;
-        x *= 0x7FEB352Du;
-        x ^= x >> 15;
-        x *= 0x846CA68Bu;
-        x ^= x >> 16;
-        int32_t k = (int32_t)(x >> 8) - (1 << 23);
-        out[i] = (float)k / 8388608.0f;
-    }
-}
-
 /* Weights of every slot, one malloc'ed array each ([n_slots] pointers). */
 typedef struct weights {
     float **w;
@@ -98,14 +74,7 @@ static weights det_weights(const nas_net *net) {
         const nas_net_slot *sl = &net->slots[s];
         ws.w[s] = malloc((size_t)sl->numel * sizeof(float));
         ck_assert_ptr_nonnull(ws.w[s]);
-        det_u(sl->name, sl->numel, ws.w[s]);
-        float scale = sl->fan_in ? (float)sqrt(3.0 / (double)sl->fan_in) : 0.0f;
-        for (int64_t i = 0; i < sl->numel; i++) {
-            float u = ws.w[s][i];
-            ws.w[s][i] = sl->role == NAS_NET_WEIGHT  ? u * scale
-                         : sl->role == NAS_NET_GAMMA ? 1.0f + 0.25f * u
-                                                     : 0.25f * u;
-        }
+        golden_det_slot(sl, ws.w[s]); /* gen_golden_net.py's det_param */
     }
     return ws;
 }
@@ -121,12 +90,12 @@ static const float *const *cw(const weights *ws) {
     return (const float *const *)ws->w;
 }
 
-/* Inputs det_u("<tag>") of a net's shape, and labels (3 i + 1) mod classes. */
+/* Inputs golden_det_u("<tag>") of a net's shape, and labels (3 i + 1) mod classes. */
 static float *det_input(const nas_net *net, const char *tag, int batch) {
     int64_t n = (int64_t)batch * net->cfg.in_c * net->cfg.in_h * net->cfg.in_w;
     float *x = malloc((size_t)n * sizeof *x);
     ck_assert_ptr_nonnull(x);
-    det_u(tag, n, x);
+    golden_det_u(tag, n, x);
     return x;
 }
 
