@@ -133,7 +133,7 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
 
 /*
  * Re-estimate m's BN running statistics from data: forward passes with batch statistics over
- * the first n_batches batches of batch_size images of ds[idx[0..n)] (idx NULL = all, in order;
+ * the first n_batches full batches of batch_size images of ds[idx[0..n)] (idx NULL = all, in order;
  * normalised with norm), recording nothing; at batch k the momentum is 1/k, so the result is the
  * mean of the batches' statistics (the variance unbiased, as in training). Weights unchanged.
  */

@@ -135,7 +135,9 @@ nas_status nas_eval_calibrate_bn(nas_net_model *m, const nas_dataset *ds, const 
         goto cleanup;
     }
     nas_tape_set_record(&t, false);
-    nas_data_iter_opts o = {.batch_size = batch_size, .shuffle = false, .drop_last = false};
+    /* full batches only (a short last batch would weigh as much as a full one); fewer than
+     * batch_size images are refused by the iterator */
+    nas_data_iter_opts o = {.batch_size = batch_size, .shuffle = false, .drop_last = true};
     NAS_TRY(nas_data_iter_init(&it, ds, idx, n, norm, &o));
     int k = 0;
     int64_t b;
@@ -146,9 +148,6 @@ nas_status nas_eval_calibrate_bn(nas_net_model *m, const nas_dataset *ds, const 
         nas_tensor *xt = nas_tensor_from(&t, 4, (int64_t[]){b, ds->c, ds->h, ds->w}, x);
         (void)nas_net_model_forward(m, &t, xt, NAS_BN_BATCH_STATS);
         NAS_TRY(nas_tape_status(&t));
-    }
-    if (k == 0) {
-        st = nas_error(NAS_EINVAL, "BN calibration: no images");
     }
 cleanup:
     m->bn_momentum = momentum;

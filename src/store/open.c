@@ -335,13 +335,14 @@ static nas_status open_writer(nas_store *db, const header_facts *hf, bool create
 }
 
 /*
- * A writer killed in the middle of a write can leave a hot rollback journal (while a new file is
- * switched to WAL) or a WAL index that needs rebuilding, and a read-only connection may not
- * recover either (SQLITE_READONLY_ROLLBACK / _RECOVERY / _CANTINIT). When we may write the file,
- * one read-write connection runs the recovery, exactly what the next writer would do, so that
- * the reader can go on.
+ * One read-write connection opened, used for one read and closed, when we may write the file and
+ * its directory (true when its read succeeded). SQLite then does what any writer's first read
+ * does: it rolls back a hot journal or rebuilds the WAL index that a killed writer left (which a
+ * read-only connection may not do: SQLITE_READONLY_ROLLBACK / _RECOVERY / _CANTINIT), and on the
+ * close it removes -wal/-shm files that are empty (an empty checkpoint writes nothing to the
+ * database file).
  */
-static bool recover_wal(const char *path) {
+static bool touch_as_writer(const char *path, int busy_ms) {
     char dir[4096];
     dir_of(path, dir, sizeof dir);
     if (access(path, W_OK) != 0 || access(dir, W_OK) != 0) {
@@ -350,7 +351,7 @@ static bool recover_wal(const char *path) {
     sqlite3 *c = NULL;
     bool ok = false;
     if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(c, NAS_STORE_BUSY_MS);
+        sqlite3_busy_timeout(c, busy_ms);
         ok = sqlite3_exec(c, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK;
     }
     sqlite3_close_v2(c);
@@ -379,7 +380,8 @@ static nas_status open_reader(nas_store *db) {
     int rc = SQLITE_OK;
     nas_status s = read_facts_txn(db, &f, &rc);
     if (s != NAS_OK && (rc & 0xff) == SQLITE_READONLY) {
-        if (recover_wal(db->path)) {
+        /* a killed writer's remains: recover them as the next writer would, then read */
+        if (touch_as_writer(db->path, NAS_STORE_BUSY_MS)) {
             s = read_facts_txn(db, &f, &rc);
         } else {
             s = nas_error(NAS_EDB,
@@ -414,25 +416,6 @@ static void store_free(nas_store *db) {
     nas_i_batch_free(db);
     nas_free(db->path);
     nas_free(db);
-}
-
-/*
- * A read-only connection leaves empty -wal/-shm files behind. When they did not exist before and
- * we may write, one writer connection opened and closed removes them (an empty checkpoint writes
- * nothing to the database file).
- */
-static void tidy_sidecars(const char *path) {
-    char dir[4096];
-    dir_of(path, dir, sizeof dir);
-    if (access(path, W_OK) != 0 || access(dir, W_OK) != 0) {
-        return;
-    }
-    sqlite3 *c = NULL;
-    if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(c, 100);
-        (void)sqlite3_exec(c, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
-    }
-    sqlite3_close_v2(c);
 }
 
 /* "file:<path, percent-encoded>?immutable=1" (heap). */
@@ -556,7 +539,7 @@ nas_status nas_store_open(nas_store **out, const char *path, unsigned flags) {
             sidecar_unlink(path, "-shm");
             sidecar_unlink(path, "-journal");
         } else if (tidy) {
-            tidy_sidecars(path);
+            (void)touch_as_writer(path, 100); /* remove the -wal/-shm this reader created */
         }
         return s;
     }
@@ -578,7 +561,7 @@ void nas_store_close(nas_store *db) {
     db->path = NULL;
     store_free(db);
     if (tidy && path) {
-        tidy_sidecars(path);
+        (void)touch_as_writer(path, 100); /* remove the -wal/-shm this reader created */
     }
     nas_free(path);
 }

@@ -8,7 +8,6 @@
 
 #include "ghnas/data.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,7 +13,6 @@
 #include "ghnas/eval.h"
 #include "ghnas/search.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1211,13 +1210,16 @@ START_TEST(test_search__evaluate_bn_calibration) {
     ck_assert(m.bn_momentum == 0.1f);
     ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx, 32, NULL, 0, 1), NAS_EINVAL);
     ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx, 32, NULL, 32, 0), NAS_EINVAL);
+    ck_assert_int_eq(nas_eval_calibrate_bn(&m, &d.train, idx, 31, NULL, 32, 1), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "exceeds the 31 examples"));
     free(w0);
     free(s1);
     free(s2);
     nas_net_model_free(&m);
     nas_net_free(&net);
 
-    /* through evaluate: recorded in the run's recipe, refused when negative */
+    /* through evaluate: the same training evaluated with recalibrated statistics (a run of its
+     * own, recorded in the recipe); refused when negative */
     nas_store *db = open_db("calib.db");
     nas_scorer sc;
     ck_assert_int_eq(nas_scorer_builtin(&sc, "params"), NAS_OK);
@@ -1226,12 +1228,20 @@ START_TEST(test_search__evaluate_bn_calibration) {
     nas_eval_config ec = eval_cfg(&d, sr.run_id);
     ec.top_k = 1;
     ec.recipe.epochs = 1;
+    nas_eval_result plain, er;
+    ck_assert_int_eq(nas_eval_run(db, &ec, &plain), NAS_OK);
     ec.bn_calib = 2;
-    nas_eval_result er;
     nas_status st = nas_eval_run(db, &ec, &er);
     ck_assert_msg(st == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_ne(er.run_id, plain.run_id);
     ck_assert_int_eq(er.items[0].status, NAS_RUN_FINISHED);
     ck_assert(er.items[0].val_acc >= 0.0 && er.items[0].val_acc <= 1.0);
+    /* same seed and data order, so the training is the same; only the statistics that the
+     * evaluations use differ (deterministic: both runs are single trainings of one seed) */
+    ck_assert(er.items[0].train_acc == plain.items[0].train_acc);
+    ck_assert(er.items[0].val_acc != plain.items[0].val_acc ||
+              er.items[0].test_acc != plain.items[0].test_acc);
+    nas_eval_result_free(&plain);
     nas_run_info ri;
     ck_assert_int_eq(nas_store_run_get(db, er.run_id, &ri), NAS_OK);
     ck_assert_ptr_nonnull(strstr(ri.config_json, "\"bn_calib\": 2, "));

@@ -9,7 +9,6 @@
 
 #include "ghnas/store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
