@@ -159,6 +159,15 @@ float nas_rng_normal(nas_rng *r);
 /* Fisher-Yates shuffle of n int32 values. */
 void nas_rng_shuffle_i32(nas_rng *r, int32_t *v, size_t n);
 
+/* ---- hashing ------------------------------------------------------------------------------- */
+
+#define NAS_FNV1A_INIT 0xcbf29ce484222325ull
+/* 64-bit FNV-1a of n bytes, continuing from h (NAS_FNV1A_INIT to start): cheap, stable across
+   platforms and versions, for hash tables, stream seeds and checksums of our own. */
+uint64_t nas_hash_fnv1a(const void *data, size_t n, uint64_t h);
+/* nas_hash_fnv1a of a NUL-terminated string from NAS_FNV1A_INIT. */
+uint64_t nas_hash_str(const char *s);
+
 /* ---- logging ------------------------------------------------------------------------------- */
 
 typedef enum nas_log_level {

@@ -63,25 +63,32 @@ nas_status nas_eval_pareto(const double *score, const double *cost, int64_t n,
 /* ---- the evaluate driver (src/eval/evaluate.c) ---------------------------------------------- */
 
 typedef struct nas_eval_config {
-    int64_t search_run;       /* the search run whose architectures are evaluated (required) */
-    int top_k;                /* its K best by its primary scorer ... */
-    int sample_k;             /* ... or K of its architectures at random (exactly one > 0) */
-    int64_t best_of_run;      /* > 0: top_k means the K best by validation accuracy in this
-                                 earlier evaluate run of the same search run (a short screening
-                                 training), not by search score */
-    int net_C, net_N;         /* > 0: train at this base width / cells per stage instead of the
-                                 search run's skeleton (a scaled-up final training) */
-    uint64_t seed;            /* sampling and weight initialisation (default 1) */
-    const char *init;         /* "scratch" (default: kaiming fan-out) or "ghn" (the run's GHN's
-                                 predicted weights, then trained) */
-    nas_train_recipe recipe;  /* SGD Nesterov 0.9, wd 5e-4, lr 0.05 cosine, batch 64, random crop
-                                 pad 2, 1 epoch, seed 1 (nas_eval_config_default) */
-    int bn_calib;             /* > 0: before every validation and the test evaluation, set the
-                                 BN running statistics to the mean of the batch statistics of
-                                 this many training batches (no augmentation), as PyTorch's
-                                 cumulative average does; 0 = the running averages of training */
-    int64_t train_n;          /* training images (the first of the training part; 0 = all of it) */
-    int64_t val_n;            /* validation images for val_acc (0 = all of the split) */
+    int64_t search_run;      /* the search run whose architectures are evaluated (required) */
+    int top_k;               /* its K best by its primary scorer ... */
+    int sample_k;            /* ... or K of its architectures at random (exactly one > 0) */
+    int64_t best_of_run;     /* > 0: top_k means the K best by validation accuracy in this
+                                earlier evaluate run of the same search run (a short screening
+                                training), not by search score */
+    int net_C, net_N;        /* > 0: train at this base width / cells per stage instead of the
+                                search run's skeleton (a scaled-up final training) */
+    uint64_t seed;           /* sampling and weight initialisation (default 1); a training's
+                                stream is seeded from it and the arch text, so a cell trains
+                                the same in any store and in any selection */
+    const char *init;        /* "scratch" (default: kaiming fan-out) or "ghn" (the run's GHN's
+                                predicted weights, then trained) */
+    nas_train_recipe recipe; /* SGD Nesterov 0.9, wd 5e-4, lr 0.05 cosine, batch 64, random crop
+                                pad 2, 1 epoch, seed 1 (nas_eval_config_default) */
+    int bn_calib;            /* > 0: before every validation and the test evaluation, set the
+                                BN running statistics to the mean of the batch statistics of
+                                this many training batches (no augmentation), as PyTorch's
+                                cumulative average does; 0 = the running averages of training */
+    int64_t train_n;         /* training images (the first of the training part; 0 = all of it) */
+    int64_t val_n;           /* validation images for val_acc (0 = all of the split) */
+    int64_t val_offset;      /* skip the first val_offset images of the validation split, e.g.
+                                those a search scored its candidates on (0 = none) */
+    const char *const *only; /* non-NULL: choose among these architectures (arch texts) of the
+                                search run only; the others are left out */
+    int n_only;
     int64_t split_n_val;      /* validation split size (0 = the search run's, else 10000) */
     uint64_t split_seed;      /* its seed (0 = the search run's, else 1) */
     int threads;              /* trainings at once (0 = nas_get_threads()) */

@@ -29,6 +29,11 @@ nas_status nas_cli_parse_duration(const char *opt, const char *s, double *second
 /* Print "ghnas: error: <message>" for the current nas_errmsg() and return an exit code. */
 int nas_cli_fail(nas_status s);
 
+/* The non-empty lines of a text file that do not start with '#', trimmed (e.g. one arch per line);
+ *out is a heap array of heap strings, freed with nas_cli_lines_free. */
+nas_status nas_cli_read_lines(const char *path, char ***out, int *n);
+void nas_cli_lines_free(char **lines, int n);
+
 /* A bad command line of `ghnas CMD`: the message "CMD: <fmt...> (see ghnas CMD --help)" on
  * stderr; returns the usage exit code. */
 int nas_cli_usage_error(const char *cmd, const char *fmt, ...)

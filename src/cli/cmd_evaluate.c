@@ -20,7 +20,8 @@ static void usage(FILE *out) {
         out,
         "usage: ghnas evaluate DB --run ID (--top K [--best-of EVAL_RUN] | --sample K)\n"
         "                      [--epochs E] [--C C] [--N N] [--init scratch|ghn]\n"
-        "                      [--train-n N] [--val-n N] [--lr LR] [--wd WD]\n"
+        "                      [--train-n N] [--val-n N] [--val-offset N] [--lr LR] [--wd WD]\n"
+        "                      [--archs FILE]\n"
         "                      [--label-smoothing E] [--bn-calib K] [--batch B] [--seed S]\n"
         "                      [--threads N] [--data-dir DIR] [--quiet]\n"
         "\n"
@@ -44,6 +45,8 @@ static void usage(FILE *out) {
         "                    evaluate run RUN of the same search run (screen many briefly,\n"
         "                    then train the winners longer)\n"
         "  --sample K        K of its architectures at random (seeded by --seed)\n"
+        "  --archs FILE      choose only among these architectures of the run (arch texts, one\n"
+        "                    per line, '#' comments): train a chosen set, skip known ones\n"
         "  --epochs E        training epochs (default 1)\n"
         "  --C C, --N N      base width and cells per stage of the trained nets (default: the\n"
         "                    search run's skeleton); a scaled-up final training\n"
@@ -52,6 +55,8 @@ static void usage(FILE *out) {
         "  --train-n N       training images, the first N of the training split (default 0 =\n"
         "                    all of it)\n"
         "  --val-n N         validation images for val_acc (default 0 = the whole split)\n"
+        "  --val-offset N    skip the first N validation images (e.g. those the search scored\n"
+        "                    on, so the ground truth is measured on other images; default 0)\n"
         "  --lr LR           peak learning rate (default 0.05)\n"
         "  --wd WD           weight decay (default 5e-4)\n"
         "  --label-smoothing E  cross-entropy label smoothing (default 0)\n"
@@ -60,7 +65,8 @@ static void usage(FILE *out) {
         "                    running averages of training); for short trainings, e.g. from\n"
         "                    --init ghn weights\n"
         "  --batch B         batch size (default 64)\n"
-        "  --seed S          weight initialisation, data order, --sample (default 1)\n"
+        "  --seed S          weight initialisation, data order, --sample (default 1); each\n"
+        "                    training is seeded from S and its arch text\n"
         "  --threads N       trainings at once (default: all cores)\n"
         "  --data-dir DIR    dataset directory (default: $GHNAS_FASHION_MNIST_DIR or\n"
         "                    " NAS_FASHION_MNIST_DIR ")\n"
@@ -221,7 +227,8 @@ static void print_correlations(nas_store *db, int64_t search_run, const nas_eval
 }
 
 int nas_cli_evaluate(int argc, char **argv) {
-    const char *db_path = NULL, *data_dir = NULL;
+    const char *db_path = NULL, *data_dir = NULL, *archs_file = NULL;
+    long val_offset = 0;
     long run = 0, top = 0, sample = 0, epochs = 1, train_n = 0, val_n = 0, batch = 64, seed = 1;
     long threads = 0, best_of = 0, net_c = 0, net_n = 0, bn_calib = 0;
     double lr = 0.05, wd = -1.0, smoothing = 0.0;
@@ -245,9 +252,10 @@ int nas_cli_evaluate(int argc, char **argv) {
             continue;
         }
         static const char *const valued[] = {
-            "--run",     "--top", "--sample", "--epochs", "--init",     "--train-n",
-            "--val-n",   "--lr",  "--batch",  "--seed",   "--threads",  "--data-dir",
-            "--best-of", "--C",   "--N",      "--wd",     "--bn-calib", "--label-smoothing"};
+            "--run",     "--top",       "--sample", "--epochs", "--init",     "--train-n",
+            "--val-n",   "--lr",        "--batch",  "--seed",   "--threads",  "--data-dir",
+            "--best-of", "--C",         "--N",      "--wd",     "--bn-calib", "--label-smoothing",
+            "--archs",   "--val-offset"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
             known = known || strcmp(o, valued[k]) == 0;
@@ -297,6 +305,10 @@ int nas_cli_evaluate(int argc, char **argv) {
             st = nas_cli_parse_double(o, v, 0.0, 0.999, &smoothing);
         } else if (strcmp(o, "--bn-calib") == 0) {
             st = nas_cli_parse_long(o, v, 0, 100000, &bn_calib);
+        } else if (strcmp(o, "--val-offset") == 0) {
+            st = nas_cli_parse_long(o, v, 0, 100000000L, &val_offset);
+        } else if (strcmp(o, "--archs") == 0) {
+            archs_file = v;
         } else {
             data_dir = v;
         }
@@ -340,13 +352,30 @@ int nas_cli_evaluate(int argc, char **argv) {
     ec.recipe.seed = (uint64_t)seed;
     ec.train_n = train_n;
     ec.val_n = val_n;
+    ec.val_offset = val_offset;
     ec.threads = (int)threads;
     ec.quiet = quiet;
     ec.stop = &stop_flag;
 
+    char **only = NULL;
+    int n_only = 0;
+    if (archs_file) {
+        nas_status rs = nas_cli_read_lines(archs_file, &only, &n_only);
+        if (rs != NAS_OK) {
+            return nas_cli_usage_error("evaluate", "--archs: %s", nas_errmsg());
+        }
+        if (n_only == 0) {
+            nas_cli_lines_free(only, n_only);
+            return nas_cli_usage_error("evaluate", "--archs: '%s' lists no architecture",
+                                       archs_file);
+        }
+        ec.only = (const char *const *)only;
+        ec.n_only = n_only;
+    }
     nas_store *db = NULL;
     nas_status st = nas_store_open(&db, db_path, 0);
     if (st != NAS_OK) {
+        nas_cli_lines_free(only, n_only);
         return nas_cli_fail(st);
     }
     stop_flag = 0;
@@ -362,6 +391,7 @@ int nas_cli_evaluate(int argc, char **argv) {
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     nas_store_close(db);
+    nas_cli_lines_free(only, n_only);
     if (st != NAS_OK) {
         return nas_cli_fail(st);
     }

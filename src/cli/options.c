@@ -133,3 +133,71 @@ int nas_cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_end(ap);
     return nas_cli_fail(nas_error(NAS_EINVAL, "%s: %s (see ghnas %s --help)", cmd, what, cmd));
 }
+
+nas_status nas_cli_read_lines(const char *path, char ***out, int *n) {
+    *out = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return nas_error(NAS_EIO, "cannot open '%s': %s", path, strerror(errno));
+    }
+    nas_status st = NAS_OK;
+    char **v = NULL;
+    int m = 0, cap = 0;
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            st = nas_error(NAS_EINVAL, "%s: line %d is longer than %zu characters", path, m + 1,
+                           sizeof line - 2);
+            goto cleanup;
+        }
+        char *b = line, *e = line + len;
+        while (*b == ' ' || *b == '\t') {
+            b++;
+        }
+        while (e > b && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+        *e = '\0';
+        if (*b == '\0' || *b == '#') {
+            continue;
+        }
+        if (m == cap) {
+            int nc = cap ? 2 * cap : 64;
+            char **nv = nas_realloc(v, (size_t)nc * sizeof *nv);
+            if (!nv) {
+                st = nas_error(NAS_ENOMEM, "out of memory reading '%s'", path);
+                goto cleanup;
+            }
+            v = nv;
+            cap = nc;
+        }
+        size_t k = (size_t)(e - b) + 1;
+        v[m] = nas_malloc(k);
+        if (!v[m]) {
+            st = nas_error(NAS_ENOMEM, "out of memory reading '%s'", path);
+            goto cleanup;
+        }
+        memcpy(v[m++], b, k);
+    }
+    if (ferror(f)) {
+        st = nas_error(NAS_EIO, "reading '%s' failed", path);
+    }
+cleanup:
+    fclose(f);
+    if (st != NAS_OK) {
+        nas_cli_lines_free(v, m);
+        return st;
+    }
+    *out = v;
+    *n = m;
+    return NAS_OK;
+}
+
+void nas_cli_lines_free(char **lines, int n) {
+    for (int i = 0; i < n; i++) {
+        nas_free(lines[i]);
+    }
+    nas_free(lines);
+}

@@ -2,11 +2,13 @@
  * Random numbers with explicit state: xoshiro256** seeded through splitmix64.
  *
  * Every consumer owns a nas_rng; parallel workers derive independent streams with
- * nas_rng_split(), so results do not depend on thread scheduling.
+ * nas_rng_split(), so results do not depend on thread scheduling. Also the one FNV-1a hash
+ * (nas_hash_fnv1a) that seeds streams from texts and keys hash tables.
  */
 #include "ghnas/core.h"
 
 #include <math.h>
+#include <string.h>
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
@@ -79,4 +81,17 @@ void nas_rng_shuffle_i32(nas_rng *r, int32_t *v, size_t n) {
         v[i - 1] = v[j];
         v[j] = t;
     }
+}
+
+uint64_t nas_hash_fnv1a(const void *data, size_t n, uint64_t h) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+uint64_t nas_hash_str(const char *s) {
+    return nas_hash_fnv1a(s, strlen(s), NAS_FNV1A_INIT);
 }

@@ -214,7 +214,7 @@ static nas_status order_by_eval(nas_store *db, const nas_eval_config *cfg, const
 static nas_status choose(nas_store *db, const nas_eval_config *cfg, nas_eval_result *res) {
     nas_store_table t;
     memset(&t, 0, sizeof t);
-    int64_t k = cfg->top_k > 0 && cfg->best_of_run <= 0 ? cfg->top_k : INT64_MAX;
+    int64_t k = cfg->top_k > 0 && cfg->best_of_run <= 0 && !cfg->only ? cfg->top_k : INT64_MAX;
     nas_status st = nas_store_query_top(db, cfg->search_run, NULL, k, &t);
     if (st != NAS_OK) {
         nas_store_table_free(&t);
@@ -235,6 +235,30 @@ static nas_status choose(nas_store *db, const nas_eval_config *cfg, nas_eval_res
     }
     for (int64_t i = 0; i < n; i++) {
         rows[i] = i;
+    }
+    if (cfg->only) {
+        /* the listed architectures only, in the run's rank order */
+        int64_t m = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const nas_store_value *ar = nas_store_table_at(&t, rows[i], 5);
+            bool listed = false;
+            for (int o = 0; o < cfg->n_only && !listed && ar->type == NAS_STORE_TEXT; o++) {
+                listed = strcmp(cfg->only[o], ar->s) == 0;
+            }
+            if (listed) {
+                rows[m++] = rows[i];
+            }
+        }
+        if (m == 0) {
+            st = nas_error(NAS_ENOTFOUND,
+                           "evaluate: none of the %d listed architectures is in run %lld",
+                           cfg->n_only, (long long)cfg->search_run);
+            goto cleanup;
+        }
+        n = m;
+        if (cfg->top_k > 0 && cfg->best_of_run <= 0 && n > cfg->top_k) {
+            n = cfg->top_k;
+        }
     }
     if (cfg->best_of_run > 0) {
         NAS_TRY(order_by_eval(db, cfg, &t, rows, &n));
@@ -303,6 +327,9 @@ static void recipe_json(const nas_eval_config *cfg, const search_info *si, int64
     if (cfg->bn_calib > 0) {
         /* only when used, so runs recorded before it existed still resume */
         tb_printf(b, "\"bn_calib\": %d, ", cfg->bn_calib);
+    }
+    if (cfg->val_offset > 0) {
+        tb_printf(b, "\"val_offset\": %lld, ", (long long)cfg->val_offset);
     }
     tb_printf(b,
               "\"train_n\": %lld, \"val_n\": %lld, \"split\": {\"n_val\": %lld, \"seed\": %llu}, "
@@ -401,7 +428,7 @@ static void run_job(job *j) {
     NAS_TRY(nas_arch_decode(&sh->si->sp, it->arch, &a));
     NAS_TRY(nas_net_compile(&net, &sh->si->sp, &a, &sh->si->net));
     nas_rng rng;
-    nas_rng_seed(&rng, cfg->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)it->arch_id));
+    nas_rng_seed(&rng, cfg->seed ^ (0x9e3779b97f4a7c15ull * nas_hash_str(it->arch)));
     NAS_TRY(nas_net_model_init(&m, &net, NAS_NET_INIT_KAIMING_OUT, &rng));
     if (strcmp(cfg->init, "ghn") == 0) {
         NAS_TRY(nas_ghn_graph_build(&gg, &cfg->ghn->cfg, &net));
@@ -549,7 +576,15 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
     NAS_TRY(nas_data_norm_compute(ds, split.train, split.n_train, &norm));
     const int64_t train_n =
         cfg->train_n > 0 && cfg->train_n < split.n_train ? cfg->train_n : split.n_train;
-    const int64_t val_n = cfg->val_n > 0 && cfg->val_n < split.n_val ? cfg->val_n : split.n_val;
+    if (cfg->val_offset < 0 || cfg->val_offset >= split.n_val) {
+        st = nas_error(NAS_EINVAL,
+                       "evaluate: a validation offset of %lld leaves none of the %lld validation "
+                       "images",
+                       (long long)cfg->val_offset, (long long)split.n_val);
+        goto cleanup;
+    }
+    const int64_t val_avail = split.n_val - cfg->val_offset;
+    const int64_t val_n = cfg->val_n > 0 && cfg->val_n < val_avail ? cfg->val_n : val_avail;
     NAS_TRY(choose(db, cfg, res));
     if (cfg->net_C > 0 || cfg->net_N > 0) {
         /* the parameters of the nets actually trained, not of the search's skeleton */
@@ -584,6 +619,9 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
     if (cfg->best_of_run > 0) {
         snprintf(best_of, sizeof best_of, "\"best_of\": %lld, ", (long long)cfg->best_of_run);
     }
+    /* cfg->only is not part of the run's identity: a call restricted to some architectures
+       adds their trainings to the evaluate run of the same selection and recipe (a training is
+       seeded from its arch text, so how the work is split does not change its result) */
     tb_printf(&cj,
               "{\"search_run\": %lld, \"select\": \"%s\", %s\"k\": %d, \"seed\": %llu, "
               "\"init\": \"%s\", \"recipe\": %s}",
@@ -626,7 +664,7 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
                               .train_idx = split.train,
                               .n_train = train_n,
                               .val = ds,
-                              .val_idx = split.val,
+                              .val_idx = split.val + cfg->val_offset,
                               .n_val = val_n,
                               .test = cfg->test,
                               .norm = &norm,

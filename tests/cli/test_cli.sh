@@ -407,6 +407,25 @@ else
             "$ghnas" query "$gdb" sql "SELECT count(*) AS n FROM runs WHERE id = 4 AND config_json LIKE '%\"bn_calib\": 2,%'" --format csv
         expect_err "evaluate --bn-calib -1" 2 "bn-calib: -1 is out of range" \
             "$ghnas" evaluate "$gdb" --run 1 --top 1 --bn-calib -1
+        # a chosen set of the run's architectures, validated past the images the search scored on
+        "$ghnas" query "$gdb" sql "SELECT a.arch FROM scores s JOIN architectures a ON a.id = s.arch_id WHERE s.run_id = 1 ORDER BY s.seq DESC LIMIT 1" --format csv | tail -n +2 >"$sdir/one.txt"
+        out=$("$ghnas" evaluate "$gdb" --run 1 --top 8 --archs "$sdir/one.txt" --val-offset 64 \
+            --val-n 200 --train-n 256 --quiet 2>&1)
+        grep -q "^evaluate run 5: search run 1, 1 architectures" <<<"$out" &&
+            grep -qF "$(cat "$sdir/one.txt")" <<<"$out" && ok "evaluate --archs trains the listed one" ||
+            bad "evaluate --archs trains the listed one" "$out"
+        expect_out "evaluate --val-offset is part of the recipe" $'n\n1' \
+            "$ghnas" query "$gdb" sql "SELECT count(*) AS n FROM trainings WHERE run_id = 5 AND recipe_json LIKE '%\"val_offset\": 64,%' AND recipe_json LIKE '%\"val_n\": 200,%'" --format csv
+        expect_err "evaluate --archs missing file" 2 "cannot open '.*nofile.txt'" \
+            "$ghnas" evaluate "$gdb" --run 1 --top 1 --archs "$sdir/nofile.txt"
+        printf '# nothing\n\n' >"$sdir/empty.txt"
+        expect_err "evaluate --archs empty file" 2 "lists no architecture" \
+            "$ghnas" evaluate "$gdb" --run 1 --top 1 --archs "$sdir/empty.txt"
+        echo "$NB201_BENCH" >"$sdir/other.txt"
+        expect_err "evaluate --archs none in the run" 1 "none of the 1 listed architectures is in run 1" \
+            "$ghnas" evaluate "$gdb" --run 1 --top 1 --archs "$sdir/other.txt"
+        expect_err "evaluate --val-offset past the split" 2 "validation offset of 99999999 leaves none" \
+            "$ghnas" evaluate "$gdb" --run 1 --top 1 --val-offset 99999999
         out=$("$ghnas" search --db "$gdb" --budget 16 --val-n 64 --eval-top 0 --quiet 2>"$tmp/err")
         grep -q "using GHN 1 of the store" "$tmp/err" && grep -q "(8 scored, 8 reused" <<<"$out" &&
             ok "search reuses the stored GHN and scores" ||
