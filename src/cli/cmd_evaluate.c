@@ -210,18 +210,21 @@ static void print_correlations(nas_store *db, int64_t search_run, const nas_eval
         return;
     }
     printf("\nscorers of search run %lld vs trained val_acc (raw values; 95%% bootstrap intervals "
-           "of 1000 resamples; better half = the best half by val_acc):\n",
+           "of 1000 resamples; better half = the best half by val_acc; p@10%% = share of the "
+           "scorer's largest 10%% in the best 10%% by val_acc):\n",
            (long long)search_run);
-    printf("%-10s %4s  %-26s  %-26s  %4s  %-26s  %s\n", "scorer", "n", "kendall_tau",
-           "spearman_rho", "half", "half kendall_tau", "half spearman_rho");
+    printf("%-10s %4s  %-26s  %-26s  %4s  %-26s  %-26s  %-26s  %s\n", "scorer", "n", "kendall_tau",
+           "spearman_rho", "half", "half kendall_tau", "half spearman_rho", "p@10%", "half p@10%");
     for (int i = 0; i < n; i++) {
-        char t[64], r[64], th[64], rh[64];
+        char t[64], r[64], th[64], rh[64], p[64], ph[64];
         fmt_ci(t, sizeof t, &rows[i].tau);
         fmt_ci(r, sizeof r, &rows[i].rho);
         fmt_ci(th, sizeof th, &rows[i].tau_top);
         fmt_ci(rh, sizeof rh, &rows[i].rho_top);
-        printf("%-10s %4d  %-26s  %-26s  %4d  %-26s  %s\n", rows[i].scorer, rows[i].n, t, r,
-               rows[i].n_top, th, rh);
+        fmt_ci(p, sizeof p, &rows[i].prec);
+        fmt_ci(ph, sizeof ph, &rows[i].prec_top);
+        printf("%-10s %4d  %-26s  %-26s  %4d  %-26s  %-26s  %-26s  %s\n", rows[i].scorer, rows[i].n,
+               t, r, rows[i].n_top, th, rh, p, ph);
     }
     nas_free(rows);
 }
