@@ -52,7 +52,7 @@ static size_t utf8_len(unsigned char c) {
     return (c & 0xf8) == 0xf0 ? 4 : 0;
 }
 
-/* Bytes of s[0..n) that form valid UTF-8 (a cut inside a sequence or a bad byte ends it). */
+/* Bytes of s[0..n) that are whole UTF-8 characters (a cut inside one or a bad byte ends it). */
 static size_t utf8_prefix(const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -72,12 +72,29 @@ static size_t utf8_prefix(const char *s, size_t n) {
 }
 
 void nas_i_json_error_into(char *buf, size_t cap, const char *msg) {
-    size_t n = utf8_prefix(msg, strlen(msg));
+    /* valid UTF-8 for JSON: bytes that start no character become '?' */
+    char text[1024];
+    size_t n = 0;
+    for (size_t i = 0; msg[i] && n + 1 < sizeof text;) {
+        size_t ok = utf8_prefix(msg + i, strnlen(msg + i, 4));
+        size_t len = ok ? utf8_len((unsigned char)msg[i]) : 1;
+        if (n + len + 1 > sizeof text) {
+            break;
+        }
+        if (ok) {
+            memcpy(text + n, msg + i, len);
+        } else {
+            text[n] = '?';
+        }
+        n += len;
+        i += len;
+    }
+    text[n] = '\0';
     if (cap > 0) {
         buf[0] = '\0';
     }
     for (;;) {
-        json_t *o = json_pack("{s:s%}", "error", msg, n);
+        json_t *o = json_pack("{s:s%}", "error", text, n);
         size_t need = o ? json_dumpb(o, NULL, 0, 0) : 0;
         bool ok = need > 0 && need < cap && nas_i_json_dump_into(o, buf, cap);
         json_decref(o);
@@ -85,7 +102,7 @@ void nas_i_json_error_into(char *buf, size_t cap, const char *msg) {
             return;
         }
         size_t cut = need - cap + 1; /* bytes over; escapes make a character cost more */
-        n = utf8_prefix(msg, n > cut ? n - cut : 0);
+        n = utf8_prefix(text, n > cut ? n - cut : 0);
     }
 }
 
