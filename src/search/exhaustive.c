@@ -40,15 +40,6 @@ static void exh_free(nas_i_search *s) {
     s->st = NULL;
 }
 
-static char *dup_text(const char *t) {
-    size_t n = strlen(t) + 1;
-    char *p = nas_malloc(n);
-    if (p) {
-        memcpy(p, t, n);
-    }
-    return p;
-}
-
 /* Insert the key of class i; false when it was already there. */
 static bool key_insert(exh_state *e, int64_t i) {
     uint64_t mask = (uint64_t)e->n_slots - 1;
@@ -110,7 +101,7 @@ static nas_status visit(const nas_arch *a, void *user) {
     }
     NAS_CHECK(nas_arch_canon_key(s->sp, a, s->canon, e->key, sizeof e->key));
     NAS_CHECK(grow(e));
-    e->keys[e->n] = dup_text(e->key);
+    e->keys[e->n] = nas_strdup(e->key);
     if (!e->keys[e->n]) {
         return nas_error(NAS_ENOMEM, "exhaustive search: out of memory");
     }
@@ -121,7 +112,7 @@ static nas_status visit(const nas_arch *a, void *user) {
     }
     char text[NAS_ARCH_STR_MAX];
     nas_status st = nas_arch_encode(s->sp, a, text, sizeof text);
-    e->text[e->n] = st == NAS_OK ? dup_text(text) : NULL;
+    e->text[e->n] = st == NAS_OK ? nas_strdup(text) : NULL;
     if (!e->text[e->n]) {
         nas_free(e->keys[e->n]);
         return st != NAS_OK ? st : nas_error(NAS_ENOMEM, "exhaustive search: out of memory");

@@ -36,15 +36,6 @@ static void index_put(int64_t *index, int64_t n_index, const char *key, int64_t 
     index[i] = h + 1;
 }
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = nas_malloc(n);
-    if (p) {
-        memcpy(p, s, n);
-    }
-    return p;
-}
-
 nas_status nas_i_hist_add(nas_i_search *s, const char *key, const char *text, double value) {
     if (s->n_hist == s->cap_hist) {
         int64_t cap = s->cap_hist ? 2 * s->cap_hist : 256;
@@ -69,8 +60,8 @@ nas_status nas_i_hist_add(nas_i_search *s, const char *key, const char *text, do
         s->n_index = n;
     }
     nas_i_hist *e = &s->hist[s->n_hist];
-    e->key = dup_str(key);
-    e->text = dup_str(text);
+    e->key = nas_strdup(key);
+    e->text = nas_strdup(text);
     e->value = value;
     if (!e->key || !e->text) {
         nas_free(e->key);

@@ -76,12 +76,10 @@ static nas_status add_tried(ls_state *l, const char *key) {
         l->tried = t;
         l->cap_tried = cap;
     }
-    size_t n = strlen(key) + 1;
-    char *p = nas_malloc(n);
+    char *p = nas_strdup(key);
     if (!p) {
         return nas_error(NAS_ENOMEM, "local search: out of memory");
     }
-    memcpy(p, key, n);
     l->tried[l->n_tried++] = p;
     return NAS_OK;
 }

@@ -206,23 +206,16 @@ nas_status nas_search_record_format(const nas_search_record *rec, char **out) {
         rec->net.in_w, "classes", rec->net.classes, "canon", rec->canon, "scorer", rec->scorer,
         "higher_is_better", (int)rec->higher_is_better, "recipe", rec->recipe, "extra_scorers",
         extra, "space_path", rec->space_path, "cli", cli);
-    if (!root || !cli) {
-        st = nas_error(NAS_EINVAL, "search: cannot write the run configuration (%s)",
-                       root ? "out of memory" : je.text);
+    if (!root) {
+        st = nas_error(NAS_EINVAL, "search: cannot write the run configuration (%s)", je.text);
         goto cleanup;
     }
     text = json_dumps(root, 0);
-    if (!text) {
-        st = nas_error(NAS_ENOMEM, "search: out of memory writing the run configuration");
-        goto cleanup;
-    }
-    size_t n = strlen(text) + 1;
-    *out = nas_malloc(n);
+    *out = text ? nas_strdup(text) : NULL;
     if (!*out) {
         st = nas_error(NAS_ENOMEM, "search: out of memory writing the run configuration");
         goto cleanup;
     }
-    memcpy(*out, text, n);
 cleanup:
     free(text); /* jansson's allocation */
     json_decref(root);
@@ -332,11 +325,7 @@ nas_status nas_search_record_parse(const char *config_json, nas_search_record *o
         goto cleanup;
     }
     char *text = cli ? json_dumps(cli, 0) : NULL;
-    const char *cj = text ? text : "{}";
-    out->cli_json = nas_malloc(strlen(cj) + 1);
-    if (out->cli_json) {
-        memcpy(out->cli_json, cj, strlen(cj) + 1);
-    }
+    out->cli_json = nas_strdup(text ? text : "{}");
     free(text); /* jansson's allocation */
     if (!out->cli_json || (cli && !text)) {
         st = nas_error(NAS_ENOMEM, "out of memory reading a run record");
