@@ -127,8 +127,7 @@ nas_status nas_i_hist_load(nas_i_search *s, nas_store *db, int64_t run_id, const
 /* Free the history and its index (s->n_hist = 0). */
 void nas_i_hist_free(nas_i_search *s);
 
-/* ---- scoring session (controller.c, used by resume.c) ------------------------------------------
- */
+/* ---- scoring session (controller.c, used by resume.c) ---------------------------------------- */
 
 typedef struct nas_i_session {
     nas_store *db;
@@ -154,8 +153,7 @@ nas_status nas_i_session_loop(nas_i_search *s, nas_i_session *ss, nas_search_res
 nas_status nas_i_session_finish(nas_i_session *ss, nas_search_result *res, nas_status st, double t0,
                                 double store0);
 
-/* ---- run record and JSON helpers (record.c) ----------------------------------------------------
- */
+/* ---- run record and JSON helpers (record.c) -------------------------------------------------- */
 
 /* "published", "igraph" or "text": the record's "canon". */
 const char *nas_i_canon_name(nas_canon_kind k);
