@@ -35,9 +35,12 @@
  *     double v;
  *     if (nas_proxy_compute("synflow", &net, &pc, &v) != NAS_OK) ... nas_errmsg() ...
  *
- *     nas_scorer sc;                                        // for the search controller
- *     if (nas_scorer_proxy(&sc, "jacob_cov", &pc) != NAS_OK) ... nas_errmsg() ...
- *     ... nas_search_run(db, &space, &sc, 0, &cfg, &res) ...;  nas_scorer_free(&sc);
+ *     nas_proxy_batch b;                                    // many nets, one batch
+ *     if (nas_proxy_batch_draw(&b, &pc) != NAS_OK) ... nas_errmsg() ...
+ *     nas_proxy_compute_batch("jacob_cov", &net, &b, &v);  ...;  nas_proxy_batch_free(&b);
+ *
+ * As scorers for the search controller the proxies are registered in src/score (score.h:
+ * nas_score_make, nas_scorer_proxy).
  *
  * With explicit weights and data (e.g. to compare with a PyTorch twin):
  *
@@ -52,7 +55,6 @@
 #include "ghnas/core.h"
 #include "ghnas/data.h"
 #include "ghnas/net.h"
-#include "ghnas/search.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,6 +75,12 @@ typedef struct nas_proxy_config {
 /* "grad_norm, snip, synflow, jacob_cov, naswot" for messages and help. */
 const char *nas_proxy_names(void);
 
+/* The proxies by index 0 .. nas_proxy_count()-1 (in the order above); "?" out of range. */
+int nas_proxy_count(void);
+const char *nas_proxy_name(int index);
+/* The index of proxy `name`; NAS_ENOTFOUND "unknown proxy 'x' (known: ...)". */
+nas_status nas_proxy_find(const char *name, int *index);
+
 /*
  * One proxy of `net` with explicit weights: w[s] holds slot s's values (net->slots[s].numel
  * floats), x [batch, in_c, in_h, in_w] the normalised inputs, labels [batch] in [0, classes)
@@ -92,13 +100,26 @@ nas_status nas_proxy_compute_with(const char *name, const nas_net *net, const fl
 nas_status nas_proxy_compute(const char *name, const nas_net *net, const nas_proxy_config *cfg,
                              double *value);
 
-/*
- * A scorer for the search controller: name = the proxy's name, higher is better, the batch drawn
- * once here (so every candidate sees the same images), weights seeded per candidate from
- * cfg->seed. The recipe records data_id, the subset size, batch, seed, "init torch" and
- * "bn batch". NAS_ENOTFOUND for unknown names, NAS_EINVAL for a bad configuration.
- */
-nas_status nas_scorer_proxy(nas_scorer *out, const char *name, const nas_proxy_config *cfg);
+/* One seeded batch drawn once (nas_proxy_batch_draw) to score many nets on the same images, as
+ * the proxy scorers do; read-only after the draw, so threads may share it. */
+typedef struct nas_proxy_batch {
+    float *x;      /* [batch, c, h, w] normalised images */
+    int32_t *y;    /* [batch] labels */
+    int batch;     /* examples */
+    int c, h, w;   /* image shape */
+    uint64_t seed; /* weight initialisation */
+} nas_proxy_batch;
+
+/* Draw cfg->batch examples from cfg's subset by a stream of cfg->seed (as nas_proxy_compute
+ * does). NAS_EINVAL when cfg is incomplete, NAS_ENOMEM; *out is zeroed on failure. */
+nas_status nas_proxy_batch_draw(nas_proxy_batch *out, const nas_proxy_config *cfg);
+/* Free the batch's arrays and zero it; NULL is harmless. */
+void nas_proxy_batch_free(nas_proxy_batch *b);
+
+/* One proxy of `net` on a drawn batch with weights seeded from b->seed: the same value as
+ * nas_proxy_compute with the configuration the batch was drawn from. Errors as there. */
+nas_status nas_proxy_compute_batch(const char *name, const nas_net *net, const nas_proxy_batch *b,
+                                   double *value);
 
 #ifdef __cplusplus
 }

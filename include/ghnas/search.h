@@ -1,9 +1,9 @@
 /*
- * ghnas search controller (src/search): strategies that propose architectures of a space, scorers
- * that rate them, and the controller that runs a search into a results store -- deduplicated by
+ * ghnas search controller (src/search): strategies that propose architectures of a space and the
+ * controller that runs a search into a results store with a scorer (score.h) -- deduplicated by
  * canonical key, reusing stored scores, scoring in parallel, committing in batches, resumable.
  *
- *     nas_scorer sc;   nas_scorer_builtin(&sc, "params");          // or nas_scorer_ghn(...)
+ *     nas_scorer sc;   nas_score_make(&sc, "params", NULL);         // any scorer of score.h
  *     nas_search_config cfg = nas_search_config_default();
  *     cfg.strategy = NAS_STRATEGY_EVOLUTION;  cfg.budget = 500;  cfg.stop = &my_sigint_flag;
  *     nas_search_result res;
@@ -47,9 +47,8 @@
 #pragma once
 
 #include "ghnas/core.h"
-#include "ghnas/data.h"
-#include "ghnas/ghn.h"
 #include "ghnas/net.h"
+#include "ghnas/score.h"
 #include "ghnas/space.h"
 #include "ghnas/store.h"
 
@@ -59,69 +58,8 @@
 extern "C" {
 #endif
 
-/* ---- scorers (src/search/scorer.c) ---------------------------------------------------------- */
-
-#define NAS_SCORER_NAME_MAX   32
-#define NAS_SCORER_RECIPE_MAX 512
-#define NAS_SCORE_AUX_MAX     320
-#define NAS_SEARCH_EXTRA_MAX  8 /* scorers recorded next to the primary one */
-
-/* One scored candidate. */
-typedef struct nas_score_value {
-    double value;                     /* NaN: could not be scored (stored as NULL) */
-    char aux_json[NAS_SCORE_AUX_MAX]; /* extra figures as a JSON object; "" = none */
-} nas_score_value;
-
-typedef struct nas_scorer nas_scorer;
-
-/*
- * Score one compiled candidate into *out (value preset to NaN, aux_json to ""). Called from
- * several threads at once with the same scorer: sc->ctx is shared, so any part of it a call
- * changes (a pool of scratch memory) must be synchronised. A failing status is recorded
- * as a NaN score with the message in aux_json; the search goes on.
- */
-typedef nas_status (*nas_score_fn)(const nas_scorer *sc, const nas_net *net, nas_score_value *out);
-
-struct nas_scorer {
-    char name[NAS_SCORER_NAME_MAX]; /* scores.scorer: "params", "flops", "ghn_acc", ... */
-    bool higher_is_better;
-    nas_score_fn fn;
-    /* Everything besides the scorer name and the GHN that fixes a value (data subset, batch...).
-       A stored score is reused only when name, recipe (plus the net configuration, which the
-       controller appends) and GHN all match. */
-    char recipe[NAS_SCORER_RECIPE_MAX];
-    void *ctx;                   /* the scorer's data, shared by concurrent calls */
-    void (*ctx_free)(void *ctx); /* NULL: nothing to free */
-};
-
-/*
- * Scorers that need no data: "params" (parameter count) and "flops" (2 x MACs per image), both
- * lower-is-better. "ghn" needs nas_scorer_ghn. Unknown names: NAS_ENOTFOUND listing the names.
- */
-nas_status nas_scorer_builtin(nas_scorer *out, const char *name);
-
-/* What the "ghn" scorer needs; pointers are not owned and must outlive the scorer. */
-typedef struct nas_ghn_scorer_config {
-    const nas_ghn *ghn;
-    const nas_dataset *ds; /* images of the validation subset */
-    const int32_t *idx;    /* [n] indices into ds; NULL = the first n */
-    int64_t n;             /* >= 1 */
-    nas_data_norm norm;
-    int batch;           /* evaluation batch: BN uses its statistics (>= 1) */
-    const char *data_id; /* where the images come from, for the recipe ("fashion-mnist val ...") */
-} nas_ghn_scorer_config;
-
-/*
- * "ghn_acc": validation accuracy the GHN's predicted weights reach on the subset (higher is
- * better), aux_json {"loss": cross-entropy}. The recipe records data_id, n and batch.
- */
-nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg);
-
-/* Free the context (when ctx_free is set) and zero the scorer. NULL is harmless. */
-void nas_scorer_free(nas_scorer *sc);
-
-/* "params, flops, ghn" for messages and help. */
-const char *nas_scorer_names(void);
+/* Scorers recorded next to the primary one (nas_search_config.extra). */
+#define NAS_SEARCH_EXTRA_MAX 8
 
 /* ---- strategies ----------------------------------------------------------------------------- */
 

@@ -6,6 +6,8 @@
 
 #include "ghnas/core.h"
 
+#include <stdio.h>
+
 /* Exit codes of the ghnas executable. */
 enum {
     NAS_EXIT_OK = 0,
@@ -42,12 +44,12 @@ int nas_cli_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
-/* Scorer names the CLI accepts: ghn, params, flops and the zero-cost proxies. */
-#define NAS_CLI_SCORERS "ghn, params, flops, grad_norm, snip, synflow, jacob_cov, naswot"
-bool nas_cli_scorer_known(const char *name);
 /*
- * Split a comma-separated scorer list into names[0..*n) (pointers into buf, which receives a
- * copy of list), dropping repeats; NAS_EINVAL naming an unknown or empty entry or more than cap.
+ * Split a comma-separated list of scorer names (the registry's, score.h) into names[0..*n)
+ * (pointers into buf, which receives a copy of list), dropping repeats; NAS_EINVAL naming an
+ * unknown or empty entry (with the known names) or more than cap.
  */
 nas_status nas_cli_scorer_list(const char *opt, const char *list, char *buf, size_t buf_cap,
                                const char **names, int cap, int *n);
+/* The scorer registry for --help: one line per scorer (name, direction, help) after `indent`. */
+void nas_cli_print_scorers(FILE *out, const char *indent);

@@ -12,8 +12,7 @@
 #include "cli.h"
 #include "cmd_train.h"
 #include "ghnas/ghn.h"
-#include "ghnas/proxy.h"
-#include "ghnas/search.h"
+#include "ghnas/score.h"
 #include "ghnas/space.h"
 
 #include <math.h>
@@ -35,14 +34,13 @@ static void usage(FILE *out) {
             "GHN in FILE and report the validation accuracy and cross-entropy they reach; the\n"
             "images are the first --val-n of the validation split recorded in the checkpoint\n"
             "(same split and normalisation as training) and BatchNorm uses the statistics of\n"
-            "each evaluation batch (size --batch, printed). Zero-cost proxies (grad_norm, snip,\n"
-            "synflow, jacob_cov, naswot) score the network at initialisation (PyTorch's default\n"
-            "init, seed 1) on one batch of 64 training images; params and flops need no data.\n"
+            "each evaluation batch (size --batch, printed). Zero-cost proxies score the network\n"
+            "at initialisation (PyTorch's default init, seed 1) on one batch of 64 training\n"
+            "images; params and flops need no data.\n"
             "\n"
             "options:\n"
             "  --ghn FILE      checkpoint written by ghnas train (needed by the ghn scorer)\n"
-            "  --scorer S      one scorer: ghn (default with --ghn), params, flops, grad_norm,\n"
-            "                  snip, synflow, jacob_cov, naswot\n"
+            "  --scorer S      one scorer of the list below (default with --ghn: ghn)\n"
             "  --scorers LIST  several, comma-separated, e.g. ghn,synflow,naswot,params\n"
             "  --space NAME    search space (default: the GHN's, else nb201)\n"
             "  --C C           base width (default: the space's skeleton)\n"
@@ -58,7 +56,10 @@ static void usage(FILE *out) {
             "  -h, --help      this help\n"
             "\n"
             "output: a header line, then one line per architecture: the value of each scorer\n"
-            "(ghn as val_acc and val_loss), params, arch\n");
+            "(ghn as val_acc and val_loss), params, arch\n"
+            "\n"
+            "scorers:\n");
+    nas_cli_print_scorers(out, "  ");
 }
 
 typedef struct score_item {
@@ -165,10 +166,14 @@ int nas_cli_score(int argc, char **argv) {
     }
     bool want_ghn = false, want_data = false, has_params = false;
     for (int k = 0; k < n_names; k++) {
+        const nas_score_entry *e = NULL;
+        if (nas_score_find(names[k], &e) != NAS_OK) {
+            nas_free(args);
+            return nas_cli_usage_error("score", "%s", nas_errmsg());
+        }
         has_params = has_params || strcmp(names[k], "params") == 0;
-        want_ghn = want_ghn || strcmp(names[k], "ghn") == 0;
-        want_data =
-            want_data || (strcmp(names[k], "params") != 0 && strcmp(names[k], "flops") != 0);
+        want_ghn = want_ghn || (e->needs & NAS_SCORE_NEEDS_GHN);
+        want_data = want_data || e->needs != NAS_SCORE_NEEDS_NONE;
     }
     if (want_ghn && !ghn_path) {
         nas_free(args);
@@ -220,21 +225,18 @@ int nas_cli_score(int argc, char **argv) {
     char data_id[160];
     snprintf(data_id, sizeof data_id, "%s training split (validation %lld/seed %llu)", info.dataset,
              (long long)info.n_val, (unsigned long long)info.split_seed);
+    nas_score_inputs in = {.data = {.ds = &ds,
+                                    .idx = split.train,
+                                    .n = split.n_train,
+                                    .norm = info.norm,
+                                    .batch = PROXY_BATCH,
+                                    .seed = 1,
+                                    .data_id = data_id}};
     for (int k = 0; k < n_names; k++) {
         if (strcmp(names[k], "ghn") == 0) {
-            continue;
-        } else if (strcmp(names[k], "params") == 0 || strcmp(names[k], "flops") == 0) {
-            NAS_TRY(nas_scorer_builtin(&sc[k], names[k]));
-        } else {
-            nas_proxy_config pc = {.ds = &ds,
-                                   .idx = split.train,
-                                   .n = split.n_train,
-                                   .norm = info.norm,
-                                   .batch = PROXY_BATCH,
-                                   .seed = 1,
-                                   .data_id = data_id};
-            NAS_TRY(nas_scorer_proxy(&sc[k], names[k], &pc));
+            continue; /* scored below with one evaluation workspace per thread */
         }
+        NAS_TRY(nas_score_make(&sc[k], names[k], want_data ? &in : NULL));
     }
     items = nas_calloc((size_t)n_items, sizeof *items);
     if (!items) {

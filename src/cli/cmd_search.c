@@ -11,7 +11,7 @@
 #include "cmd_evaluate.h"
 #include "cmd_query.h"
 #include "cmd_train.h"
-#include "ghnas/proxy.h"
+#include "ghnas/score.h"
 #include "ghnas/search.h"
 #include "ghnas/space.h"
 
@@ -67,10 +67,8 @@ static void usage(FILE *out) {
         "                     exhaustive (every unique architecture once) or local\n"
         "  --budget N         architectures to score in the run (default %d; 0 = no limit)\n"
         "  --time DUR         also stop after DUR of searching (90s, 20m, 1.5h; default none)\n"
-        "  --scorer S         what the search optimises: ghn (default: accuracy with\n"
-        "                     GHN-predicted weights), params or flops (lower is better; no\n"
-        "                     GHN, no data), or a zero-cost proxy at initialisation on one\n"
-        "                     training batch of 64: grad_norm, snip, synflow, jacob_cov, naswot\n"
+        "  --scorer S         what the search optimises (default ghn): one of the scorers listed\n"
+        "                     below; the zero-cost proxies see one training batch of 64 images\n"
         "  --scorers LIST     more scorers computed and stored for every candidate (comma-\n"
         "                     separated, same names), e.g. synflow,naswot,params: one pass\n"
         "                     records them all for a correlation study (ghnas evaluate)\n"
@@ -102,6 +100,8 @@ static void usage(FILE *out) {
         "  --quiet            no progress output\n"
         "  -h, --help         this help\n",
         DEF_BUDGET, DEF_TRAIN_TIME, DEF_VAL_N, DEF_EVAL_TOP, DEF_EVAL_EPOCH, DEF_EVAL_TRAIN);
+    fprintf(out, "\nscorers:\n");
+    nas_cli_print_scorers(out, "  ");
 }
 
 static volatile sig_atomic_t stop_flag;
@@ -325,9 +325,9 @@ static int parse(int argc, char **argv, opts *o, bool *help) {
         } else if (strcmp(a, "--time") == 0) {
             st = nas_cli_parse_duration(a, v, &o->time);
         } else if (strcmp(a, "--scorer") == 0) {
-            if (!nas_cli_scorer_known(v)) {
-                return nas_cli_usage_error("search", "--scorer: unknown scorer '%s' (known: %s)", v,
-                                           NAS_CLI_SCORERS);
+            const nas_score_entry *e = NULL;
+            if (nas_score_find(v, &e) != NAS_OK) {
+                return nas_cli_usage_error("search", "--scorer: %s", nas_errmsg());
             }
             o->scorer = v;
             o->given_scorer = true;
@@ -458,8 +458,12 @@ static nas_status resume_options(nas_store *db, opts *o, int64_t *ghn_id, char *
         o->space = space_buf;
         /* the strings live in the run's JSON: copied into o->owned */
         const char *scv = json_is_string(sc) ? json_string_value(sc) : "ghn";
-        snprintf(o->owned_scorer, sizeof o->owned_scorer, "%s",
-                 nas_cli_scorer_known(scv) ? scv : "ghn");
+        const nas_score_entry *e = NULL;
+        if (nas_score_find(scv, &e) != NAS_OK) {
+            nas_error_clear();
+            scv = "ghn";
+        }
+        snprintf(o->owned_scorer, sizeof o->owned_scorer, "%s", scv);
         o->scorer = o->owned_scorer;
         json_t *xs = json_object_get(cli, "scorers");
         if (json_is_string(xs) && json_string_value(xs)[0]) {
@@ -502,37 +506,35 @@ static nas_status resume_options(nas_store *db, opts *o, int64_t *ghn_id, char *
 /* Proxies see one batch of this many training images (zero-cost-nas' default). */
 #define PROXY_BATCH 64
 
-/* Scorer `name` (nas_cli_scorer_known): g, info, ds and split as loaded for it. */
+/* Scorer `name` of the registry: g, info, ds and split as loaded for what it needs. */
 static nas_status make_scorer(const char *name, nas_scorer *out, const nas_ghn *g,
                               const nas_ghn_data_info *info, const nas_dataset *ds,
                               const nas_data_split *split, long val_n) {
-    char data_id[160];
-    if (strcmp(name, "params") == 0 || strcmp(name, "flops") == 0) {
-        return nas_scorer_builtin(out, name);
+    const nas_score_entry *e = NULL;
+    NAS_CHECK(nas_score_find(name, &e));
+    if (e->needs == NAS_SCORE_NEEDS_NONE) {
+        return nas_score_make(out, name, NULL);
     }
-    if (strcmp(name, "ghn") == 0) {
-        const int64_t n = val_n < split->n_val ? val_n : split->n_val;
-        snprintf(data_id, sizeof data_id, "%s validation split %lld/seed %llu, first images",
-                 info->dataset, (long long)info->n_val, (unsigned long long)info->split_seed);
-        nas_ghn_scorer_config gs = {.ghn = g,
-                                    .ds = ds,
-                                    .idx = split->val,
-                                    .n = n,
-                                    .norm = info->norm,
-                                    .batch = info->eval_batch > 0 ? info->eval_batch : 128,
-                                    .data_id = data_id};
-        return nas_scorer_ghn(out, &gs);
-    }
+    char ghn_id[160], data_id[160];
+    snprintf(ghn_id, sizeof ghn_id, "%s validation split %lld/seed %llu, first images",
+             info->dataset, (long long)info->n_val, (unsigned long long)info->split_seed);
     snprintf(data_id, sizeof data_id, "%s training split (validation %lld/seed %llu)",
              info->dataset, (long long)info->n_val, (unsigned long long)info->split_seed);
-    nas_proxy_config pc = {.ds = ds,
-                           .idx = split->train,
-                           .n = split->n_train,
-                           .norm = info->norm,
-                           .batch = PROXY_BATCH,
-                           .seed = 1,
-                           .data_id = data_id};
-    return nas_scorer_proxy(out, name, &pc);
+    nas_score_inputs in = {.ghn = {.ghn = g,
+                                   .ds = ds,
+                                   .idx = split->val,
+                                   .n = val_n < split->n_val ? val_n : split->n_val,
+                                   .norm = info->norm,
+                                   .batch = info->eval_batch > 0 ? info->eval_batch : 128,
+                                   .data_id = ghn_id},
+                           .data = {.ds = ds,
+                                    .idx = split->train,
+                                    .n = split->n_train,
+                                    .norm = info->norm,
+                                    .batch = PROXY_BATCH,
+                                    .seed = 1,
+                                    .data_id = data_id}};
+    return nas_score_make(out, name, &in);
 }
 
 static void print_leaderboard(nas_store *db, int64_t run_id, const char *db_path) {
@@ -639,9 +641,10 @@ int nas_cli_search(int argc, char **argv) {
     }
     bool need_ghn = false, need_data = false;
     for (int k = 0; k < n_names; k++) {
-        need_ghn = need_ghn || strcmp(names[k], "ghn") == 0;
-        need_data =
-            need_data || (strcmp(names[k], "params") != 0 && strcmp(names[k], "flops") != 0);
+        const nas_score_entry *e = NULL;
+        NAS_TRY(nas_score_find(names[k], &e));
+        need_ghn = need_ghn || (e->needs & NAS_SCORE_NEEDS_GHN);
+        need_data = need_data || e->needs != NAS_SCORE_NEEDS_NONE;
     }
     if (need_ghn) { /* the GHN and its data split */
         if (o.resume > 0) {

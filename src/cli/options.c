@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include "ghnas/score.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
@@ -74,18 +76,7 @@ int nas_cli_fail(nas_status s) {
     return s == NAS_EINVAL ? NAS_EXIT_USAGE : NAS_EXIT_FAILURE;
 }
 
-/* ---- scorer names ------------------------------------------------------------------------ */
-
-bool nas_cli_scorer_known(const char *name) {
-    static const char *const known[] = {"ghn",  "params",  "flops",     "grad_norm",
-                                        "snip", "synflow", "jacob_cov", "naswot"};
-    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
-        if (strcmp(name, known[k]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
+/* ---- scorer names (the registry, score.h) ---------------------------------------------------- */
 
 nas_status nas_cli_scorer_list(const char *opt, const char *list, char *buf, size_t buf_cap,
                                const char **names, int cap, int *n) {
@@ -103,9 +94,9 @@ nas_status nas_cli_scorer_list(const char *opt, const char *list, char *buf, siz
         while (len > 0 && tok[len - 1] == ' ') {
             tok[--len] = '\0';
         }
-        if (!nas_cli_scorer_known(tok)) {
-            return nas_error(NAS_EINVAL, "%s: unknown scorer '%s' (known: %s)", opt, tok,
-                             NAS_CLI_SCORERS);
+        const nas_score_entry *e = NULL;
+        if (nas_score_find(tok, &e) != NAS_OK) {
+            return nas_error_wrap(NAS_EINVAL, "%s", opt);
         }
         bool seen = false;
         for (int k = 0; k < *n; k++) {
@@ -123,6 +114,15 @@ nas_status nas_cli_scorer_list(const char *opt, const char *list, char *buf, siz
         return nas_error(NAS_EINVAL, "%s: no scorer named", opt);
     }
     return NAS_OK;
+}
+
+void nas_cli_print_scorers(FILE *out, const char *indent) {
+    int n = 0;
+    const nas_score_entry *reg = nas_score_registry(&n);
+    for (int i = 0; i < n; i++) {
+        fprintf(out, "%s%-10s %s is better: %s\n", indent, reg[i].name,
+                reg[i].higher_is_better ? "higher" : "lower", reg[i].help);
+    }
 }
 
 int nas_cli_usage_error(const char *cmd, const char *fmt, ...) {

@@ -52,7 +52,7 @@ nas_status nas_i_jacob_score(const float *J, int n, int64_t d, double *value);
 void nas_i_naswot_accumulate(const uint64_t *codes, int n, int64_t words, int64_t units,
                              int64_t *K);
 
-/* ---- seeded path (proxy.c), shared with the scorer ---------------------------------------- */
+/* ---- seeded path (proxy.c) ------------------------------------------------------------------- */
 
 /* Check a configuration on its own (dataset, subset, batch, normalisation). */
 nas_status nas_i_proxy_check_config(const nas_proxy_config *cfg);

@@ -1,7 +1,8 @@
 /*
  * Zero-cost proxies: the name table, argument checks and dispatch (nas_proxy_compute_with), the
  * seeded path (nas_proxy_compute: configuration checks, the seeded batch draw and weight
- * initialisation) and the tape forward pass with weights given as float arrays.
+ * initialisation), one drawn batch for many nets (nas_proxy_batch_*, what the proxy scorers of
+ * src/score use) and the tape forward pass with weights given as float arrays.
  */
 #include "proxy-impl.h"
 #include "tensor/tape-impl.h"
@@ -10,14 +11,32 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const proxy_names[NAS_I_PROXY_COUNT] = {
-    [NAS_I_PROXY_GRAD_NORM] = "grad_norm", [NAS_I_PROXY_SNIP] = "snip",
-    [NAS_I_PROXY_SYNFLOW] = "synflow",     [NAS_I_PROXY_JACOB_COV] = "jacob_cov",
-    [NAS_I_PROXY_NASWOT] = "naswot",
-};
+/* The one table of proxies: enum value and name, in the order of nas_proxy_name. */
+#define PROXY_TABLE(X)                                                                             \
+    X(NAS_I_PROXY_GRAD_NORM, "grad_norm")                                                          \
+    X(NAS_I_PROXY_SNIP, "snip")                                                                    \
+    X(NAS_I_PROXY_SYNFLOW, "synflow")                                                              \
+    X(NAS_I_PROXY_JACOB_COV, "jacob_cov")                                                          \
+    X(NAS_I_PROXY_NASWOT, "naswot")
+
+#define PROXY_NAME(e, s) [e] = s,
+static const char *const proxy_names[NAS_I_PROXY_COUNT] = {PROXY_TABLE(PROXY_NAME)};
+#undef PROXY_NAME
+
+#define PROXY_JOIN(e, s) ", " s
+static const char proxy_list[] = "" PROXY_TABLE(PROXY_JOIN); /* ", grad_norm, snip, ..." */
+#undef PROXY_JOIN
 
 const char *nas_proxy_names(void) {
-    return "grad_norm, snip, synflow, jacob_cov, naswot";
+    return proxy_list + 2;
+}
+
+int nas_proxy_count(void) {
+    return NAS_I_PROXY_COUNT;
+}
+
+const char *nas_proxy_name(int index) {
+    return nas_i_proxy_name((nas_i_proxy)index);
 }
 
 const char *nas_i_proxy_name(nas_i_proxy p) {
@@ -33,6 +52,13 @@ nas_status nas_i_proxy_find(const char *name, nas_i_proxy *out) {
     }
     return nas_error(NAS_ENOTFOUND, "unknown proxy '%s' (known: %s)", name ? name : "(null)",
                      nas_proxy_names());
+}
+
+nas_status nas_proxy_find(const char *name, int *index) {
+    nas_i_proxy p = NAS_I_PROXY_COUNT;
+    NAS_CHECK(nas_i_proxy_find(name, &p));
+    *index = (int)p;
+    return NAS_OK;
 }
 
 bool nas_i_proxy_scored_slot(const nas_net *net, int s) {
@@ -316,4 +342,42 @@ nas_status nas_proxy_compute(const char *name, const nas_net *net, const nas_pro
     nas_free(x);
     nas_free(y);
     return st;
+}
+
+/* ---- one batch, many nets ------------------------------------------------------------------- */
+
+nas_status nas_proxy_batch_draw(nas_proxy_batch *out, const nas_proxy_config *cfg) {
+    if (!out) {
+        return nas_error(NAS_EINVAL, "proxy batch: output is NULL");
+    }
+    memset(out, 0, sizeof *out);
+    NAS_CHECK(nas_i_proxy_draw(cfg, &out->x, &out->y));
+    out->batch = cfg->batch;
+    out->c = cfg->ds->c;
+    out->h = cfg->ds->h;
+    out->w = cfg->ds->w;
+    out->seed = cfg->seed;
+    return NAS_OK;
+}
+
+void nas_proxy_batch_free(nas_proxy_batch *b) {
+    if (b) {
+        nas_free(b->x);
+        nas_free(b->y);
+        memset(b, 0, sizeof *b);
+    }
+}
+
+nas_status nas_proxy_compute_batch(const char *name, const nas_net *net, const nas_proxy_batch *b,
+                                   double *value) {
+    if (!value) {
+        return nas_error(NAS_EINVAL, "proxy %s: value pointer is NULL", name ? name : "(null)");
+    }
+    *value = (double)NAN;
+    nas_i_proxy p = NAS_I_PROXY_COUNT;
+    NAS_CHECK(nas_i_proxy_find(name, &p));
+    if (!b || !b->x || !b->y || b->batch < 1) {
+        return nas_error(NAS_EINVAL, "proxy %s: no drawn batch (nas_proxy_batch_draw)", name);
+    }
+    return nas_i_proxy_seeded(p, net, b->x, b->y, b->batch, b->c, b->h, b->w, b->seed, value);
 }

@@ -12,6 +12,8 @@
 #include "test_suites.h"
 
 #include "ghnas/proxy.h"
+#include "ghnas/score.h"
+#include "ghnas/search.h"
 #include "golden.h"
 #include "proxy/proxy-impl.h"
 

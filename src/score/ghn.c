@@ -1,48 +1,13 @@
 /*
- * Scorers: the parameter count and FLOPs of a compiled candidate, and the validation accuracy
- * (with the loss in aux_json) that a graph hypernetwork's predicted weights reach on a fixed
- * validation subset.
+ * The GHN scorer: the validation accuracy (with the loss in aux_json) that a graph hypernetwork's
+ * predicted weights reach on a fixed validation subset, with a pool of evaluation workspaces
+ * shared by the threads that score at once.
  */
-#include "ghnas/search.h"
+#include "score-impl.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-const char *nas_scorer_names(void) {
-    return "params, flops, ghn";
-}
-
-static nas_status score_params(const nas_scorer *sc, const nas_net *net, nas_score_value *out) {
-    (void)sc;
-    out->value = (double)net->n_params;
-    return NAS_OK;
-}
-
-static nas_status score_flops(const nas_scorer *sc, const nas_net *net, nas_score_value *out) {
-    (void)sc;
-    out->value = (double)net->flops;
-    return NAS_OK;
-}
-
-nas_status nas_scorer_builtin(nas_scorer *out, const char *name) {
-    memset(out, 0, sizeof *out);
-    if (name && strcmp(name, "params") == 0) {
-        snprintf(out->name, sizeof out->name, "params");
-        out->fn = score_params;
-    } else if (name && strcmp(name, "flops") == 0) {
-        snprintf(out->name, sizeof out->name, "flops");
-        out->fn = score_flops;
-    } else if (name && (strcmp(name, "ghn") == 0 || strcmp(name, "ghn_acc") == 0)) {
-        return nas_error(NAS_EINVAL, "scorer '%s' needs a trained GHN and data (nas_scorer_ghn)",
-                         name);
-    } else {
-        return nas_error(NAS_ENOTFOUND, "unknown scorer '%s' (known: %s)", name ? name : "(null)",
-                         nas_scorer_names());
-    }
-    out->higher_is_better = false;
-    return NAS_OK;
-}
 
 #define GHN_WS_POOL 64
 
@@ -114,7 +79,9 @@ static void ghn_ctx_free(void *p) {
     nas_free(g);
 }
 
-nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg) {
+/* The scorer of registry entry e ("ghn") from cfg: its name and direction are the entry's. */
+static nas_status make_ghn(nas_scorer *out, const nas_score_entry *e,
+                           const nas_ghn_scorer_config *cfg) {
     memset(out, 0, sizeof *out);
     if (!cfg || !cfg->ghn || !cfg->ds || cfg->n < 1 || cfg->batch < 1) {
         return nas_error(NAS_EINVAL,
@@ -129,8 +96,8 @@ nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg) {
         return nas_error(NAS_ENOMEM, "ghn scorer: out of memory");
     }
     g->cfg = *cfg;
-    snprintf(out->name, sizeof out->name, "ghn_acc");
-    out->higher_is_better = true;
+    snprintf(out->name, sizeof out->name, "%s", e->stored);
+    out->higher_is_better = e->higher_is_better;
     out->fn = score_ghn;
     out->ctx = g;
     out->ctx_free = ghn_ctx_free;
@@ -140,12 +107,14 @@ nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg) {
     return NAS_OK;
 }
 
-void nas_scorer_free(nas_scorer *sc) {
-    if (!sc) {
-        return;
-    }
-    if (sc->ctx_free && sc->ctx) {
-        sc->ctx_free(sc->ctx);
-    }
-    memset(sc, 0, sizeof *sc);
+nas_status nas_i_score_make_ghn(nas_scorer *out, const nas_score_entry *e,
+                                const nas_score_inputs *in) {
+    return make_ghn(out, e, &in->ghn);
+}
+
+nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg) {
+    memset(out, 0, sizeof *out);
+    const nas_score_entry *e = NULL;
+    NAS_CHECK(nas_score_find("ghn", &e));
+    return make_ghn(out, e, cfg);
 }
