@@ -48,14 +48,8 @@ static nas_status misfit(int64_t numel, int64_t epoch, const nas_net_model *m, i
 /* ---- the checkpoints of earlier builds ("GHNASEV1") ---------------------------------------- */
 
 static const char legacy_magic[8] = {'G', 'H', 'N', 'A', 'S', 'E', 'V', '1'};
-
-static uint64_t legacy_fnv64(const unsigned char *p, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 1099511628211ull;
-    }
-    return h;
-}
+/* Those checksums started FNV-1a from this basis (one digit short of NAS_FNV1A_INIT's). */
+#define LEGACY_FNV_BASIS 1469598103934665603ull
 
 /* "GHNASEV1" | int64 numel, n_running, state_numel, optim_step, epochs_done | float params |
  * float running | float state | uint64 FNV-1a of everything before; host byte order. */
@@ -77,7 +71,7 @@ static nas_status ckpt_read_legacy(nas_net_model *m, nas_optim *opt, int epochs_
     }
     uint64_t h;
     memcpy(&h, b + n - sizeof h, sizeof h);
-    if (h != legacy_fnv64(b, n - sizeof h)) {
+    if (h != nas_hash_fnv1a(b, n - sizeof h, LEGACY_FNV_BASIS)) {
         return nas_error(NAS_EFORMAT, "evaluate: the stored checkpoint is damaged (checksum)");
     }
     memcpy(m->params.data, p, (size_t)m->params.numel * sizeof(float));

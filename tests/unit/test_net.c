@@ -1004,6 +1004,7 @@ static nas_status keep_epoch(void *user, const nas_epoch_record *e, const void *
     return NAS_OK;
 }
 
+/* The FNV-1a 64 of earlier builds, written out here so the test does not share the reader's. */
 static uint64_t fnv64_test(const unsigned char *p, size_t n) {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++) {
