@@ -315,21 +315,34 @@ nas_status nas_ghn_train(nas_ghn *g, nas_ghn_trainer *tr, const nas_space *sp,
 /* ---- checkpoints (src/ghn/checkpoint.c) ----------------------------------------------------- */
 
 /*
- * Versioned binary: magic "GHNASGHN", format version, the GHN config, the parameter tensors
- * (name, shape, data), optional trainer state (train config, data info, space, step counters,
- * optimizer moments) and a trailing CRC-32 of everything before it. Little-endian.
+ * A ghnas container (include/ghnas/container.h) of kind "GHN": the GHN config, the parameter
+ * tensors (name, shape, data), the trained-row flags, optional trainer state (train config,
+ * data info, step counters, optimizer moments); a CRC-32 trailer. Little-endian. Version 2
+ * buffers (the layout before the container) are still read.
  */
-#define NAS_GHN_CKPT_VERSION 2 /* 2: shape-embedding and decoder layout of 2026-11-27 */
+#define NAS_GHN_CKPT_VERSION                                                                       \
+    3 /* 3: the container; 2: shape-embedding and decoder layout of                                \
+         2026-11-27 */
 
-/* Write atomically (temp file + rename). tr NULL = weights only. */
-nas_status nas_ghn_save(const nas_ghn *g, const nas_ghn_trainer *tr, const char *path);
+/* The checkpoint as heap bytes (*bytes for nas_free). tr NULL = weights only. */
+nas_status nas_ghn_save_mem(const nas_ghn *g, const nas_ghn_trainer *tr, void **bytes, size_t *n);
 
 /*
- * Load a checkpoint into a fresh model built from the file's config (*g must be zeroed or
+ * Load a checkpoint from memory into a fresh model built from its config (*g must be zeroed or
  * freed; it is initialised here). tr non-NULL: also restore the trainer (NAS_EFORMAT when the
- * file has no trainer state); info non-NULL: the recorded data info (zeroed when absent).
- * Corrupted, truncated or foreign files: NAS_EFORMAT naming the file and what is wrong.
+ * buffer has no trainer state); info non-NULL: the recorded data info (zeroed when absent).
+ * expect non-NULL: the recorded config must equal it (NAS_EINVAL naming the first mismatching
+ * field). Corrupted, truncated or foreign buffers: NAS_EFORMAT naming `what` (a path, "GHN 3 of
+ * the store") and what is wrong.
  */
+nas_status nas_ghn_load_mem(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
+                            const void *bytes, size_t n, const char *what,
+                            const nas_ghn_config *expect);
+
+/* nas_ghn_save_mem written to a file atomically (temp file + rename). */
+nas_status nas_ghn_save(const nas_ghn *g, const nas_ghn_trainer *tr, const char *path);
+
+/* nas_ghn_load_mem of a file's bytes (messages name the file; NAS_ENOTFOUND when missing). */
 nas_status nas_ghn_load(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info, const char *path);
 
 /* As nas_ghn_load, but the file's config must equal *expect: NAS_EINVAL naming the first

@@ -298,9 +298,8 @@ typedef struct nas_ghn_record {
     const char *config_json; /* default "{}" */
     int64_t steps;
     double train_loss, val_acc, seconds; /* NaN = unknown */
-    const void *checkpoint;              /* the checkpoint bytes ... */
+    const void *checkpoint;              /* required: the checkpoint bytes (nas_ghn_save_mem) */
     size_t checkpoint_bytes;
-    const char *checkpoint_path; /* ... or a checkpoint file to read (when checkpoint is NULL) */
 } nas_ghn_record;
 
 nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *ghn_id);
@@ -311,9 +310,6 @@ nas_status nas_store_ghn_find(nas_store *db, const char *space, const char *data
 
 /* The checkpoint of a GHN as heap bytes (nas_free); NAS_ENOTFOUND for an unknown id. */
 nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes, size_t *n);
-
-/* Write the checkpoint of a GHN to a file (for nas_ghn_load). */
-nas_status nas_store_ghn_export(nas_store *db, int64_t ghn_id, const char *path);
 
 /* ---- readers: results as tables ------------------------------------------------------------- */
 

@@ -3,14 +3,18 @@
  * function over a nas_params block on a dataset with a recorded recipe (optimizer, cosine
  * schedule, augmentation, label smoothing, clipping), and evaluate loss and accuracy.
  *
- * Used by the baseline experiment now and by `ghnas evaluate` later. The loop owns one tape and
- * resets it after every step, so steady-state steps allocate nothing.
+ * nas_train_run is the one training loop of the toolkit: nas_train (the baseline experiment) and
+ * `ghnas evaluate` (src/eval/trainer.c: resumable per-epoch checkpoints, BN recalibration, the
+ * store) both run it and add their work through hooks. The loop owns one tape and resets it
+ * after every step, so steady-state steps allocate nothing.
  */
 #pragma once
 
 #include "ghnas/data.h"
 #include "ghnas/nn.h"
 #include "ghnas/tensor.h"
+
+#include <signal.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +51,7 @@ nas_train_recipe nas_train_recipe_default(void);
 typedef struct nas_epoch_stats {
     int epoch;         /* 1-based */
     int epochs;        /* total */
+    double lr;         /* learning rate of the epoch's last step */
     double train_loss; /* mean over the epoch's steps */
     double train_acc;  /* running accuracy over the epoch's training batches */
     double val_loss;   /* NAN when no validation set */
@@ -58,11 +63,57 @@ typedef struct nas_epoch_stats {
 /* Called after every epoch; return false to stop training early (status NAS_EINTERRUPTED). */
 typedef bool (*nas_epoch_fn)(const nas_epoch_stats *st, void *user);
 
+/* What a trainer adds to the loop. Every hook is optional and runs on the loop's thread. */
+typedef struct nas_train_hooks {
+    /* polled before every step; non-zero stops with NAS_EINTERRUPTED (the unfinished epoch is
+     * not reported) */
+    const volatile sig_atomic_t *stop;
+    /* after every optimizer update (skipped non-finite steps are not reported); step counts
+     * every step of the training so far, skipped ones included */
+    void (*on_step)(int64_t step, double loss, void *user);
+    /* after an epoch's steps, before its validation (e.g. BatchNorm recalibration); a failing
+     * status stops the loop with it */
+    nas_status (*before_validate)(int epoch, void *user);
+    /* after an epoch's validation, with the optimizer (to checkpoint it); a failing status
+     * stops the loop with it */
+    nas_status (*on_epoch)(const nas_epoch_stats *es, const nas_optim *opt, void *user);
+    void *user;
+} nas_train_hooks;
+
+/* One training: the model, its optimizer, the data, the recipe and the hooks. */
+typedef struct nas_train_spec {
+    const nas_model *model;
+    nas_optim *opt; /* over model->params, initialised (or restored, to resume) by the caller */
+    const nas_dataset *train;
+    const int32_t *train_idx; /* [n_train]; NULL = all of train */
+    int64_t n_train;
+    const nas_dataset *val; /* NULL: no validation */
+    const int32_t *val_idx; /* [n_val]; NULL = all of val */
+    int64_t n_val;
+    const nas_data_norm *norm;
+    const nas_train_recipe *recipe;
+    int epochs_done;   /* resume: run epochs epochs_done+1 .. recipe->epochs (needs epoch_seeded) */
+    bool epoch_seeded; /* each epoch's data order from (recipe->seed, epoch), so training can
+                          resume at any epoch; false: one stream seeded once with recipe->seed */
+    bool progress;     /* a nas_progress bar per epoch */
+    const char *what;  /* message prefix (default "train") */
+    nas_train_hooks hooks;
+} nas_train_spec;
+
+/*
+ * THE training loop: per step a batch (drop_last, shuffled, augmented per the recipe), forward in
+ * training mode, cross-entropy, backward, non-finite losses or gradients skipped (more than
+ * recipe->max_bad_steps in a row stop with NAS_ENUMERIC), gradient clipping, one optimizer step
+ * at the cosine schedule's lr of the step's index; per epoch before_validate, validation on val
+ * (training=false), on_epoch.
+ */
+nas_status nas_train_run(const nas_train_spec *spec);
+
 /*
  * Train m on train[train_idx[0..n_train)] (train_idx NULL = all). After each epoch evaluates on
  * val[val_idx[0..n_val)] when val is non-NULL and calls on_epoch. Non-finite losses or gradients
  * skip the step; more than recipe->max_bad_steps in a row stop with NAS_ENUMERIC. Progress is
- * shown through nas_progress.
+ * shown through nas_progress. nas_train_run with a fresh optimizer and one data stream.
  */
 nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t *train_idx,
                      int64_t n_train, const nas_dataset *val, const int32_t *val_idx, int64_t n_val,

@@ -11,6 +11,7 @@
 #include "cmd_evaluate.h"
 #include "cmd_query.h"
 #include "cmd_train.h"
+#include "ghnas/container.h"
 #include "ghnas/score.h"
 #include "ghnas/search.h"
 #include "ghnas/space.h"
@@ -113,30 +114,15 @@ static void on_signal(int sig) {
 
 /* ---- GHN helpers ----------------------------------------------------------------------------- */
 
-/* A private temporary file name (created, closed); the caller unlinks it. */
-static nas_status temp_path(char *buf, size_t cap) {
-    const char *dir = getenv("TMPDIR");
-    snprintf(buf, cap, "%s/ghnas-ghn-XXXXXX", dir && dir[0] ? dir : "/tmp");
-    int fd = mkstemp(buf);
-    if (fd < 0) {
-        return nas_error(NAS_EIO, "cannot create a temporary file like '%s'", buf);
-    }
-    close(fd);
-    return NAS_OK;
-}
-
 nas_status nas_cli_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,
                                   nas_ghn_data_info *info) {
-    char path[512];
-    NAS_CHECK(temp_path(path, sizeof path));
-    nas_status st = nas_store_ghn_export(db, ghn_id, path);
-    if (st == NAS_OK) {
-        st = nas_ghn_load(g, NULL, info, path);
-        if (st != NAS_OK) {
-            nas_error_wrap(st, "GHN %lld of the store", (long long)ghn_id);
-        }
-    }
-    unlink(path);
+    void *bytes = NULL;
+    size_t n = 0;
+    NAS_CHECK(nas_store_ghn_checkpoint(db, ghn_id, &bytes, &n));
+    char what[64];
+    snprintf(what, sizeof what, "GHN %lld of the store", (long long)ghn_id);
+    nas_status st = nas_ghn_load_mem(g, NULL, info, bytes, n, what, NULL);
+    nas_free(bytes);
     return st;
 }
 
@@ -159,7 +145,8 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const char *data
     memset(&tr, 0, sizeof tr);
     memset(&ds, 0, sizeof ds);
     memset(&split, 0, sizeof split);
-    char path[512] = "";
+    void *ckpt = NULL;
+    size_t n_ckpt = 0;
     nas_ghn_config gc = nas_ghn_config_default();
     nas_ghn_train_config tc = nas_ghn_train_defaults();
     tc.steps = steps > 0 ? steps : 0;
@@ -177,25 +164,22 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const char *data
             (long long)nas_ghn_numel(g));
     NAS_TRY(nas_ghn_train(g, &tr, sp, &ds, split.train, split.n_train, &tr.data.norm, ghn_on_step,
                           NULL));
-    NAS_TRY(temp_path(path, sizeof path));
-    NAS_TRY(nas_ghn_save(g, &tr, path));
-    NAS_TRY(nas_cli_ghn_store(db, g, &tr, path, ghn_id));
+    NAS_TRY(nas_ghn_save_mem(g, &tr, &ckpt, &n_ckpt));
+    NAS_TRY(nas_cli_ghn_store(db, g, &tr, ckpt, n_ckpt, ghn_id));
     *info = tr.data;
     fprintf(stderr, "ghnas: GHN %lld trained: %lld steps in %.0f s, last loss %.3f, acc %.3f\n",
             (long long)*ghn_id, (long long)tr.step, tr.seconds, tr.last_loss, tr.last_acc);
 cleanup:
-    if (path[0]) {
-        unlink(path);
-    }
+    nas_free(ckpt);
     nas_data_split_free(&split);
     nas_data_free(&ds);
     nas_ghn_trainer_free(&tr);
     return st;
 }
 
-/* A checkpoint file given with --ghn: the stored GHN with the same bytes, else import it. */
-static nas_status import_ghn(nas_store *db, const char *path, const nas_ghn_data_info *info,
-                             int64_t *ghn_id) {
+/* A checkpoint given with --ghn: the stored GHN with the same bytes, else import it. */
+static nas_status import_ghn(nas_store *db, const void *ckpt, size_t n_ckpt,
+                             const nas_ghn_data_info *info, int64_t *ghn_id) {
     int64_t newest = 0;
     nas_status st = nas_store_ghn_find(db, info->space, info->dataset, &newest);
     if (st == NAS_OK) {
@@ -203,13 +187,7 @@ static nas_status import_ghn(nas_store *db, const char *path, const nas_ghn_data
         size_t na = 0;
         bool same = false;
         if (nas_store_ghn_checkpoint(db, newest, &a, &na) == NAS_OK) {
-            FILE *f = fopen(path, "rb");
-            if (f) {
-                unsigned char *b = nas_malloc(na + 1);
-                same = b && fread(b, 1, na + 1, f) == na && memcmp(a, b, na) == 0;
-                nas_free(b);
-                fclose(f);
-            }
+            same = na == n_ckpt && memcmp(a, ckpt, na) == 0;
         }
         nas_free(a);
         if (same) {
@@ -227,7 +205,8 @@ static nas_status import_ghn(nas_store *db, const char *path, const nas_ghn_data
                           .train_loss = (double)NAN,
                           .val_acc = (double)NAN,
                           .seconds = (double)NAN,
-                          .checkpoint_path = path};
+                          .checkpoint = ckpt,
+                          .checkpoint_bytes = n_ckpt};
     return nas_store_ghn_add(db, &rec, ghn_id);
 }
 
@@ -601,6 +580,8 @@ int nas_cli_search(int argc, char **argv) {
     nas_search_result res;
     memset(&res, 0, sizeof res);
     int64_t ghn_id = 0;
+    void *ghn_bytes = NULL; /* a --ghn checkpoint file */
+    size_t n_ghn_bytes = 0;
     char space_buf[1024];
     bool interrupted = false, have_info = false;
     struct sigaction sa, old_int, old_term;
@@ -664,13 +645,14 @@ int nas_cli_search(int argc, char **argv) {
                 ghn_id = id;
                 NAS_TRY(nas_cli_ghn_from_store(db, ghn_id, &g, &info));
             } else {
-                NAS_TRY(nas_ghn_load(&g, NULL, &info, o.ghn));
+                NAS_TRY(nas_file_read_all(o.ghn, &ghn_bytes, &n_ghn_bytes));
+                NAS_TRY(nas_ghn_load_mem(&g, NULL, &info, ghn_bytes, n_ghn_bytes, o.ghn, NULL));
                 if (info.dataset[0] == '\0') {
                     st = nas_error(NAS_EFORMAT,
                                    "%s: the checkpoint records no dataset (weights only?)", o.ghn);
                     goto cleanup;
                 }
-                NAS_TRY(import_ghn(db, o.ghn, &info, &ghn_id));
+                NAS_TRY(import_ghn(db, ghn_bytes, n_ghn_bytes, &info, &ghn_id));
             }
         } else {
             st = nas_store_ghn_find(db, sp.name, o.data, &ghn_id);
@@ -822,6 +804,7 @@ cleanup:
     nas_data_split_free(&split);
     nas_data_free(&ds);
     nas_ghn_free(&g);
+    nas_free(ghn_bytes);
     nas_store_close(db);
     if (st != NAS_OK) {
         return nas_cli_fail(st);

@@ -6,6 +6,7 @@
 #include "cmd_train.h"
 
 #include "cli.h"
+#include "ghnas/container.h"
 #include "ghnas/ghn.h"
 #include "ghnas/space.h"
 #include "ghnas/store.h"
@@ -169,7 +170,7 @@ static bool on_step(const nas_ghn_trainer *tr, double loss, double acc, void *us
 }
 
 nas_status nas_cli_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
-                             const char *path, int64_t *ghn_id) {
+                             const void *ckpt, size_t n_ckpt, int64_t *ghn_id) {
     char cfg[256];
     snprintf(cfg, sizeof cfg,
              "{\"hid\": %d, \"decoder\": \"%s\", \"meta_batch\": %d, \"batch\": %d, "
@@ -183,7 +184,8 @@ nas_status nas_cli_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trai
                           .train_loss = tr->last_loss,
                           .val_acc = (double)NAN,
                           .seconds = tr->seconds,
-                          .checkpoint_path = path};
+                          .checkpoint = ckpt,
+                          .checkpoint_bytes = n_ckpt};
     return nas_store_ghn_add(db, &rec, ghn_id);
 }
 
@@ -319,6 +321,8 @@ int nas_cli_train(int argc, char **argv) {
     nas_dataset ds;
     nas_data_split split;
     nas_store *db = NULL;
+    void *ckpt = NULL;
+    size_t n_ckpt = 0;
     memset(&g, 0, sizeof g);
     memset(&tr, 0, sizeof tr);
     memset(&ds, 0, sizeof ds);
@@ -377,7 +381,10 @@ int nas_cli_train(int argc, char **argv) {
         st = ctx.save_status;
         goto cleanup;
     }
-    nas_status save = nas_ghn_save(&g, &tr, out);
+    nas_status save = nas_ghn_save_mem(&g, &tr, &ckpt, &n_ckpt); /* the file's and store's bytes */
+    if (save == NAS_OK) {
+        save = nas_file_write_atomic(out, ckpt, n_ckpt);
+    }
     if (st == NAS_OK) {
         st = save;
     }
@@ -394,11 +401,12 @@ int nas_cli_train(int argc, char **argv) {
     }
     if (st == NAS_OK && db_path) {
         int64_t id = 0;
-        NAS_TRY(nas_cli_ghn_store(db, &g, &tr, out, &id));
+        NAS_TRY(nas_cli_ghn_store(db, &g, &tr, ckpt, n_ckpt, &id));
         printf("stored as GHN %lld in %s (ghnas search --db %s uses it)\n", (long long)id, db_path,
                db_path);
     }
 cleanup:
+    nas_free(ckpt);
     nas_store_close(db);
     nas_data_split_free(&split);
     nas_data_free(&ds);

@@ -20,7 +20,7 @@ int nas_cli_train(int argc, char **argv);
 nas_status nas_cli_ghn_data(const char *dataset, const char *dir, nas_ghn_data_info *info,
                             bool compute_norm, nas_dataset *ds, nas_data_split *split);
 
-/* Add a trained GHN (its checkpoint file at path, saved from g and tr) to the results store,
+/* Add a trained GHN (its checkpoint bytes, nas_ghn_save_mem of g and tr) to the results store,
  * with its configuration and training figures; *ghn_id receives its id. */
 nas_status nas_cli_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
-                             const char *path, int64_t *ghn_id);
+                             const void *ckpt, size_t n_ckpt, int64_t *ghn_id);

@@ -1,375 +1,404 @@
 /*
- * GHN checkpoints: a versioned little-endian binary with a CRC-32 (zlib) trailer.
+ * GHN checkpoints in the ghnas container (include/ghnas/container.h), kind "GHN", version 3:
  *
- *   "GHNASGHN"  magic (8 bytes)
- *   u32 version, u32 flags (bit 0: trainer state follows), u64 total file length
- *   config      13 x i32 (res_embed, hid, rounds, s_max, decoder, chunk_out, chunk_in, chunk_k,
- * dec_hid, n_pos, classes, layernorm, weight_norm) u32 n       then n tensors: u16 name length,
- * name, u8 ndim, ndim x i64 dims, f32 data u64 m       then m bytes: the trained-row flags
- * (nas_ghn.seen) [trainer]   space name, train config, data info, counters, optimizer
- * kind/step/state u32 crc32   of every byte before it
+ *   record "config"           13 x i32: res_embed, hid, rounds, s_max, decoder, chunk_out,
+ *                             chunk_in, chunk_k, dec_hid, n_pos, classes, layernorm, weight_norm
+ *   f32    "param/<name>"     one per parameter tensor, with its shape
+ *   u8     "seen"             the trained-row flags (nas_ghn.seen)
+ *   record "trainer"          [optional] train config, data info, counters, optimizer kind/step
+ *   f32    "optim"            [with trainer] the optimizer state
  *
- * Reading checks, in this order: length, magic, version, recorded length (truncation), CRC
- * (corruption), then every field while parsing (bounds-checked), then that the tensors are the
- * ones this build's model declares for the config. Each refusal names the file and the reason.
+ * Built and read in memory (the store keeps the bytes); nas_ghn_save/nas_ghn_load are file
+ * wrappers. Version 2 files and store BLOBs ("GHNASGHN" v2: the same fields one after the other,
+ * a CRC-32 trailer) are still read. Every refusal is NAS_EFORMAT naming the buffer and the reason;
+ * then the tensors must be the ones this build's model declares for the config.
  */
 #include "ghn-impl.h"
+#include "ghnas/container.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
-static const char MAGIC[8] = {'G', 'H', 'N', 'A', 'S', 'G', 'H', 'N'};
+static const nas_ckpt_kind GHN_KIND = {
+    {'G', 'H', 'N', '\0'}, "GHN", NAS_GHN_CKPT_VERSION, "train the GHN again"};
 
-/* ---- writing -------------------------------------------------------------------------------- */
+#define LEGACY_VERSION 2 /* the pre-container layout, still read */
 
-typedef struct wbuf {
-    unsigned char *p;
-    size_t n, cap;
-    bool oom;
-} wbuf;
+/* ---- field codecs (records of both layouts) ------------------------------------------------ */
 
-static void put(wbuf *b, const void *src, size_t n) {
-    if (b->oom) {
-        return;
-    }
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n) {
-            cap *= 2;
-        }
-        unsigned char *q = nas_realloc(b->p, cap);
-        if (!q) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-
-/* Little-endian integer of `bytes` bytes. */
-static void put_u(wbuf *b, uint64_t v, int bytes) {
-    unsigned char t[8];
-    for (int i = 0; i < bytes; i++) {
-        t[i] = (unsigned char)(v >> (8 * i));
-    }
-    put(b, t, (size_t)bytes);
-}
-
-static void put_i32(wbuf *b, int32_t v) {
-    put_u(b, (uint32_t)v, 4);
-}
-
-static void put_i64(wbuf *b, int64_t v) {
-    put_u(b, (uint64_t)v, 8);
-}
-
-static void put_f32(wbuf *b, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    put_u(b, u, 4);
-}
-
-static void put_f64(wbuf *b, double d) {
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    put_u(b, u, 8);
-}
-
-static void put_str(wbuf *b, const char *s) {
-    size_t n = strlen(s);
-    n = n > 65535 ? 65535 : n;
-    put_u(b, n, 2);
-    put(b, s, n);
-}
-
-static void put_floats(wbuf *b, const float *v, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        put_f32(b, v[i]);
-    }
-}
-
-static void put_config(wbuf *b, const nas_ghn_config *c) {
+static void put_config(nas_ckpt_writer *w, const nas_ghn_config *c) {
     int32_t f[13] = {c->res_embed, c->hid,       c->rounds,     c->s_max,   (int32_t)c->decoder,
                      c->chunk_out, c->chunk_in,  c->chunk_k,    c->dec_hid, c->n_pos,
                      c->classes,   c->layernorm, c->weight_norm};
     for (int i = 0; i < 13; i++) {
-        put_i32(b, f[i]);
+        nas_ckpt_put_i32(w, f[i]);
     }
 }
 
-static void put_trainer(wbuf *b, const nas_ghn_trainer *tr) {
+static void get_config(nas_ckpt_cursor *r, nas_ghn_config *c) {
+    c->res_embed = nas_ckpt_get_i32(r) != 0;
+    c->hid = nas_ckpt_get_i32(r);
+    c->rounds = nas_ckpt_get_i32(r);
+    c->s_max = nas_ckpt_get_i32(r);
+    c->decoder = (nas_ghn_decoder)nas_ckpt_get_i32(r);
+    c->chunk_out = nas_ckpt_get_i32(r);
+    c->chunk_in = nas_ckpt_get_i32(r);
+    c->chunk_k = nas_ckpt_get_i32(r);
+    c->dec_hid = nas_ckpt_get_i32(r);
+    c->n_pos = nas_ckpt_get_i32(r);
+    c->classes = nas_ckpt_get_i32(r);
+    c->layernorm = nas_ckpt_get_i32(r) != 0;
+    c->weight_norm = nas_ckpt_get_i32(r) != 0;
+}
+
+/* Train config, data info, counters, optimizer kind and step (the state floats follow). */
+static void put_trainer(nas_ckpt_writer *w, const nas_ghn_trainer *tr) {
     const nas_ghn_train_config *c = &tr->tc;
-    put_i64(b, c->steps);
-    put_f64(b, c->time_limit);
-    put_i32(b, c->meta_batch);
-    put_i32(b, c->batch_size);
-    put_i32(b, c->n_widths);
+    nas_ckpt_put_i64(w, c->steps);
+    nas_ckpt_put_f64(w, c->time_limit);
+    nas_ckpt_put_i32(w, c->meta_batch);
+    nas_ckpt_put_i32(w, c->batch_size);
+    nas_ckpt_put_i32(w, c->n_widths);
     for (int i = 0; i < NAS_GHN_MAX_WIDTHS; i++) {
-        put_i32(b, c->widths[i]);
+        nas_ckpt_put_i32(w, c->widths[i]);
     }
-    put_i32(b, c->N);
-    put_i32(b, (int32_t)c->optim);
-    put_f32(b, c->lr);
-    put_f32(b, c->weight_decay);
-    put_f32(b, c->clip);
-    put_i64(b, c->warmup_steps);
-    put_f32(b, c->label_smoothing);
-    put_u(b, c->seed, 8);
-    put_i32(b, c->threads);
-    put_i32(b, c->max_bad_steps);
-    put_i32(b, c->holdout_mod);
+    nas_ckpt_put_i32(w, c->N);
+    nas_ckpt_put_i32(w, (int32_t)c->optim);
+    nas_ckpt_put_f32(w, c->lr);
+    nas_ckpt_put_f32(w, c->weight_decay);
+    nas_ckpt_put_f32(w, c->clip);
+    nas_ckpt_put_i64(w, c->warmup_steps);
+    nas_ckpt_put_f32(w, c->label_smoothing);
+    nas_ckpt_put_u(w, c->seed, 8);
+    nas_ckpt_put_i32(w, c->threads);
+    nas_ckpt_put_i32(w, c->max_bad_steps);
+    nas_ckpt_put_i32(w, c->holdout_mod);
     const nas_ghn_data_info *d = &tr->data;
-    put_str(b, d->space);
-    put_str(b, d->dataset);
-    put_i64(b, d->n_val);
-    put_u(b, d->split_seed, 8);
-    put_i32(b, d->norm.c);
+    nas_ckpt_put_str(w, d->space);
+    nas_ckpt_put_str(w, d->dataset);
+    nas_ckpt_put_i64(w, d->n_val);
+    nas_ckpt_put_u(w, d->split_seed, 8);
+    nas_ckpt_put_i32(w, d->norm.c);
     for (int i = 0; i < NAS_DATA_MAX_CHANNELS; i++) {
-        put_f32(b, d->norm.mean[i]);
-        put_f32(b, d->norm.std[i]);
+        nas_ckpt_put_f32(w, d->norm.mean[i]);
+        nas_ckpt_put_f32(w, d->norm.std[i]);
     }
-    put_i32(b, d->eval_batch);
-    put_i32(b, d->in_c);
-    put_i32(b, d->in_h);
-    put_i32(b, d->in_w);
-    put_i64(b, tr->step);
-    put_i64(b, tr->skipped);
-    put_i64(b, tr->archs);
-    put_f64(b, tr->seconds);
-    put_f64(b, tr->last_loss);
-    put_f64(b, tr->last_acc);
-    put_i32(b, (int32_t)tr->opt.cfg.kind);
-    put_i64(b, tr->opt.step);
-    put_i64(b, tr->opt.state_numel);
-    put_floats(b, tr->opt.state, tr->opt.state_numel);
+    nas_ckpt_put_i32(w, d->eval_batch);
+    nas_ckpt_put_i32(w, d->in_c);
+    nas_ckpt_put_i32(w, d->in_h);
+    nas_ckpt_put_i32(w, d->in_w);
+    nas_ckpt_put_i64(w, tr->step);
+    nas_ckpt_put_i64(w, tr->skipped);
+    nas_ckpt_put_i64(w, tr->archs);
+    nas_ckpt_put_f64(w, tr->seconds);
+    nas_ckpt_put_f64(w, tr->last_loss);
+    nas_ckpt_put_f64(w, tr->last_acc);
+    nas_ckpt_put_i32(w, (int32_t)tr->opt.cfg.kind);
+    nas_ckpt_put_i64(w, tr->opt.step);
+    nas_ckpt_put_i64(w, tr->opt.state_numel);
+}
+
+static void get_train_config(nas_ckpt_cursor *r, nas_ghn_train_config *c) {
+    memset(c, 0, sizeof *c);
+    c->steps = nas_ckpt_get_i64(r);
+    c->time_limit = nas_ckpt_get_f64(r);
+    c->meta_batch = nas_ckpt_get_i32(r);
+    c->batch_size = nas_ckpt_get_i32(r);
+    c->n_widths = nas_ckpt_get_i32(r);
+    for (int i = 0; i < NAS_GHN_MAX_WIDTHS; i++) {
+        c->widths[i] = nas_ckpt_get_i32(r);
+    }
+    c->N = nas_ckpt_get_i32(r);
+    c->optim = (nas_optim_kind)nas_ckpt_get_i32(r);
+    c->lr = nas_ckpt_get_f32(r);
+    c->weight_decay = nas_ckpt_get_f32(r);
+    c->clip = nas_ckpt_get_f32(r);
+    c->warmup_steps = nas_ckpt_get_i64(r);
+    c->label_smoothing = nas_ckpt_get_f32(r);
+    c->seed = nas_ckpt_get_u(r, 8);
+    c->threads = nas_ckpt_get_i32(r);
+    c->max_bad_steps = nas_ckpt_get_i32(r);
+    c->holdout_mod = nas_ckpt_get_i32(r);
+}
+
+static void get_data_info(nas_ckpt_cursor *r, nas_ghn_data_info *d) {
+    memset(d, 0, sizeof *d);
+    nas_ckpt_get_str(r, d->space, sizeof d->space);
+    nas_ckpt_get_str(r, d->dataset, sizeof d->dataset);
+    d->n_val = nas_ckpt_get_i64(r);
+    d->split_seed = nas_ckpt_get_u(r, 8);
+    d->norm.c = nas_ckpt_get_i32(r);
+    for (int i = 0; i < NAS_DATA_MAX_CHANNELS; i++) {
+        d->norm.mean[i] = nas_ckpt_get_f32(r);
+        d->norm.std[i] = nas_ckpt_get_f32(r);
+    }
+    d->eval_batch = nas_ckpt_get_i32(r);
+    d->in_c = nas_ckpt_get_i32(r);
+    d->in_h = nas_ckpt_get_i32(r);
+    d->in_w = nas_ckpt_get_i32(r);
+}
+
+/* The counters and optimizer header after the data info; *state_numel: floats recorded. */
+static nas_status get_trainer_state(nas_ckpt_cursor *r, nas_ghn_trainer *tr, const char *what,
+                                    int64_t *state_numel) {
+    tr->step = nas_ckpt_get_i64(r);
+    tr->skipped = nas_ckpt_get_i64(r);
+    tr->archs = nas_ckpt_get_i64(r);
+    tr->seconds = nas_ckpt_get_f64(r);
+    tr->last_loss = nas_ckpt_get_f64(r);
+    tr->last_acc = nas_ckpt_get_f64(r);
+    nas_optim_kind kind = (nas_optim_kind)nas_ckpt_get_i32(r);
+    int64_t ostep = nas_ckpt_get_i64(r);
+    *state_numel = nas_ckpt_get_i64(r);
+    if (!r->short_read && (kind != tr->opt.cfg.kind || *state_numel != tr->opt.state_numel)) {
+        return nas_error(NAS_EFORMAT,
+                         "%s: optimizer state of %s with %lld floats, expected %s with %lld", what,
+                         nas_optim_kind_name(kind), (long long)*state_numel,
+                         nas_optim_kind_name(tr->opt.cfg.kind), (long long)tr->opt.state_numel);
+    }
+    tr->opt.step = ostep;
+    return NAS_OK;
+}
+
+/* Validate the recorded config (and compare it with *expect), then build the model. */
+static nas_status begin_model(nas_ghn *g, const nas_ghn_config *cfg, bool short_read,
+                              const char *what, const nas_ghn_config *expect) {
+    if (short_read || nas_ghn_config_validate(cfg) != NAS_OK) {
+        return nas_error(NAS_EFORMAT, "%s: invalid GHN configuration in the checkpoint: %s", what,
+                         short_read ? "too short" : nas_errmsg());
+    }
+    if (expect) {
+        char why[160];
+        if (nas_ghn_config_diff(cfg, expect, "checkpoint", "requested", why, sizeof why)) {
+            return nas_error(NAS_EINVAL, "%s: the checkpoint's GHN configuration differs (%s)",
+                             what, why);
+        }
+    }
+    return nas_ghn_init(g, cfg, 0);
+}
+
+/* The recorded train config, validated, bound to g. */
+static nas_status begin_trainer(nas_ghn_trainer *tr, nas_ghn *g, const nas_ghn_train_config *tc,
+                                const char *what) {
+    if (nas_ghn_train_config_validate(tc) != NAS_OK) {
+        return nas_error(NAS_EFORMAT, "%s: invalid training configuration: %s", what, nas_errmsg());
+    }
+    return nas_ghn_trainer_init(tr, g, tc);
+}
+
+static nas_status weights_only(const char *what) {
+    return nas_error(NAS_EFORMAT,
+                     "%s: the checkpoint holds weights only, no training state to "
+                     "resume",
+                     what);
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+nas_status nas_ghn_save_mem(const nas_ghn *g, const nas_ghn_trainer *tr, void **bytes, size_t *n) {
+    nas_ckpt_writer w;
+    nas_ckpt_writer_init(&w, &GHN_KIND);
+    nas_ckpt_record_begin(&w, "config");
+    put_config(&w, &g->cfg);
+    nas_ckpt_record_end(&w);
+    for (size_t i = 0; i < g->params.count; i++) {
+        const nas_tensor *t = g->params.tensors[i];
+        char name[256];
+        snprintf(name, sizeof name, "param/%s", t->name);
+        nas_ckpt_add(&w, name, NAS_CKPT_F32, t->ndim, t->shape, t->data);
+    }
+    nas_ckpt_add(&w, "seen", NAS_CKPT_U8, 1, (int64_t[]){g->n_seen}, g->seen);
+    if (tr) {
+        nas_ckpt_record_begin(&w, "trainer");
+        put_trainer(&w, tr);
+        nas_ckpt_record_end(&w);
+        nas_ckpt_add(&w, "optim", NAS_CKPT_F32, 1, (int64_t[]){tr->opt.state_numel}, tr->opt.state);
+    }
+    return nas_ckpt_writer_finish(&w, bytes, n);
 }
 
 nas_status nas_ghn_save(const nas_ghn *g, const nas_ghn_trainer *tr, const char *path) {
-    wbuf b = {0};
-    put(&b, MAGIC, sizeof MAGIC);
-    put_u(&b, NAS_GHN_CKPT_VERSION, 4);
-    put_u(&b, tr ? 1u : 0u, 4);
-    put_u(&b, 0, 8); /* total length, patched below */
-    put_config(&b, &g->cfg);
-    put_u(&b, g->params.count, 4);
+    void *bytes = NULL;
+    size_t n = 0;
+    nas_status st = nas_ghn_save_mem(g, tr, &bytes, &n);
+    if (st != NAS_OK) {
+        return nas_error_wrap(st, "%s", path);
+    }
+    st = nas_file_write_atomic(path, bytes, n);
+    nas_free(bytes);
+    return st;
+}
+
+/* ---- reading: the container (version 3) ---------------------------------------------------- */
+
+static nas_status load_v3(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
+                          const nas_ckpt_reader *r, const nas_ghn_config *expect) {
+    nas_status st = NAS_OK;
+    const char *what = r->what;
+    const nas_ckpt_section *s = NULL;
+    NAS_CHECK(nas_ckpt_find(r, "config", NAS_CKPT_RECORD, &s));
+    nas_ckpt_cursor c = nas_ckpt_cursor_of(s);
+    nas_ghn_config cfg;
+    get_config(&c, &cfg);
+    NAS_CHECK(begin_model(g, &cfg, c.short_read, what, expect));
+    uint32_t n_params = 0;
+    for (uint32_t i = 0; i < r->n_sections; i++) {
+        n_params += strncmp(r->sections[i].name, "param/", 6) == 0;
+    }
+    if (n_params != g->params.count) {
+        return nas_error(NAS_EFORMAT, "%s: %u tensors, a GHN of this configuration has %zu", what,
+                         n_params, g->params.count);
+    }
     for (size_t i = 0; i < g->params.count; i++) {
-        const nas_tensor *t = g->params.tensors[i];
-        put_str(&b, t->name);
-        put_u(&b, (uint64_t)t->ndim, 1);
-        for (int d = 0; d < t->ndim; d++) {
-            put_i64(&b, t->shape[d]);
+        nas_tensor *t = g->params.tensors[i];
+        char name[256];
+        snprintf(name, sizeof name, "param/%s", t->name);
+        NAS_CHECK(nas_ckpt_find(r, name, NAS_CKPT_F32, &s));
+        bool ok = s->ndim == t->ndim;
+        for (int d = 0; ok && d < t->ndim; d++) {
+            ok = s->dims[d] == t->shape[d];
         }
-        put_floats(&b, t->data, t->numel);
-    }
-    put_u(&b, (uint64_t)g->n_seen, 8);
-    put(&b, g->seen, (size_t)g->n_seen);
-    if (tr) {
-        put_trainer(&b, tr);
-    }
-    if (b.oom) {
-        nas_free(b.p);
-        return nas_error(NAS_ENOMEM, "%s: cannot build the checkpoint in memory", path);
-    }
-    uint64_t total = b.n + 4;
-    for (int i = 0; i < 8; i++) {
-        b.p[16 + i] = (unsigned char)(total >> (8 * i));
-    }
-    uLong crc = crc32(0L, Z_NULL, 0);
-    crc = crc32(crc, b.p, (uInt)b.n);
-    put_u(&b, (uint32_t)crc, 4);
-    nas_status st = NAS_OK;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        st = nas_error(NAS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    } else {
-        bool ok = !b.oom && fwrite(b.p, 1, b.n, f) == b.n;
-        ok = (fclose(f) == 0) && ok;
         if (!ok) {
-            st = nas_error(NAS_EIO, "%s: cannot write the checkpoint: %s", tmp, strerror(errno));
-            remove(tmp);
-        } else if (rename(tmp, path) != 0) {
-            st = nas_error(NAS_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-            remove(tmp);
+            char sh[64];
+            return nas_error(NAS_EFORMAT,
+                             "%s: tensor '%s' has %d dims of another shape, expected %s", what,
+                             t->name, s->ndim, nas_shape_str(t, sh, sizeof sh));
         }
+        NAS_CHECK(nas_ckpt_section_read(r, s, t->data, t->numel));
     }
-    nas_free(b.p);
+    NAS_CHECK(nas_ckpt_find(r, "seen", NAS_CKPT_U8, &s));
+    if (s->count != g->n_seen) {
+        return nas_error(NAS_EFORMAT,
+                         "%s: %lld trained-row flags, a GHN of this configuration has %lld", what,
+                         (long long)s->count, (long long)g->n_seen);
+    }
+    NAS_CHECK(nas_ckpt_section_read(r, s, g->seen, g->n_seen));
+    NAS_CHECK(nas_ckpt_find_opt(r, "trainer", NAS_CKPT_RECORD, &s));
+    if (!s) {
+        return tr ? weights_only(what) : NAS_OK;
+    }
+    if (!tr && !info) {
+        return NAS_OK;
+    }
+    c = nas_ckpt_cursor_of(s);
+    nas_ghn_train_config tc;
+    nas_ghn_data_info di;
+    get_train_config(&c, &tc);
+    get_data_info(&c, &di);
+    if (c.short_read) {
+        return nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (the trainer record is short)",
+                         what);
+    }
+    if (info) {
+        *info = di;
+    }
+    if (tr) {
+        NAS_CHECK(begin_trainer(tr, g, &tc, what));
+        tr->data = di;
+        int64_t state_numel = 0;
+        NAS_CHECK(get_trainer_state(&c, tr, what, &state_numel));
+        if (c.short_read) {
+            return nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (the trainer record is short)",
+                             what);
+        }
+        NAS_CHECK(nas_ckpt_find(r, "optim", NAS_CKPT_F32, &s));
+        NAS_CHECK(nas_ckpt_section_read(r, s, tr->opt.state, tr->opt.state_numel));
+    }
     return st;
 }
 
-/* ---- reading -------------------------------------------------------------------------------- */
+/* ---- reading: version 2 ("GHNASGHN", fields one after the other) --------------------------- */
 
-typedef struct rbuf {
-    const unsigned char *p;
-    size_t n, off;
-    bool short_read;
-} rbuf;
-
-static const unsigned char *take(rbuf *r, size_t n) {
-    if (r->short_read || r->n - r->off < n) {
-        r->short_read = true;
-        return NULL;
+static nas_status load_v2(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
+                          const unsigned char *data, size_t n, const char *what,
+                          const nas_ghn_config *expect) {
+    const size_t head = 8 + 4 + 4 + 8;
+    if (n < head + 4) {
+        return nas_error(NAS_EFORMAT,
+                         "%s: truncated checkpoint (%zu bytes, the header alone is %zu)", what, n,
+                         head + 4);
     }
-    const unsigned char *q = r->p + r->off;
-    r->off += n;
-    return q;
-}
-
-static uint64_t get_u(rbuf *r, int bytes) {
-    const unsigned char *q = take(r, (size_t)bytes);
-    uint64_t v = 0;
-    for (int i = 0; q && i < bytes; i++) {
-        v |= (uint64_t)q[i] << (8 * i);
+    nas_ckpt_cursor r = {data, n, 8, false};
+    (void)nas_ckpt_get_u(&r, 4); /* the version, checked by the caller */
+    uint32_t flags = (uint32_t)nas_ckpt_get_u(&r, 4);
+    uint64_t total = nas_ckpt_get_u(&r, 8);
+    if (total != n) {
+        return nas_error(NAS_EFORMAT, "%s: %s checkpoint: %zu bytes, the header records %llu", what,
+                         n < total ? "truncated" : "corrupted (trailing data or bad length)", n,
+                         (unsigned long long)total);
     }
-    return v;
-}
-
-static int32_t get_i32(rbuf *r) {
-    return (int32_t)(uint32_t)get_u(r, 4);
-}
-
-static int64_t get_i64(rbuf *r) {
-    return (int64_t)get_u(r, 8);
-}
-
-static float get_f32(rbuf *r) {
-    uint32_t u = (uint32_t)get_u(r, 4);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static double get_f64(rbuf *r) {
-    uint64_t u = get_u(r, 8);
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
-}
-
-static void get_str(rbuf *r, char *out, size_t cap) {
-    size_t n = (size_t)get_u(r, 2);
-    const unsigned char *q = take(r, n);
-    size_t k = q ? (n < cap - 1 ? n : cap - 1) : 0;
-    if (q) {
-        memcpy(out, q, k);
+    uint32_t stored = (uint32_t)data[n - 4] | (uint32_t)data[n - 3] << 8 |
+                      (uint32_t)data[n - 2] << 16 | (uint32_t)data[n - 1] << 24;
+    uLong crc = crc32_z(crc32(0L, Z_NULL, 0), data, n - 4);
+    if ((uint32_t)crc != stored) {
+        return nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (CRC-32 %08x, expected %08x)", what,
+                         (unsigned)crc, (unsigned)stored);
     }
-    out[k] = '\0';
-}
-
-static void get_floats(rbuf *r, float *v, int64_t n) {
-    const unsigned char *q = take(r, (size_t)n * 4);
-    for (int64_t i = 0; q && i < n; i++) {
-        uint32_t u = (uint32_t)q[4 * i] | (uint32_t)q[4 * i + 1] << 8 |
-                     (uint32_t)q[4 * i + 2] << 16 | (uint32_t)q[4 * i + 3] << 24;
-        memcpy(&v[i], &u, 4);
+    r.n = n - 4; /* parse up to the trailer */
+    nas_ghn_config cfg;
+    get_config(&r, &cfg);
+    NAS_CHECK(begin_model(g, &cfg, r.short_read, what, expect));
+    uint32_t count = (uint32_t)nas_ckpt_get_u(&r, 4);
+    if (count != g->params.count) {
+        return nas_error(NAS_EFORMAT, "%s: %u tensors, a GHN of this configuration has %zu", what,
+                         count, g->params.count);
     }
-}
-
-static void get_config(rbuf *r, nas_ghn_config *c) {
-    c->res_embed = get_i32(r) != 0;
-    c->hid = get_i32(r);
-    c->rounds = get_i32(r);
-    c->s_max = get_i32(r);
-    c->decoder = (nas_ghn_decoder)get_i32(r);
-    c->chunk_out = get_i32(r);
-    c->chunk_in = get_i32(r);
-    c->chunk_k = get_i32(r);
-    c->dec_hid = get_i32(r);
-    c->n_pos = get_i32(r);
-    c->classes = get_i32(r);
-    c->layernorm = get_i32(r) != 0;
-    c->weight_norm = get_i32(r) != 0;
-}
-
-static void get_train_config(rbuf *r, nas_ghn_train_config *c) {
-    memset(c, 0, sizeof *c);
-    c->steps = get_i64(r);
-    c->time_limit = get_f64(r);
-    c->meta_batch = get_i32(r);
-    c->batch_size = get_i32(r);
-    c->n_widths = get_i32(r);
-    for (int i = 0; i < NAS_GHN_MAX_WIDTHS; i++) {
-        c->widths[i] = get_i32(r);
-    }
-    c->N = get_i32(r);
-    c->optim = (nas_optim_kind)get_i32(r);
-    c->lr = get_f32(r);
-    c->weight_decay = get_f32(r);
-    c->clip = get_f32(r);
-    c->warmup_steps = get_i64(r);
-    c->label_smoothing = get_f32(r);
-    c->seed = get_u(r, 8);
-    c->threads = get_i32(r);
-    c->max_bad_steps = get_i32(r);
-    c->holdout_mod = get_i32(r);
-}
-
-static void get_data_info(rbuf *r, nas_ghn_data_info *d) {
-    memset(d, 0, sizeof *d);
-    get_str(r, d->space, sizeof d->space);
-    get_str(r, d->dataset, sizeof d->dataset);
-    d->n_val = get_i64(r);
-    d->split_seed = get_u(r, 8);
-    d->norm.c = get_i32(r);
-    for (int i = 0; i < NAS_DATA_MAX_CHANNELS; i++) {
-        d->norm.mean[i] = get_f32(r);
-        d->norm.std[i] = get_f32(r);
-    }
-    d->eval_batch = get_i32(r);
-    d->in_c = get_i32(r);
-    d->in_h = get_i32(r);
-    d->in_w = get_i32(r);
-}
-
-static nas_status read_file(const char *path, unsigned char **data, size_t *n) {
-    *data = NULL;
-    *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return nas_error(errno == ENOENT ? NAS_ENOTFOUND : NAS_EIO, "%s: cannot open: %s", path,
-                         strerror(errno));
-    }
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = nas_malloc(cap);
-    nas_status st = NAS_OK;
-    while (buf) {
-        if (len == cap) {
-            unsigned char *q = nas_realloc(buf, cap * 2);
-            if (!q) {
-                nas_free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = q;
-            cap *= 2;
+    for (size_t i = 0; i < g->params.count && !r.short_read; i++) {
+        nas_tensor *t = g->params.tensors[i];
+        char name[128];
+        nas_ckpt_get_str(&r, name, sizeof name);
+        int ndim = (int)nas_ckpt_get_u(&r, 1);
+        bool ok = !r.short_read && strcmp(name, t->name) == 0 && ndim == t->ndim;
+        for (int d = 0; d < ndim && d < NAS_MAX_DIMS; d++) {
+            ok = nas_ckpt_get_i64(&r) == t->shape[d] && ok;
         }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            break;
+        if (!r.short_read && !ok) {
+            char sh[64];
+            return nas_error(NAS_EFORMAT, "%s: tensor %zu is '%s' (%d dims), expected '%s' %s",
+                             what, i, name, ndim, t->name, nas_shape_str(t, sh, sizeof sh));
         }
+        nas_ckpt_get_f32s(&r, t->data, t->numel);
     }
-    if (!buf) {
-        st = nas_error(NAS_ENOMEM, "%s: out of memory reading the file", path);
-    } else if (ferror(f)) {
-        st = nas_error(NAS_EIO, "%s: read error", path);
-        nas_free(buf);
-        buf = NULL;
+    uint64_t n_seen = nas_ckpt_get_u(&r, 8);
+    if (!r.short_read && n_seen != (uint64_t)g->n_seen) {
+        return nas_error(NAS_EFORMAT,
+                         "%s: %llu trained-row flags, a GHN of this configuration has %lld", what,
+                         (unsigned long long)n_seen, (long long)g->n_seen);
     }
-    fclose(f);
-    *data = buf;
-    *n = len;
-    return st;
+    const unsigned char *seen = nas_ckpt_take(&r, (size_t)g->n_seen);
+    if (seen) {
+        memcpy(g->seen, seen, (size_t)g->n_seen);
+    }
+    if (!r.short_read && (flags & 1u) && (tr || info)) {
+        nas_ghn_train_config tc;
+        nas_ghn_data_info di;
+        get_train_config(&r, &tc);
+        get_data_info(&r, &di);
+        if (info) {
+            *info = di;
+        }
+        if (tr && !r.short_read) {
+            NAS_CHECK(begin_trainer(tr, g, &tc, what));
+            tr->data = di;
+            int64_t state_numel = 0;
+            NAS_CHECK(get_trainer_state(&r, tr, what, &state_numel));
+            nas_ckpt_get_f32s(&r, tr->opt.state, tr->opt.state_numel);
+        }
+    } else if (tr && !(flags & 1u)) {
+        return weights_only(what);
+    }
+    if (r.short_read) {
+        return nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (fields run past the end)", what);
+    }
+    return NAS_OK;
 }
 
-static nas_status load(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info, const char *path,
-                       const nas_ghn_config *expect) {
+/* ---- reading: entry points ----------------------------------------------------------------- */
+
+nas_status nas_ghn_load_mem(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
+                            const void *bytes, size_t n, const char *what,
+                            const nas_ghn_config *expect) {
     memset(g, 0, sizeof *g);
     if (tr) {
         memset(tr, 0, sizeof *tr);
@@ -377,167 +406,50 @@ static nas_status load(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
     if (info) {
         memset(info, 0, sizeof *info);
     }
-    unsigned char *data = NULL;
-    size_t n = 0;
-    NAS_CHECK(read_file(path, &data, &n));
+    what = what ? what : "GHN checkpoint";
     nas_status st = NAS_OK;
-    rbuf r = {data, n, 0, false};
-    const size_t head = sizeof MAGIC + 4 + 4 + 8;
-    if (n < sizeof MAGIC || memcmp(data, MAGIC, sizeof MAGIC) != 0) {
-        st = nas_error(NAS_EFORMAT, "%s: not a ghnas GHN checkpoint (no GHNASGHN magic)", path);
-        goto cleanup;
-    }
-    if (n < head + 4) {
-        st = nas_error(NAS_EFORMAT, "%s: truncated checkpoint (%zu bytes, the header alone is %zu)",
-                       path, n, head + 4);
-        goto cleanup;
-    }
-    take(&r, sizeof MAGIC);
-    uint32_t version = (uint32_t)get_u(&r, 4);
-    uint32_t flags = (uint32_t)get_u(&r, 4);
-    uint64_t total = get_u(&r, 8);
-    if (version != NAS_GHN_CKPT_VERSION) {
-        st = nas_error(
-            NAS_EFORMAT, "%s: checkpoint format version %u, this build reads version %d%s", path,
-            version, NAS_GHN_CKPT_VERSION,
-            version < NAS_GHN_CKPT_VERSION ? " (written by an older ghnas: train the GHN again)"
-                                           : " (written by a newer ghnas)");
-        goto cleanup;
-    }
-    if (total != n) {
-        st = nas_error(NAS_EFORMAT, "%s: %s checkpoint: %zu bytes, the header records %llu", path,
-                       n < total ? "truncated" : "corrupted (trailing data or bad length)", n,
-                       (unsigned long long)total);
-        goto cleanup;
-    }
-    uint32_t stored = (uint32_t)data[n - 4] | (uint32_t)data[n - 3] << 8 |
-                      (uint32_t)data[n - 2] << 16 | (uint32_t)data[n - 1] << 24;
-    uLong crc = crc32(crc32(0L, Z_NULL, 0), data, (uInt)(n - 4));
-    if ((uint32_t)crc != stored) {
-        st = nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (CRC-32 %08x, expected %08x)", path,
-                       (unsigned)crc, (unsigned)stored);
-        goto cleanup;
-    }
-    r.n = n - 4; /* parse up to the trailer */
-    nas_ghn_config cfg;
-    get_config(&r, &cfg);
-    if (r.short_read || nas_ghn_config_validate(&cfg) != NAS_OK) {
-        st = nas_error(NAS_EFORMAT, "%s: invalid GHN configuration in the checkpoint: %s", path,
-                       r.short_read ? "too short" : nas_errmsg());
-        goto cleanup;
-    }
-    if (expect) {
-        char why[160];
-        if (nas_ghn_config_diff(&cfg, expect, "checkpoint", "requested", why, sizeof why)) {
-            st = nas_error(NAS_EINVAL, "%s: the checkpoint's GHN configuration differs (%s)", path,
-                           why);
-            goto cleanup;
-        }
-    }
-    NAS_TRY(nas_ghn_init(g, &cfg, 0));
-    uint32_t count = (uint32_t)get_u(&r, 4);
-    if (count != g->params.count) {
-        st = nas_error(NAS_EFORMAT, "%s: %u tensors, a GHN of this configuration has %zu", path,
-                       count, g->params.count);
-        goto cleanup;
-    }
-    for (size_t i = 0; i < g->params.count; i++) {
-        nas_tensor *t = g->params.tensors[i];
-        char name[128];
-        get_str(&r, name, sizeof name);
-        int ndim = (int)get_u(&r, 1);
-        bool ok = !r.short_read && strcmp(name, t->name) == 0 && ndim == t->ndim;
-        for (int d = 0; d < ndim && d < NAS_MAX_DIMS; d++) {
-            ok = get_i64(&r) == t->shape[d] && ok;
-        }
-        if (r.short_read) {
-            break;
-        }
-        if (!ok) {
-            char sh[64];
-            st = nas_error(NAS_EFORMAT, "%s: tensor %zu is '%s' (%d dims), expected '%s' %s", path,
-                           i, name, ndim, t->name, nas_shape_str(t, sh, sizeof sh));
-            goto cleanup;
-        }
-        get_floats(&r, t->data, t->numel);
-    }
-    uint64_t n_seen = get_u(&r, 8);
-    if (!r.short_read && n_seen != (uint64_t)g->n_seen) {
-        st = nas_error(NAS_EFORMAT,
-                       "%s: %llu trained-row flags, a GHN of this configuration has "
-                       "%lld",
-                       path, (unsigned long long)n_seen, (long long)g->n_seen);
-        goto cleanup;
-    }
-    const unsigned char *seen = take(&r, (size_t)g->n_seen);
-    if (seen) {
-        memcpy(g->seen, seen, (size_t)g->n_seen);
-    }
-    if (!r.short_read && (flags & 1u) && (tr || info)) {
-        nas_ghn_train_config tc;
-        get_train_config(&r, &tc);
-        nas_ghn_data_info di;
-        get_data_info(&r, &di);
-        if (info) {
-            *info = di;
-        }
-        if (tr) {
-            if (!r.short_read && nas_ghn_train_config_validate(&tc) != NAS_OK) {
-                st = nas_error(NAS_EFORMAT, "%s: invalid training configuration: %s", path,
-                               nas_errmsg());
-                goto cleanup;
-            }
-            if (!r.short_read) {
-                NAS_TRY(nas_ghn_trainer_init(tr, g, &tc));
-            }
-            tr->data = di;
-            tr->step = get_i64(&r);
-            tr->skipped = get_i64(&r);
-            tr->archs = get_i64(&r);
-            tr->seconds = get_f64(&r);
-            tr->last_loss = get_f64(&r);
-            tr->last_acc = get_f64(&r);
-            nas_optim_kind kind = (nas_optim_kind)get_i32(&r);
-            int64_t ostep = get_i64(&r), snum = get_i64(&r);
-            if (!r.short_read && (kind != tr->opt.cfg.kind || snum != tr->opt.state_numel)) {
-                st = nas_error(NAS_EFORMAT,
-                               "%s: optimizer state of %s with %lld floats, expected %s with %lld",
-                               path, nas_optim_kind_name(kind), (long long)snum,
-                               nas_optim_kind_name(tr->opt.cfg.kind),
-                               (long long)tr->opt.state_numel);
-                goto cleanup;
-            }
-            tr->opt.step = ostep;
-            get_floats(&r, tr->opt.state, tr->opt.state_numel);
-        }
-    } else if (tr && !(flags & 1u)) {
-        st = nas_error(NAS_EFORMAT,
-                       "%s: the checkpoint holds weights only, no training state to "
-                       "resume",
-                       path);
-        goto cleanup;
-    }
-    if (r.short_read) {
-        st = nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (fields run past the end)", path);
-        goto cleanup;
+    nas_ckpt_reader r;
+    memset(&r, 0, sizeof r);
+    const unsigned char *b = bytes;
+    if (nas_ckpt_is_kind(bytes, n, &GHN_KIND) && n >= 12 &&
+        (b[8] | b[9] << 8 | b[10] << 16 | (uint32_t)b[11] << 24) == LEGACY_VERSION) {
+        NAS_TRY(load_v2(g, tr, info, b, n, what, expect));
+    } else {
+        NAS_TRY(nas_ckpt_open(&r, bytes, n, &GHN_KIND, what));
+        NAS_TRY(load_v3(g, tr, info, &r, expect));
     }
 cleanup:
-    nas_free(data);
+    nas_ckpt_reader_free(&r);
     if (st != NAS_OK) {
         if (tr) {
             nas_ghn_trainer_free(tr);
         }
         nas_ghn_free(g);
+        if (info) {
+            memset(info, 0, sizeof *info);
+        }
     }
+    return st;
+}
+
+nas_status nas_ghn_load_expect(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
+                               const char *path, const nas_ghn_config *expect) {
+    memset(g, 0, sizeof *g);
+    if (tr) {
+        memset(tr, 0, sizeof *tr);
+    }
+    if (info) {
+        memset(info, 0, sizeof *info);
+    }
+    void *bytes = NULL;
+    size_t n = 0;
+    NAS_CHECK(nas_file_read_all(path, &bytes, &n));
+    nas_status st = nas_ghn_load_mem(g, tr, info, bytes, n, path, expect);
+    nas_free(bytes);
     return st;
 }
 
 nas_status nas_ghn_load(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
                         const char *path) {
-    return load(g, tr, info, path, NULL);
-}
-
-nas_status nas_ghn_load_expect(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
-                               const char *path, const nas_ghn_config *expect) {
-    return load(g, tr, info, path, expect);
+    return nas_ghn_load_expect(g, tr, info, path, NULL);
 }

@@ -1,5 +1,7 @@
 /*
- * Training and evaluation loops over a nas_model (see include/ghnas/train.h).
+ * THE training loop and the evaluation loop over a nas_model (see include/ghnas/train.h): every
+ * trainer of the toolkit (nas_train, `ghnas evaluate`'s per-architecture training in
+ * src/eval/trainer.c) runs nas_train_run and adds its own work through hooks.
  */
 #include "ghnas/train.h"
 
@@ -100,31 +102,51 @@ cleanup:
     return st;
 }
 
-nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t *train_idx,
-                     int64_t n_train, const nas_dataset *val, const int32_t *val_idx, int64_t n_val,
-                     const nas_data_norm *norm, const nas_train_recipe *r, nas_epoch_fn on_epoch,
-                     void *user) {
+/* The data-order seed of one epoch: independent of the epochs before it. */
+static uint64_t epoch_seed(uint64_t seed, int epoch) {
+    nas_rng base, r;
+    nas_rng_seed(&base, seed);
+    nas_rng_split(&r, &base, (uint64_t)epoch);
+    return nas_rng_u64(&r);
+}
+
+static nas_data_iter_opts iter_opts(const nas_train_spec *s, int epoch) {
+    const nas_train_recipe *r = s->recipe;
+    return (nas_data_iter_opts){.batch_size = r->batch_size,
+                                .shuffle = true,
+                                .drop_last = true,
+                                .hflip = r->hflip,
+                                .crop_pad = r->crop_pad,
+                                .seed = s->epoch_seeded ? epoch_seed(r->seed, epoch) : r->seed};
+}
+
+nas_status nas_train_run(const nas_train_spec *s) {
+    const char *what = s->what ? s->what : "train";
+    if (!s->model || !s->opt || !s->train || !s->recipe) {
+        return nas_error(NAS_EINVAL, "%s: needs a model, an optimizer, data and a recipe", what);
+    }
+    if (s->epochs_done < 0 || (s->epochs_done > 0 && !s->epoch_seeded)) {
+        return nas_error(NAS_EINVAL, "%s: resuming after %d epochs needs epoch-seeded data order",
+                         what, s->epochs_done);
+    }
+    const nas_model *m = s->model;
+    const nas_train_recipe *r = s->recipe;
+    const nas_train_hooks *h = &s->hooks;
+    const nas_dataset *train = s->train;
     NAS_CHECK(recipe_validate(r));
     nas_status st = NAS_OK;
     nas_tape t;
-    nas_optim opt;
     nas_data_iter it;
-    memset(&opt, 0, sizeof opt);
     memset(&it, 0, sizeof it);
     float *x = NULL;
     int32_t *y = NULL;
     NAS_CHECK(nas_tape_init(&t));
-    NAS_TRY(nas_optim_init(&opt, m->params, &r->optim));
-    nas_data_iter_opts o = {.batch_size = r->batch_size,
-                            .shuffle = true,
-                            .drop_last = true,
-                            .hflip = r->hflip,
-                            .crop_pad = r->crop_pad,
-                            .seed = r->seed};
-    NAS_TRY(nas_data_iter_init(&it, train, train_idx, n_train, norm, &o));
-    int64_t steps_per_epoch = nas_data_iter_batches(&it);
+    int epoch = s->epochs_done + 1;
+    nas_data_iter_opts o = iter_opts(s, epoch);
+    NAS_TRY(nas_data_iter_init(&it, train, s->train_idx, s->n_train, s->norm, &o));
+    const int64_t steps_per_epoch = nas_data_iter_batches(&it);
     if (steps_per_epoch < 1) {
-        st = nas_error(NAS_EINVAL, "train: %lld examples make no batch of %d", (long long)it.n,
+        st = nas_error(NAS_EINVAL, "%s: %lld examples make no batch of %d", what, (long long)it.n,
                        r->batch_size);
         goto cleanup;
     }
@@ -132,22 +154,34 @@ nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t
         nas_schedule_cosine(r->lr, steps_per_epoch * r->epochs, r->eta_min, r->warmup_steps);
     NAS_TRY(nas_schedule_validate(&sched));
     size_t img = nas_data_image_size(train);
-    x = nas_malloc((size_t)r->batch_size * img * sizeof *x);
-    y = nas_malloc((size_t)r->batch_size * sizeof *y);
+    x = nas_malloc((size_t)r->batch_size * img * sizeof *x); /* [batch, c, h, w] */
+    y = nas_malloc((size_t)r->batch_size * sizeof *y);       /* [batch] */
     if (!x || !y) {
-        st = nas_error(NAS_ENOMEM, "train: cannot allocate a batch of %d", r->batch_size);
+        st = nas_error(NAS_ENOMEM, "%s: cannot allocate a batch of %d", what, r->batch_size);
         goto cleanup;
     }
-    int64_t step = 0, skipped = 0;
+    int64_t skipped = 0;
     int bad_run = 0;
-    for (int epoch = 1; epoch <= r->epochs; epoch++) {
+    for (; epoch <= r->epochs; epoch++) {
+        if (s->epoch_seeded && epoch > s->epochs_done + 1) { /* this epoch's own order */
+            o = iter_opts(s, epoch);
+            nas_data_iter_free(&it);
+            NAS_TRY(nas_data_iter_init(&it, train, s->train_idx, s->n_train, s->norm, &o));
+        }
         double t0 = nas_time_now(), sum_loss = 0.0;
         int64_t correct = 0, seen = 0, b, steps = 0;
-        char label[32];
-        snprintf(label, sizeof label, "epoch %d/%d", epoch, r->epochs);
+        int64_t step = (int64_t)(epoch - 1) * steps_per_epoch;
         nas_progress pr;
-        nas_progress_begin(&pr, label, steps_per_epoch);
+        if (s->progress) {
+            char label[32];
+            snprintf(label, sizeof label, "epoch %d/%d", epoch, r->epochs);
+            nas_progress_begin(&pr, label, steps_per_epoch);
+        }
         while ((b = nas_data_iter_next(&it, x, y)) > 0) {
+            if (h->stop && *h->stop) {
+                st = nas_error(NAS_EINTERRUPTED, "%s: stopped in epoch %d", what, epoch);
+                goto cleanup;
+            }
             nas_tape_reset(&t);
             nas_params_zero_grad(m->params);
             nas_tensor *xt =
@@ -163,9 +197,9 @@ nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t
                 skipped++;
                 if (++bad_run > r->max_bad_steps) {
                     st = nas_error(NAS_ENUMERIC,
-                                   "train: %d consecutive steps with a non-finite loss or "
+                                   "%s: %d consecutive steps with a non-finite loss or "
                                    "gradient (lr %g too high?)",
-                                   bad_run, (double)r->lr);
+                                   what, bad_run, (double)r->lr);
                     goto cleanup;
                 }
                 step++;
@@ -173,38 +207,88 @@ nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t
             }
             bad_run = 0;
             nas_grad_clip_norm(m->params, r->clip_norm);
-            NAS_TRY(nas_optim_step(&opt, nas_schedule_lr(&sched, step)));
+            NAS_TRY(nas_optim_step(s->opt, nas_schedule_lr(&sched, step)));
             step++;
             steps++;
             sum_loss += (double)lv;
             correct += nas_count_correct(logits, y, b);
             seen += b;
-            nas_progress_update(&pr, steps, "loss %.4f  acc %.4f", sum_loss / (double)steps,
-                                (double)correct / (double)seen);
+            if (s->progress) {
+                nas_progress_update(&pr, steps, "loss %.4f  acc %.4f", sum_loss / (double)steps,
+                                    (double)correct / (double)seen);
+            }
+            if (h->on_step) {
+                h->on_step(step, (double)lv, h->user);
+            }
         }
-        nas_progress_end(&pr);
+        if (s->progress) {
+            nas_progress_end(&pr);
+        }
         nas_epoch_stats es = {.epoch = epoch,
                               .epochs = r->epochs,
+                              .lr = (double)nas_schedule_lr(&sched, step - 1),
                               .train_loss = steps ? sum_loss / (double)steps : (double)NAN,
                               .train_acc = seen ? (double)correct / (double)seen : (double)NAN,
                               .val_loss = (double)NAN,
                               .val_acc = (double)NAN,
                               .skipped = skipped};
-        if (val) {
-            NAS_TRY(nas_evaluate(m, val, val_idx, n_val, norm, r->eval_batch_size, &es.val_loss,
-                                 &es.val_acc));
+        if (h->before_validate) {
+            NAS_TRY(h->before_validate(epoch, h->user));
+        }
+        if (s->val && (!s->val_idx || s->n_val > 0)) {
+            NAS_TRY(nas_evaluate(m, s->val, s->val_idx, s->n_val, s->norm, r->eval_batch_size,
+                                 &es.val_loss, &es.val_acc));
         }
         es.seconds = nas_time_now() - t0;
-        if (on_epoch && !on_epoch(&es, user)) {
-            st = nas_error(NAS_EINTERRUPTED, "train: stopped after epoch %d", epoch);
-            goto cleanup;
+        if (h->on_epoch) {
+            NAS_TRY(h->on_epoch(&es, s->opt, h->user));
         }
     }
 cleanup:
     nas_free(x);
     nas_free(y);
     nas_data_iter_free(&it);
-    nas_optim_free(&opt);
     nas_tape_free(&t);
+    return st;
+}
+
+/* nas_train's bool epoch callback as a hook. */
+typedef struct epoch_adapter {
+    nas_epoch_fn fn;
+    void *user;
+} epoch_adapter;
+
+static nas_status adapt_epoch(const nas_epoch_stats *es, const nas_optim *opt, void *user) {
+    (void)opt;
+    const epoch_adapter *a = user;
+    if (a->fn && !a->fn(es, a->user)) {
+        return nas_error(NAS_EINTERRUPTED, "train: stopped after epoch %d", es->epoch);
+    }
+    return NAS_OK;
+}
+
+nas_status nas_train(const nas_model *m, const nas_dataset *train, const int32_t *train_idx,
+                     int64_t n_train, const nas_dataset *val, const int32_t *val_idx, int64_t n_val,
+                     const nas_data_norm *norm, const nas_train_recipe *r, nas_epoch_fn on_epoch,
+                     void *user) {
+    NAS_CHECK(recipe_validate(r));
+    nas_optim opt;
+    NAS_CHECK(nas_optim_init(&opt, m->params, &r->optim));
+    epoch_adapter a = {on_epoch, user};
+    nas_train_spec s = {.model = m,
+                        .opt = &opt,
+                        .train = train,
+                        .train_idx = train_idx,
+                        .n_train = n_train,
+                        .val = val,
+                        .val_idx = val_idx,
+                        .n_val = n_val,
+                        .norm = norm,
+                        .recipe = r,
+                        .progress = true,
+                        .what = "train",
+                        .hooks = {.on_epoch = adapt_epoch, .user = &a}};
+    nas_status st = nas_train_run(&s);
+    nas_optim_free(&opt);
     return st;
 }

@@ -1,65 +1,25 @@
 /*
- * GHN models in the results store: add a trained GHN with its checkpoint BLOB (given as bytes or
- * read from a checkpoint file), find the newest one for a space and dataset, and read or export
- * a checkpoint so nas_ghn_load can use it.
+ * GHN models in the results store: add a trained GHN with its checkpoint BLOB (bytes from
+ * nas_ghn_save_mem), find the newest one for a space and dataset, and read a checkpoint back as
+ * bytes (for nas_ghn_load_mem). The store never touches files or the checkpoint format.
  */
 #include "store-impl.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Whole file into heap memory. */
-static nas_status read_file(const char *path, void **bytes, size_t *n) {
-    *bytes = NULL;
-    *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return nas_error(NAS_EIO, "cannot read GHN checkpoint '%s': %s", path, strerror(errno));
-    }
-    nas_status s = NAS_OK;
-    long len = -1;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        len = ftell(f);
-    }
-    if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        s = nas_error(NAS_EIO, "cannot read GHN checkpoint '%s': not a regular file", path);
-    } else if (len > 0x7fffffffL) {
-        s = nas_error(NAS_EINVAL, "GHN checkpoint '%s' is larger than 2 GiB", path);
-    } else {
-        void *buf = nas_malloc((size_t)len);
-        if (!buf) {
-            s = nas_error(NAS_ENOMEM, "out of memory reading GHN checkpoint '%s'", path);
-        } else if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-            nas_free(buf);
-            s = nas_error(NAS_EIO, "cannot read GHN checkpoint '%s': short read", path);
-        } else {
-            *bytes = buf;
-            *n = (size_t)len;
-        }
-    }
-    fclose(f);
-    return s;
-}
 
 nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *ghn_id) {
     NAS_CHECK(nas_i_writable(db, "adding a GHN"));
     if (!rec || !rec->space || !rec->space[0] || !rec->dataset || !rec->dataset[0] ||
-        (!rec->checkpoint && !rec->checkpoint_path)) {
+        !rec->checkpoint) {
         return nas_error(NAS_EINVAL,
                          "results store '%s': a GHN needs a space, a dataset and a "
                          "checkpoint",
                          db->path);
     }
-    void *owned = NULL;
     const void *ckpt = rec->checkpoint;
     size_t bytes = rec->checkpoint_bytes;
-    if (!ckpt) {
-        NAS_CHECK(read_file(rec->checkpoint_path, &owned, &bytes));
-        ckpt = owned;
-    }
     if (bytes > (size_t)0x7fffffff) {
-        nas_free(owned);
         return nas_error(NAS_EINVAL, "results store '%s': GHN checkpoint larger than 2 GiB",
                          db->path);
     }
@@ -92,7 +52,6 @@ nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *
         }
     }
     sqlite3_finalize(st);
-    nas_free(owned);
     db->seconds += nas_time_now() - t0;
     return s;
 }
@@ -142,25 +101,5 @@ nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes,
         s = nas_i_store_fail(db, rc, "reading a GHN checkpoint");
     }
     sqlite3_finalize(st);
-    return s;
-}
-
-nas_status nas_store_ghn_export(nas_store *db, int64_t ghn_id, const char *path) {
-    void *bytes = NULL;
-    size_t n = 0;
-    NAS_CHECK(nas_store_ghn_checkpoint(db, ghn_id, &bytes, &n));
-    FILE *f = fopen(path, "wb");
-    nas_status s = NAS_OK;
-    if (!f) {
-        s = nas_error(NAS_EIO, "cannot write GHN checkpoint '%s': %s", path, strerror(errno));
-    } else {
-        bool ok = fwrite(bytes, 1, n, f) == n;
-        ok = fclose(f) == 0 && ok;
-        if (!ok) {
-            s = nas_error(NAS_EIO, "cannot write GHN checkpoint '%s': write error (disk full?)",
-                          path);
-        }
-    }
-    nas_free(bytes);
     return s;
 }

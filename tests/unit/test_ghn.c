@@ -9,6 +9,7 @@
 #include "test_suites.h"
 
 #include "ghn/ghn-impl.h"
+#include "ghnas/container.h"
 #include "ghnas/ghn.h"
 
 #include <math.h>
@@ -1254,6 +1255,136 @@ START_TEST(test_ghn__checkpoint_refusals) {
 }
 END_TEST
 
+/* A checkpoint written by the GHN writer of ghnas 802109c (format version 2, before the
+ * container; tests/data/legacy_ghn_v2.ckpt, made by gen_legacy_ghn.c beside it) still loads, with
+ * its trainer, and converts to the current format unchanged. */
+START_TEST(test_ghn__checkpoint_reads_version_2) {
+    const char *path = GHNAS_TEST_DATA_DIR "/legacy_ghn_v2.ckpt";
+    nas_ghn g, ref;
+    nas_ghn_trainer tr;
+    nas_ghn_data_info info;
+    ck_assert_msg(nas_ghn_load(&g, &tr, &info, path) == NAS_OK, "%s", nas_errmsg());
+    nas_ghn_config c = tiny_config(NAS_GHN_DECODER_CHUNK, 4);
+    char why[128];
+    ck_assert(!nas_ghn_config_diff(&g.cfg, &c, "file", "tiny", why, sizeof why));
+    ck_assert_int_eq(nas_ghn_init(&ref, &c, 5), NAS_OK); /* what the generator saved */
+    ck_assert_int_eq(g.params.numel, ref.params.numel);
+    ck_assert_int_eq(memcmp(g.params.data, ref.params.data, (size_t)g.params.numel * sizeof(float)),
+                     0);
+    for (int64_t i = 0; i < g.n_seen; i++) {
+        ck_assert_int_eq(g.seen[i], i % 3 == 0);
+    }
+    ck_assert_str_eq(info.space, "nb201");
+    ck_assert_str_eq(info.dataset, "synthetic");
+    ck_assert(info.n_val == 123 && info.split_seed == 99 && info.eval_batch == 50);
+    ck_assert(info.norm.mean[0] == 0.25f && info.norm.std[0] == 0.5f && info.in_h == 8);
+    ck_assert(tr.step == 3 && tr.skipped == 1 && tr.archs == 9 && tr.opt.step == 2);
+    ck_assert(tr.seconds == 1.5 && tr.last_loss == 1.25 && tr.last_acc == 0.375);
+    ck_assert(tr.tc.meta_batch == 3 && tr.tc.batch_size == 16 && tr.tc.seed == 7);
+    for (int64_t i = 0; i < tr.opt.state_numel; i++) {
+        ck_assert(tr.opt.state[i] == (float)(i % 17) * 0.125f);
+    }
+    /* re-saved in the current format: the same model and trainer */
+    void *bytes;
+    size_t n;
+    ck_assert_int_eq(nas_ghn_save_mem(&g, &tr, &bytes, &n), NAS_OK);
+    ck_assert_int_eq(memcmp(bytes, "GHNASGHN", 8), 0);
+    ck_assert_int_eq(((unsigned char *)bytes)[8], NAS_GHN_CKPT_VERSION);
+    nas_ghn g2;
+    nas_ghn_trainer tr2;
+    ck_assert_int_eq(nas_ghn_load_mem(&g2, &tr2, NULL, bytes, n, "re-saved", NULL), NAS_OK);
+    ck_assert_int_eq(memcmp(g2.params.data, g.params.data, (size_t)g.params.numel * sizeof(float)),
+                     0);
+    ck_assert_int_eq(memcmp(g2.seen, g.seen, (size_t)g.n_seen), 0);
+    ck_assert_int_eq(memcmp(&tr2.tc, &tr.tc, sizeof tr.tc), 0);
+    ck_assert_int_eq(memcmp(&tr2.data, &tr.data, sizeof tr.data), 0);
+    ck_assert(tr2.step == tr.step && tr2.opt.step == tr.opt.step);
+    ck_assert_int_eq(
+        memcmp(tr2.opt.state, tr.opt.state, (size_t)tr.opt.state_numel * sizeof(float)), 0);
+    nas_free(bytes);
+    nas_ghn_trainer_free(&tr2);
+    nas_ghn_free(&g2);
+    /* the old layout's refusals: truncated, corrupted */
+    unsigned char *data;
+    long len;
+    read_all(path, &data, &len);
+    ck_assert_int_eq(nas_ghn_load_mem(&g2, NULL, NULL, data, (size_t)len / 2, "old", NULL),
+                     NAS_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "old: truncated checkpoint"));
+    data[len / 2] ^= 0x10;
+    ck_assert_int_eq(nas_ghn_load_mem(&g2, NULL, NULL, data, (size_t)len, "old", NULL),
+                     NAS_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "old: corrupted checkpoint (CRC-32"));
+    free(data);
+    nas_ghn_free(&ref);
+    nas_ghn_trainer_free(&tr);
+    nas_ghn_free(&g);
+}
+END_TEST
+
+/* In memory: the bytes of nas_ghn_save_mem are the file's; other kinds of checkpoint and
+ * missing sections are refused by name. */
+START_TEST(test_ghn__checkpoint_in_memory) {
+    train_setup ts;
+    setup_train(&ts, tiny_train(1, 1));
+    char path[256];
+    tmp_path(path, sizeof path, "mem");
+    ck_assert_int_eq(nas_ghn_save(&ts.g, &ts.tr, path), NAS_OK);
+    unsigned char *file;
+    long len;
+    read_all(path, &file, &len);
+    void *bytes;
+    size_t n;
+    ck_assert_int_eq(nas_ghn_save_mem(&ts.g, &ts.tr, &bytes, &n), NAS_OK);
+    ck_assert_int_eq((long)n, len);
+    ck_assert_int_eq(memcmp(bytes, file, n), 0);
+    nas_ghn g;
+    nas_ghn_trainer tr;
+    ck_assert_int_eq(nas_ghn_load_mem(&g, &tr, NULL, bytes, n, "GHN 1 of the store", &ts.g.cfg),
+                     NAS_OK);
+    nas_ghn_trainer_free(&tr);
+    nas_ghn_free(&g);
+    /* a trained-net checkpoint (another kind of the same container) */
+    nas_ckpt_kind net = {{'N', 'E', 'T', '\0'}, "trained-net", 1, "train it again"};
+    nas_ckpt_writer w;
+    nas_ckpt_writer_init(&w, &net);
+    void *other;
+    size_t n_other;
+    ck_assert_int_eq(nas_ckpt_writer_finish(&w, &other, &n_other), NAS_OK);
+    ck_assert_int_eq(nas_ghn_load_mem(&g, NULL, NULL, other, n_other, "GHN 1 of the store", NULL),
+                     NAS_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "GHN 1 of the store: not a ghnas GHN checkpoint"));
+    nas_free(other);
+    /* a GHN container without its tensors */
+    nas_ckpt_kind ghn = {{'G', 'H', 'N', '\0'}, "GHN", NAS_GHN_CKPT_VERSION, NULL};
+    nas_ckpt_reader r;
+    ck_assert_int_eq(nas_ckpt_open(&r, bytes, n, &ghn, "x"), NAS_OK);
+    const nas_ckpt_section *cfg;
+    ck_assert_int_eq(nas_ckpt_find(&r, "config", NAS_CKPT_RECORD, &cfg), NAS_OK);
+    nas_ckpt_writer_init(&w, &ghn);
+    nas_ckpt_record_begin(&w, "config");
+    nas_ckpt_cursor c = nas_ckpt_cursor_of(cfg);
+    for (int i = 0; i < 13; i++) {
+        nas_ckpt_put_i32(&w, nas_ckpt_get_i32(&c));
+    }
+    nas_ckpt_record_end(&w);
+    ck_assert_int_eq(nas_ckpt_writer_finish(&w, &other, &n_other), NAS_OK);
+    ck_assert_int_eq(nas_ghn_load_mem(&g, NULL, NULL, other, n_other, "bare", NULL), NAS_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "bare: 0 tensors, a GHN of this configuration"));
+    nas_free(other);
+    nas_ckpt_reader_free(&r);
+    /* weights only, from memory */
+    nas_free(bytes);
+    ck_assert_int_eq(nas_ghn_save_mem(&ts.g, NULL, &bytes, &n), NAS_OK);
+    ck_assert_int_eq(nas_ghn_load_mem(&g, &tr, NULL, bytes, n, "w", NULL), NAS_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "weights only"));
+    nas_free(bytes);
+    free(file);
+    remove(path);
+    teardown_train(&ts);
+}
+END_TEST
+
 Suite *nas_test_ghn_suite(void) {
     Suite *s = suite_create("ghn");
     TCase *tc = tcase_create("features");
@@ -1296,6 +1427,8 @@ Suite *nas_test_ghn_suite(void) {
     tcase_add_test(tc, test_ghn__checkpoint_round_trip);
     tcase_add_test(tc, test_ghn__resume_continues_exactly);
     tcase_add_test(tc, test_ghn__checkpoint_refusals);
+    tcase_add_test(tc, test_ghn__checkpoint_reads_version_2);
+    tcase_add_test(tc, test_ghn__checkpoint_in_memory);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,11 +5,16 @@
  * archs, with owned weights and with weights supplied as tape values made by other ops; random
  * members of every space compiled and run (shapes, finite loss, backward both ways); the NB201
  * benchmark net's parameter count and FLOPs; topological order, adjacency, levels and igraph
- * distances; training through nas_train; text/DOT/GraphML export; and error messages.
+ * distances; training through nas_train and the one loop nas_train_run (hooks, stop flag,
+ * epoch-seeded resume bit-identical), evaluate's trainer resuming from its container checkpoints
+ * and from the GHNASEV1 ones of earlier builds; text/DOT/GraphML export; and error messages.
  */
 #include "test_suites.h"
 
+#include "eval/eval-impl.h"
+#include "ghnas/container.h"
 #include "ghnas/net.h"
+#include "ghnas/train.h"
 #include "golden.h"
 #include "space/space-impl.h"
 
@@ -793,6 +798,355 @@ START_TEST(test_net__owned_model_trains) {
 }
 END_TEST
 
+/* A two-class image set: bright top or bright bottom half (12 x 12, one channel). */
+static void halves(nas_dataset *ds, int64_t n, uint64_t seed) {
+    ck_assert_int_eq(nas_data_alloc(ds, n, 1, 12, 12, 2, "halves"), NAS_OK);
+    nas_rng rng;
+    nas_rng_seed(&rng, seed);
+    for (int64_t i = 0; i < ds->n; i++) {
+        int y = (int)(i % 2);
+        ds->labels[i] = y;
+        for (int p = 0; p < 144; p++) {
+            bool top = p < 72;
+            int base = (top != (y == 1)) ? 190 : 50;
+            ds->images[i * 144 + p] = (uint8_t)(base + (int)nas_rng_below(&rng, 40));
+        }
+    }
+}
+
+typedef struct hook_log {
+    int steps, validates, epochs, stop_after_steps, fail_epoch;
+    char order[64];      /* 'v' before_validate, 'e' on_epoch */
+    int64_t opt_step[8]; /* the optimizer's step count at each on_epoch */
+    double lr[8], val_acc[8];
+    volatile sig_atomic_t stop;
+    /* the state after epoch 1, to resume from */
+    float *params, *running, *state;
+    int64_t n_params, n_running, n_state, step1;
+    const nas_net_model *m;
+} hook_log;
+
+static void hook_step(int64_t step, double loss, void *user) {
+    hook_log *l = user;
+    ck_assert(isfinite(loss) && step >= 1);
+    if (++l->steps == l->stop_after_steps) {
+        l->stop = 1;
+    }
+}
+
+static nas_status hook_validate(int epoch, void *user) {
+    hook_log *l = user;
+    ck_assert_int_eq(epoch, l->epochs + 1);
+    l->order[strlen(l->order)] = 'v';
+    l->validates++;
+    return NAS_OK;
+}
+
+static nas_status hook_epoch(const nas_epoch_stats *es, const nas_optim *opt, void *user) {
+    hook_log *l = user;
+    l->order[strlen(l->order)] = 'e';
+    l->opt_step[l->epochs] = opt->step;
+    l->lr[l->epochs] = es->lr;
+    l->val_acc[l->epochs] = es->val_acc;
+    l->epochs++;
+    if (es->epoch == 1 && l->m) { /* keep what a checkpoint would */
+        l->params = malloc((size_t)l->m->params.numel * sizeof(float));
+        l->running = malloc((size_t)(l->m->net->n_running + 1) * sizeof(float));
+        l->state = malloc((size_t)(opt->state_numel + 1) * sizeof(float));
+        memcpy(l->params, l->m->params.data, (size_t)l->m->params.numel * sizeof(float));
+        memcpy(l->running, l->m->running, (size_t)l->m->net->n_running * sizeof(float));
+        memcpy(l->state, opt->state, (size_t)opt->state_numel * sizeof(float));
+        l->step1 = opt->step;
+    }
+    if (es->epoch == l->fail_epoch) {
+        return nas_error(NAS_EIO, "hook: cannot store epoch %d", es->epoch);
+    }
+    return NAS_OK;
+}
+
+/* A fresh model (seeded) with its optimizer and a spec for nas_train_run over ds. */
+typedef struct loop_setup {
+    nas_net net;
+    nas_net_model m;
+    nas_model model;
+    nas_optim opt;
+    nas_train_recipe r;
+    nas_data_norm norm;
+    nas_train_spec spec;
+} loop_setup;
+
+static void loop_init(loop_setup *L, const nas_dataset *ds, hook_log *log) {
+    memset(L, 0, sizeof *L);
+    compile_ok(&L->net, "nb201", NB201_BENCH, config(4, 1, 1, 12, 12, 2));
+    nas_rng rng;
+    nas_rng_seed(&rng, 11);
+    ck_assert_int_eq(nas_net_model_init(&L->m, &L->net, NAS_NET_INIT_KAIMING_OUT, &rng), NAS_OK);
+    L->model = nas_net_model_handle(&L->m);
+    L->r = nas_train_recipe_default();
+    L->r.epochs = 3;
+    L->r.batch_size = 16;
+    L->r.hflip = true;
+    L->r.crop_pad = 1;
+    ck_assert_int_eq(nas_optim_init(&L->opt, &L->m.params, &L->r.optim), NAS_OK);
+    nas_data_norm_identity(&L->norm, 1);
+    L->spec = (nas_train_spec){.model = &L->model,
+                               .opt = &L->opt,
+                               .train = ds,
+                               .val = ds,
+                               .norm = &L->norm,
+                               .recipe = &L->r,
+                               .epoch_seeded = true,
+                               .what = "loop",
+                               .hooks = {.stop = &log->stop,
+                                         .on_step = hook_step,
+                                         .before_validate = hook_validate,
+                                         .on_epoch = hook_epoch,
+                                         .user = log}};
+}
+
+static void loop_free(loop_setup *L) {
+    nas_optim_free(&L->opt);
+    nas_net_model_free(&L->m);
+    nas_net_free(&L->net);
+}
+
+/* The one training loop: hooks in order with the optimizer, the stop flag, failing hooks, and
+ * an epoch-seeded training resumed after epoch 1 ends bit-identical to an uninterrupted one. */
+START_TEST(test_net__train_loop_hooks_and_resume) {
+    nas_dataset ds;
+    halves(&ds, 96, 3); /* 6 steps of 16 per epoch */
+    hook_log a;
+    memset(&a, 0, sizeof a);
+    loop_setup A;
+    loop_init(&A, &ds, &a);
+    a.m = &A.m;
+    ck_assert_msg(nas_train_run(&A.spec) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_eq(a.steps, 18);
+    ck_assert_str_eq(a.order, "veveve");
+    ck_assert(a.opt_step[0] == 6 && a.opt_step[1] == 12 && a.opt_step[2] == 18);
+    nas_schedule sched = nas_schedule_cosine(A.r.lr, 18, A.r.eta_min, A.r.warmup_steps);
+    ck_assert(a.lr[0] == (double)nas_schedule_lr(&sched, 5));
+    ck_assert(a.lr[2] == (double)nas_schedule_lr(&sched, 17));
+    ck_assert(a.val_acc[2] >= 0.0 && a.val_acc[2] <= 1.0);
+
+    /* resumed after epoch 1 from the kept state: the same weights, statistics and moments */
+    hook_log b;
+    memset(&b, 0, sizeof b);
+    b.epochs = 1;
+    loop_setup B;
+    loop_init(&B, &ds, &b);
+    memcpy(B.m.params.data, a.params, (size_t)B.m.params.numel * sizeof(float));
+    memcpy(B.m.running, a.running, (size_t)B.net.n_running * sizeof(float));
+    memcpy(B.opt.state, a.state, (size_t)B.opt.state_numel * sizeof(float));
+    B.opt.step = a.step1;
+    B.spec.epochs_done = 1;
+    ck_assert_msg(nas_train_run(&B.spec) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_eq(b.steps, 12);
+    ck_assert_int_eq(
+        memcmp(B.m.params.data, A.m.params.data, (size_t)A.m.params.numel * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(B.m.running, A.m.running, (size_t)A.net.n_running * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(B.opt.state, A.opt.state, (size_t)A.opt.state_numel * sizeof(float)),
+                     0);
+    ck_assert(b.lr[2] == a.lr[2] && b.val_acc[2] == a.val_acc[2]);
+    loop_free(&B);
+
+    /* the stop flag: seen before the next step */
+    memset(&b, 0, sizeof b);
+    b.stop_after_steps = 8;
+    loop_init(&B, &ds, &b);
+    ck_assert_int_eq(nas_train_run(&B.spec), NAS_EINTERRUPTED);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "loop: stopped in epoch 2"));
+    ck_assert(b.steps == 8 && b.epochs == 1);
+    loop_free(&B);
+    /* a failing on_epoch stops the loop with its status */
+    memset(&b, 0, sizeof b);
+    b.fail_epoch = 2;
+    loop_init(&B, &ds, &b);
+    ck_assert_int_eq(nas_train_run(&B.spec), NAS_EIO);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "cannot store epoch 2"));
+    ck_assert_int_eq(b.epochs, 2);
+    /* resuming needs an epoch-seeded order; no data: refused */
+    B.spec.epoch_seeded = false;
+    B.spec.epochs_done = 1;
+    ck_assert_int_eq(nas_train_run(&B.spec), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "needs epoch-seeded data order"));
+    B.spec.epochs_done = 0;
+    B.spec.n_train = 5;
+    int32_t few[5] = {0, 1, 2, 3, 4};
+    B.spec.train_idx = few;
+    ck_assert_int_eq(nas_train_run(&B.spec), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "batch_size 16 exceeds the 5 examples"));
+    loop_free(&B);
+    free(a.params);
+    free(a.running);
+    free(a.state);
+    loop_free(&A);
+    nas_data_free(&ds);
+}
+END_TEST
+
+/* ---- evaluate's trainer on the loop: its checkpoints, old and new ------------------------- */
+
+typedef struct kept_epochs {
+    void *ckpt[4];
+    size_t n[4];
+    nas_epoch_record e[4];
+    int count;
+} kept_epochs;
+
+static nas_status keep_epoch(void *user, const nas_epoch_record *e, const void *ckpt, size_t n) {
+    kept_epochs *k = user;
+    ck_assert_int_lt(k->count, 4);
+    k->ckpt[k->count] = malloc(n);
+    memcpy(k->ckpt[k->count], ckpt, n);
+    k->n[k->count] = n;
+    k->e[k->count++] = *e;
+    return NAS_OK;
+}
+
+/* The FNV-1a 64 of earlier builds, written out here so the test does not share the reader's. */
+static uint64_t fnv64_test(const unsigned char *p, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* The checkpoint an earlier build ("GHNASEV1") stored for the same state (test-only writer). */
+static unsigned char *legacy_net_ckpt(const void *ckpt, size_t n, size_t *n_out) {
+    nas_ckpt_kind net = {{'N', 'E', 'T', '\0'}, "trained-net", 1, NULL};
+    nas_ckpt_reader r;
+    ck_assert_int_eq(nas_ckpt_open(&r, ckpt, n, &net, "new"), NAS_OK);
+    const nas_ckpt_section *st, *p, *run, *opt;
+    ck_assert_int_eq(nas_ckpt_find(&r, "state", NAS_CKPT_RECORD, &st), NAS_OK);
+    ck_assert_int_eq(nas_ckpt_find(&r, "params", NAS_CKPT_F32, &p), NAS_OK);
+    ck_assert_int_eq(nas_ckpt_find(&r, "running", NAS_CKPT_F32, &run), NAS_OK);
+    ck_assert_int_eq(nas_ckpt_find(&r, "optim", NAS_CKPT_F32, &opt), NAS_OK);
+    nas_ckpt_cursor c = nas_ckpt_cursor_of(st);
+    int64_t epochs_done = nas_ckpt_get_i64(&c), step = nas_ckpt_get_i64(&c);
+    int64_t hdr[5] = {p->count, run->count, opt->count, step, epochs_done};
+    size_t floats = (size_t)(p->count + run->count + opt->count);
+    *n_out = 8 + sizeof hdr + floats * sizeof(float) + 8;
+    unsigned char *b = malloc(*n_out), *q = b;
+    memcpy(q, "GHNASEV1", 8);
+    q += 8;
+    memcpy(q, hdr, sizeof hdr);
+    q += sizeof hdr;
+    const nas_ckpt_section *secs[3] = {p, run, opt};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(nas_ckpt_section_read(&r, secs[k], q, secs[k]->count), NAS_OK);
+        q += (size_t)secs[k]->count * sizeof(float);
+    }
+    uint64_t h = fnv64_test(b, (size_t)(q - b));
+    memcpy(q, &h, 8);
+    nas_ckpt_reader_free(&r);
+    return b;
+}
+
+/* Evaluate's trainer stores container checkpoints each epoch; resuming from one, or from the
+ * "GHNASEV1" checkpoint an earlier build stored, ends bit-identical to the uninterrupted run. */
+START_TEST(test_net__eval_trainer_resumes_old_and_new_checkpoints) {
+    nas_dataset ds;
+    halves(&ds, 96, 5);
+    int32_t idx[96];
+    for (int i = 0; i < 96; i++) {
+        idx[i] = i;
+    }
+    nas_train_recipe r = nas_train_recipe_default();
+    r.epochs = 2;
+    r.batch_size = 16;
+    nas_data_norm norm;
+    nas_data_norm_identity(&norm, 1);
+    kept_epochs k[4];
+    memset(k, 0, sizeof k);
+    nas_i_trainer tr = {.train = &ds,
+                        .train_idx = idx,
+                        .n_train = 96,
+                        .val = &ds,
+                        .val_idx = idx,
+                        .n_val = 48,
+                        .norm = &norm,
+                        .recipe = &r,
+                        .bn_calib = 2,
+                        .on_epoch = keep_epoch};
+    nas_net net;
+    compile_ok(&net, "nb201", NB201_BENCH, config(4, 1, 1, 12, 12, 2));
+    nas_net_model m[4];
+    float *final[4];
+    size_t legacy_n = 0;
+    unsigned char *legacy = NULL;
+    for (int run = 0; run < 4; run++) { /* 0: whole, 1: from new, 2: from old, 3: refusals */
+        nas_rng rng;
+        nas_rng_seed(&rng, 21);
+        ck_assert_int_eq(nas_net_model_init(&m[run], &net, NAS_NET_INIT_KAIMING_OUT, &rng), NAS_OK);
+        tr.user = &k[run];
+        double tra, va, te;
+        const void *from = run == 1 ? k[0].ckpt[0] : run == 2 ? (const void *)legacy : NULL;
+        size_t n_from = run == 1 ? k[0].n[0] : run == 2 ? legacy_n : 0;
+        if (run < 3) {
+            nas_status st =
+                nas_i_train_arch(&tr, &m[run], run == 0 ? 0 : 1, from, n_from, &tra, &va, &te);
+            ck_assert_msg(st == NAS_OK, "run %d: %s", run, nas_errmsg());
+            ck_assert(isnan(te) && va == k[run].e[k[run].count - 1].val_acc);
+        }
+        final[run] = m[run].params.data;
+        if (run == 0) {
+            ck_assert_int_eq(k[0].count, 2);
+            ck_assert_int_eq(memcmp(k[0].ckpt[0], "GHNASNET", 8), 0);
+            legacy = legacy_net_ckpt(k[0].ckpt[0], k[0].n[0], &legacy_n);
+        } else if (run < 3) {
+            ck_assert_int_eq(k[run].count, 1); /* epoch 2 only */
+            ck_assert_int_eq(k[run].e[0].epoch, 2);
+            ck_assert(k[run].e[0].train_loss == k[0].e[1].train_loss);
+            ck_assert(k[run].e[0].val_acc == k[0].e[1].val_acc);
+            ck_assert_int_eq(memcmp(final[run], final[0], (size_t)net.n_params * sizeof(float)), 0);
+            ck_assert_int_eq(
+                memcmp(m[run].running, m[0].running, (size_t)net.n_running * sizeof(float)), 0);
+            ck_assert_int_eq(k[run].n[0], k[0].n[1]); /* the same checkpoint after epoch 2 */
+            ck_assert_int_eq(memcmp(k[run].ckpt[0], k[0].ckpt[1], k[0].n[1]), 0);
+        } else { /* damaged, foreign or misfitting checkpoints are refused by name */
+            double a, b, c;
+            legacy[100] ^= 1;
+            ck_assert_int_eq(nas_i_train_arch(&tr, &m[3], 1, legacy, legacy_n, &a, &b, &c),
+                             NAS_EFORMAT);
+            ck_assert_ptr_nonnull(strstr(nas_errmsg(), "damaged (checksum)"));
+            legacy[100] ^= 1;
+            ck_assert_int_eq(nas_i_train_arch(&tr, &m[3], 1, legacy, legacy_n - 9, &a, &b, &c),
+                             NAS_EFORMAT);
+            ck_assert_ptr_nonnull(strstr(nas_errmsg(), "does not fit"));
+            unsigned char *bad = k[0].ckpt[0];
+            bad[k[0].n[0] / 2] ^= 1;
+            ck_assert_int_eq(nas_i_train_arch(&tr, &m[3], 1, bad, k[0].n[0], &a, &b, &c),
+                             NAS_EFORMAT);
+            ck_assert_ptr_nonnull(strstr(nas_errmsg(), "corrupted checkpoint (CRC-32"));
+            bad[k[0].n[0] / 2] ^= 1;
+            ck_assert_int_eq(nas_i_train_arch(&tr, &m[3], 1, bad, k[0].n[0] - 3, &a, &b, &c),
+                             NAS_EFORMAT);
+            ck_assert_ptr_nonnull(strstr(nas_errmsg(), "truncated checkpoint"));
+            ck_assert_int_eq(nas_i_train_arch(&tr, &m[3], 2, bad, k[0].n[0], &a, &b, &c),
+                             NAS_EFORMAT);
+            ck_assert_ptr_nonnull(strstr(nas_errmsg(), "does not fit this training"));
+            const char foreign[] = "GHNASGHN\x03\0\0\0";
+            ck_assert_int_eq(nas_i_train_arch(&tr, &m[3], 1, foreign, sizeof foreign, &a, &b, &c),
+                             NAS_EFORMAT);
+            ck_assert_ptr_nonnull(strstr(nas_errmsg(), "not a ghnas trained-net checkpoint"));
+            ck_assert_int_eq(nas_i_train_arch(&tr, &m[3], 1, NULL, 0, &a, &b, &c), NAS_EFORMAT);
+            ck_assert_ptr_nonnull(strstr(nas_errmsg(), "1 epochs are stored but no checkpoint"));
+        }
+    }
+    for (int run = 0; run < 4; run++) {
+        for (int i = 0; i < k[run].count; i++) {
+            free(k[run].ckpt[i]);
+        }
+        nas_net_model_free(&m[run]);
+    }
+    free(legacy);
+    nas_net_free(&net);
+    nas_data_free(&ds);
+}
+END_TEST
+
 /* ---- export --------------------------------------------------------------------------------- */
 
 static char *write_to_string(const nas_net *net, nas_net_format fmt) {
@@ -983,6 +1337,8 @@ Suite *nas_test_net_suite(void) {
     tcase_set_timeout(exec, 180);
     tcase_add_test(exec, test_net__random_members_run);
     tcase_add_test(exec, test_net__owned_model_trains);
+    tcase_add_test(exec, test_net__train_loop_hooks_and_resume);
+    tcase_add_test(exec, test_net__eval_trainer_resumes_old_and_new_checkpoints);
     tcase_add_test(exec, test_net__threads_compile_and_run);
     suite_add_tcase(s, exec);
     TCase *io = tcase_create("export_and_errors");

@@ -449,16 +449,13 @@ START_TEST(test_store__pareto_matches_brute_force) {
 END_TEST
 
 START_TEST(test_store__trainings_and_ghns) {
-    char p[512], ck[512], out[512];
+    char p[512];
     test_tpath(p, "train.db");
-    test_tpath(ck, "ghn.ckpt");
-    test_tpath(out, "export.ckpt");
     nas_store *db = open_ok(p, NAS_STORE_CREATE);
     unsigned char blob[3000];
     for (size_t i = 0; i < sizeof blob; i++) {
         blob[i] = (unsigned char)(i * 7 + 3);
     }
-    spit(ck, blob, sizeof blob);
     nas_ghn_record g = {.space = "nb201",
                         .dataset = "fashion-mnist",
                         .config_json = "{\"hid\":32}",
@@ -466,11 +463,10 @@ START_TEST(test_store__trainings_and_ghns) {
                         .train_loss = 0.5,
                         .val_acc = 0.7,
                         .seconds = 12.5,
-                        .checkpoint_path = ck};
+                        .checkpoint = blob,
+                        .checkpoint_bytes = sizeof blob};
     int64_t g1 = 0, g2 = 0, found = 0;
     ck_assert_int_eq(nas_store_ghn_add(db, &g, &g1), NAS_OK);
-    g.checkpoint_path = NULL;
-    g.checkpoint = blob;
     g.checkpoint_bytes = 100;
     ck_assert_int_eq(nas_store_ghn_add(db, &g, &g2), NAS_OK);
     ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "fashion-mnist", &found), NAS_OK);
@@ -482,16 +478,14 @@ START_TEST(test_store__trainings_and_ghns) {
     ck_assert_uint_eq(n, sizeof blob);
     ck_assert_mem_eq(bytes, blob, n);
     nas_free(bytes);
-    ck_assert_int_eq(nas_store_ghn_export(db, g2, out), NAS_OK);
-    unsigned char *exported = slurp(out, &n);
+    ck_assert_int_eq(nas_store_ghn_checkpoint(db, g2, &bytes, &n), NAS_OK);
     ck_assert_uint_eq(n, 100);
-    ck_assert_mem_eq(exported, blob, 100);
-    free(exported);
+    ck_assert_mem_eq(bytes, blob, 100);
+    nas_free(bytes);
     ck_assert_int_eq(nas_store_ghn_checkpoint(db, 77, &bytes, &n), NAS_ENOTFOUND);
-    g.checkpoint = NULL;
-    g.checkpoint_path = "/nonexistent/ghn.ckpt";
-    ck_assert_int_eq(nas_store_ghn_add(db, &g, &found), NAS_EIO);
-    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "/nonexistent/ghn.ckpt"));
+    g.checkpoint = NULL; /* the store takes bytes only */
+    ck_assert_int_eq(nas_store_ghn_add(db, &g, &found), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "needs a space, a dataset and a checkpoint"));
     ck_assert_int_eq(nas_run_status_name(NAS_RUN_FAILED)[0], 'f');
 
     int64_t bad_run = 0;
