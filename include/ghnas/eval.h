@@ -165,7 +165,22 @@ typedef struct nas_eval_corr {
     nas_eval_ci tau, rho;  /* Kendall tau-b, Spearman rho: score vs trained val_acc */
     int n_top;             /* the better half: the ceil(n/2) best by trained val_acc */
     nas_eval_ci tau_top, rho_top;
+    nas_eval_ci prec, prec_top; /* precision at the top 10 % (nas_eval_precision_at), all / half */
 } nas_eval_corr;
+
+/* The share of the top fraction that nas_eval_correlations reports precision at. */
+#define NAS_EVAL_PREC_FRAC 0.1
+
+/*
+ * Precision at the top: k = ceil(frac * m) over the m complete (non-NaN) pairs; the share of the k
+ * largest x that are among the k largest y (ties broken by position). Raw values, like the
+ * correlations: for a lower-is-better scorer pass -x. *p is NaN when m is 0.
+ */
+nas_status nas_eval_precision_at(const double *x, const double *y, int64_t n, double frac,
+                                 double *p);
+/* The same with a percentile-bootstrap 95 % interval from n_boot resamples of the pairs. */
+nas_status nas_eval_precision_ci(const double *x, const double *y, int64_t n, double frac,
+                                 int n_boot, nas_rng *rng, nas_eval_ci *p);
 
 /*
  * Percentile bootstrap: n_boot resamples of the pairs with replacement (rng), 95 % interval of
@@ -178,7 +193,8 @@ nas_status nas_eval_corr_ci(const double *x, const double *y, int64_t n, int n_b
 /*
  * For every scorer recorded in search run `search_run` (nas_store_query_run_scorers), the
  * correlation of its raw values with the trained validation accuracy of items[0..n) (finished
- * ones; see nas_eval_run), on all of them and on the better half, with n_boot bootstrap resamples
+ * ones; see nas_eval_run) and the precision at the top NAS_EVAL_PREC_FRAC of its largest values,
+ * on all of them and on the better half, with n_boot bootstrap resamples
  * from a stream seeded by `seed`. *out (nas_free) receives *n_out rows in scorer-name order.
  */
 nas_status nas_eval_correlations(nas_store *db, int64_t search_run, const nas_eval_item *items,

@@ -1,7 +1,7 @@
 /*
- * Scorer quality: Kendall tau and Spearman rho of every scorer recorded in a search run against
- * the trained validation accuracy of an evaluate run, on all trained architectures and on the
- * better half, with percentile bootstrap intervals.
+ * Scorer quality: Kendall tau, Spearman rho and precision at the top 10 % of every scorer recorded
+ * in a search run against the trained validation accuracy of an evaluate run, on all trained
+ * architectures and on the better half, with percentile bootstrap intervals.
  */
 #include "ghnas/eval.h"
 
@@ -86,6 +86,107 @@ cleanup:
     return st;
 }
 
+/* Positions sorted by value, largest first, ties by position. */
+typedef struct val_pos {
+    double v;
+    int64_t i;
+} val_pos;
+
+static int cmp_val_desc(const void *a, const void *b) {
+    const val_pos *p = a, *q = b;
+    if (p->v != q->v) {
+        return p->v < q->v ? 1 : -1;
+    }
+    return (p->i > q->i) - (p->i < q->i);
+}
+
+/* Precision at the top over m complete pairs; vp and in_y are scratch of m entries. */
+static double precision_pairs(const double *x, const double *y, int64_t m, double frac, val_pos *vp,
+                              unsigned char *in_y) {
+    if (m <= 0) {
+        return (double)NAN;
+    }
+    int64_t k = (int64_t)ceil(frac * (double)m - 1e-9);
+    k = k < 1 ? 1 : k > m ? m : k;
+    for (int64_t i = 0; i < m; i++) {
+        vp[i] = (val_pos){y[i], i};
+        in_y[i] = 0;
+    }
+    qsort(vp, (size_t)m, sizeof *vp, cmp_val_desc);
+    for (int64_t i = 0; i < k; i++) {
+        in_y[vp[i].i] = 1;
+    }
+    for (int64_t i = 0; i < m; i++) {
+        vp[i] = (val_pos){x[i], i};
+    }
+    qsort(vp, (size_t)m, sizeof *vp, cmp_val_desc);
+    int64_t hit = 0;
+    for (int64_t i = 0; i < k; i++) {
+        hit += in_y[vp[i].i];
+    }
+    return (double)hit / (double)k;
+}
+
+nas_status nas_eval_precision_ci(const double *x, const double *y, int64_t n, double frac,
+                                 int n_boot, nas_rng *rng, nas_eval_ci *p) {
+    p->value = p->lo = p->hi = (double)NAN;
+    if (n < 0 || n_boot < 0 || !(frac > 0.0 && frac <= 1.0) || (n > 0 && (!x || !y)) ||
+        (n_boot > 0 && !rng)) {
+        return nas_error(NAS_EINVAL,
+                         "precision at the top: bad arguments (n %lld, fraction %g, "
+                         "resamples %d)",
+                         (long long)n, frac, n_boot);
+    }
+    nas_status st = NAS_OK;
+    const size_t cap = (size_t)(n > 0 ? n : 1);
+    double *px = nas_malloc(sizeof *px * cap * 4);
+    double *bt = nas_malloc(sizeof *bt * (size_t)(n_boot > 0 ? n_boot : 1));
+    val_pos *vp = nas_malloc(sizeof *vp * cap);
+    unsigned char *in_y = nas_malloc(cap);
+    if (!px || !bt || !vp || !in_y) {
+        st = nas_error(NAS_ENOMEM, "precision at the top: out of memory");
+        goto cleanup;
+    }
+    double *py = px + n, *bx = px + 2 * n, *by = px + 3 * n;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isnan(x[i]) && !isnan(y[i])) {
+            px[m] = x[i];
+            py[m] = y[i];
+            m++;
+        }
+    }
+    p->value = precision_pairs(px, py, m, frac, vp, in_y);
+    if (n_boot == 0 || m < 2) {
+        goto cleanup;
+    }
+    for (int b = 0; b < n_boot; b++) {
+        for (int64_t i = 0; i < m; i++) {
+            int64_t j = (int64_t)nas_rng_below(rng, (uint64_t)m);
+            bx[i] = px[j];
+            by[i] = py[j];
+        }
+        bt[b] = precision_pairs(bx, by, m, frac, vp, in_y);
+    }
+    qsort(bt, (size_t)n_boot, sizeof *bt, cmp_double);
+    p->lo = quantile_sorted(bt, n_boot, 0.025);
+    p->hi = quantile_sorted(bt, n_boot, 0.975);
+cleanup:
+    nas_free(px);
+    nas_free(bt);
+    nas_free(vp);
+    nas_free(in_y);
+    return st;
+}
+
+nas_status nas_eval_precision_at(const double *x, const double *y, int64_t n, double frac,
+                                 double *p) {
+    nas_eval_ci ci;
+    nas_status st = nas_eval_precision_ci(x, y, n, frac, 0, NULL, &ci);
+    *p = ci.value;
+    return st;
+}
+
 /* qsort of item indices by trained val_acc, best first. */
 typedef struct acc_idx {
     double acc;
@@ -164,6 +265,8 @@ nas_status nas_eval_correlations(nas_store *db, int64_t search_run, const nas_ev
         nas_rng rng;
         nas_rng_seed(&rng, seed);
         NAS_TRY(nas_eval_corr_ci(score, acc, n, n_boot, &rng, &row->tau, &row->rho));
+        nas_rng_seed(&rng, seed + 2); /* own streams: the tau/rho intervals stay as they were */
+        NAS_TRY(nas_eval_precision_ci(score, acc, n, NAS_EVAL_PREC_FRAC, n_boot, &rng, &row->prec));
         for (int k = 0; k < half; k++) {
             hs[k] = score[order[k].i];
             ha[k] = acc[order[k].i];
@@ -171,6 +274,9 @@ nas_status nas_eval_correlations(nas_store *db, int64_t search_run, const nas_ev
         }
         nas_rng_seed(&rng, seed + 1);
         NAS_TRY(nas_eval_corr_ci(hs, ha, half, n_boot, &rng, &row->tau_top, &row->rho_top));
+        nas_rng_seed(&rng, seed + 3);
+        NAS_TRY(
+            nas_eval_precision_ci(hs, ha, half, NAS_EVAL_PREC_FRAC, n_boot, &rng, &row->prec_top));
     }
     *out = rows;
     *n_out = (int)sc.n_rows;

@@ -846,6 +846,54 @@ START_TEST(test_search__bootstrap_intervals) {
 }
 END_TEST
 
+START_TEST(test_search__precision_at_top) {
+    /* 20 pairs: k = 2. y's best two are positions 19 and 18; x puts 19 first and 0 second. */
+    double x[20], y[20];
+    for (int i = 0; i < 20; i++) {
+        x[i] = i;
+        y[i] = i;
+    }
+    double p = 0.0;
+    ck_assert_int_eq(nas_eval_precision_at(x, y, 20, 0.1, &p), NAS_OK);
+    ck_assert_double_eq_tol(p, 1.0, EPS);
+    x[0] = 18.5; /* now x's top two are 19 and 0 */
+    ck_assert_int_eq(nas_eval_precision_at(x, y, 20, 0.1, &p), NAS_OK);
+    ck_assert_double_eq_tol(p, 0.5, EPS);
+    /* reversed ranking: none of x's top 10 % is in y's */
+    for (int i = 0; i < 20; i++) {
+        x[i] = -i;
+    }
+    ck_assert_int_eq(nas_eval_precision_at(x, y, 20, 0.1, &p), NAS_OK);
+    ck_assert_double_eq_tol(p, 0.0, EPS);
+    /* k = ceil(0.1 * m) over complete pairs: 11 pairs -> k 2; NaN pairs dropped first */
+    const double a[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, NAN};
+    const double b[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 10, 99};
+    ck_assert_int_eq(nas_eval_precision_at(a, b, 12, 0.1, &p), NAS_OK);
+    ck_assert_double_eq_tol(p, 1.0, EPS); /* {10, 11} either way */
+    ck_assert_int_eq(nas_eval_precision_at(a, b, 12, 0.05, &p), NAS_OK);
+    ck_assert_double_eq_tol(p, 0.0, EPS); /* k 1: x's best is 11, y's best is 10 (position 9) */
+    /* bootstrap interval inside [0, 1] around the value, reproducible */
+    for (int i = 0; i < 20; i++) {
+        x[i] = i + ((i % 3) ? 0.0 : 5.0);
+    }
+    nas_rng r;
+    nas_rng_seed(&r, 5);
+    nas_eval_ci c1, c2;
+    ck_assert_int_eq(nas_eval_precision_ci(x, y, 20, 0.1, 300, &r, &c1), NAS_OK);
+    ck_assert(c1.lo >= 0.0 && c1.lo <= c1.value && c1.value <= c1.hi && c1.hi <= 1.0);
+    ck_assert(c1.lo < c1.hi);
+    nas_rng_seed(&r, 5);
+    ck_assert_int_eq(nas_eval_precision_ci(x, y, 20, 0.1, 300, &r, &c2), NAS_OK);
+    ck_assert(c1.lo == c2.lo && c1.hi == c2.hi);
+    /* nothing complete: NaN; bad arguments refused */
+    ck_assert_int_eq(nas_eval_precision_at(x, y, 0, 0.1, &p), NAS_OK);
+    ck_assert(isnan(p));
+    ck_assert_int_eq(nas_eval_precision_at(x, y, 20, 0.0, &p), NAS_EINVAL);
+    ck_assert_int_eq(nas_eval_precision_at(x, y, 20, 1.5, &p), NAS_EINVAL);
+    ck_assert_int_eq(nas_eval_precision_ci(x, y, 20, 0.1, 10, NULL, &c1), NAS_EINVAL);
+}
+END_TEST
+
 START_TEST(test_search__kendall_spearman_hand_values) {
     double tau = 0.0, rho = 0.0;
     const double a[4] = {1, 2, 3, 4}, b[4] = {10, 20, 30, 40}, c[4] = {4, 3, 2, 1};
@@ -1414,6 +1462,7 @@ Suite *nas_test_search_suite(void) {
     tc = tcase_create("statistics");
     tcase_add_test(tc, test_search__kendall_spearman_hand_values);
     tcase_add_test(tc, test_search__bootstrap_intervals);
+    tcase_add_test(tc, test_search__precision_at_top);
     tcase_add_test(tc, test_search__pareto_against_brute_force);
     suite_add_tcase(s, tc);
 

@@ -1,0 +1,374 @@
+/*
+ * Rank every scorer a results store holds against the committed ground-truth table (issue 11):
+ * Kendall tau, Spearman rho and precision at the top 10 %, each with a 95 % percentile-bootstrap
+ * interval, on all cells of the table, on its test half and on the better half (the best half by
+ * trained accuracy), plus the seed-to-seed ceiling of the table itself. The metrics are the ones
+ * `ghnas evaluate` prints (src/eval/corr.c).
+ *
+ *   build/experiments/truth_rank DB [--csv experiments/data/nb201_fmnist_truth.csv] [--run R]
+ *                                   [--truth val_acc|test_acc] [--boot 1000] [--format table|csv]
+ *
+ * A scorer is matched to the table by arch text (the table's cells are NB201 class
+ * representatives, as every ghnas search stores them). Each (run, scorer) pair is one row, so GHN
+ * variants scored in different runs of one store are compared side by side. Values are ranked
+ * raw, larger first, as in ghnas evaluate (a scorer whose smaller values are better shows a
+ * negative tau).
+ */
+#include "ghnas/eval.h"
+#include "ghnas/store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CELLS 4096
+#define LINE_MAX  8192
+
+typedef struct cell {
+    char arch[NAS_ARCH_STR_MAX];
+    int index;
+    bool test;       /* test half (odd cell index) */
+    double truth[2]; /* seed 1, seed 2 (NaN when missing) */
+} cell;
+
+typedef struct table {
+    cell *c;
+    int n;
+} table;
+
+static void usage(FILE *f) {
+    fprintf(
+        f, "usage: truth_rank DB [--csv FILE] [--run R] [--truth val_acc|test_acc] [--boot N]\n"
+           "                     [--format table|csv]\n"
+           "Ranks every scorer of results store DB (each run and scorer) against the ground-truth\n"
+           "table FILE (default experiments/data/nb201_fmnist_truth.csv): Kendall tau, Spearman\n"
+           "rho and precision at the top 10%% with 95%% bootstrap intervals (N resamples, default\n"
+           "1000) on all cells, the test half and the better half, against the seed-1 truth.\n");
+}
+
+/* Column index of name in a CSV header (comma-separated, no quoting), or -1. */
+static int csv_col(char *const *f, int n, const char *name) {
+    for (int i = 0; i < n; i++) {
+        if (strcmp(f[i], name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int csv_split(char *line, char **f, int cap) {
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < cap;) {
+        f[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c) {
+            break;
+        }
+        *c = '\0';
+        p = c + 1;
+    }
+    return n;
+}
+
+static nas_status read_table(const char *path, const char *truth_col, table *t) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        return nas_error(NAS_EIO, "cannot open the truth table '%s'", path);
+    }
+    nas_status st = NAS_OK;
+    char line[LINE_MAX];
+    char *f[32];
+    t->c = nas_calloc(MAX_CELLS, sizeof *t->c);
+    if (!t->c) {
+        fclose(fp);
+        return nas_error(NAS_ENOMEM, "out of memory");
+    }
+    if (!fgets(line, sizeof line, fp)) {
+        st = nas_error(NAS_EINVAL, "%s: empty file", path);
+        goto cleanup;
+    }
+    int nf = csv_split(line, f, 32);
+    int c_cell = csv_col(f, nf, "cell"), c_half = csv_col(f, nf, "half");
+    int c_seed = csv_col(f, nf, "seed"), c_arch = csv_col(f, nf, "arch");
+    int c_truth = csv_col(f, nf, truth_col);
+    if (c_cell < 0 || c_half < 0 || c_seed < 0 || c_arch < 0 || c_truth < 0) {
+        st = nas_error(NAS_EINVAL, "%s: needs the columns cell, half, seed, arch and %s", path,
+                       truth_col);
+        goto cleanup;
+    }
+    int lineno = 1;
+    while (fgets(line, sizeof line, fp)) {
+        lineno++;
+        if (csv_split(line, f, 32) != nf) {
+            st = nas_error(NAS_EINVAL, "%s:%d: %d fields, the header has %d", path, lineno,
+                           csv_split(line, f, 32), nf);
+            goto cleanup;
+        }
+        int seed = atoi(f[c_seed]);
+        if (seed != 1 && seed != 2) {
+            continue;
+        }
+        int k = 0;
+        while (k < t->n && strcmp(t->c[k].arch, f[c_arch]) != 0) {
+            k++;
+        }
+        if (k == t->n) {
+            if (t->n == MAX_CELLS) {
+                st = nas_error(NAS_EINVAL, "%s: more than %d cells", path, MAX_CELLS);
+                goto cleanup;
+            }
+            cell *c = &t->c[t->n++];
+            snprintf(c->arch, sizeof c->arch, "%s", f[c_arch]);
+            c->index = atoi(f[c_cell]);
+            c->test = strcmp(f[c_half], "test") == 0;
+            c->truth[0] = c->truth[1] = (double)NAN;
+        }
+        t->c[k].truth[seed - 1] = strtod(f[c_truth], NULL);
+    }
+cleanup:
+    fclose(fp);
+    return st;
+}
+
+typedef struct metrics {
+    int n;
+    nas_eval_ci tau, rho, prec;
+} metrics;
+
+/* x and y over the cells selected by sel (NaN pairs dropped by the eval functions). */
+static nas_status measure(const double *x, const double *y, const bool *sel, int n, int boot,
+                          metrics *m) {
+    double *a = nas_malloc(sizeof *a * (size_t)(n > 0 ? n : 1) * 2);
+    if (!a) {
+        return nas_error(NAS_ENOMEM, "out of memory");
+    }
+    double *b = a + n;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (sel[i] && !isnan(x[i]) && !isnan(y[i])) {
+            a[k] = x[i];
+            b[k] = y[i];
+            k++;
+        }
+    }
+    m->n = k;
+    nas_rng r;
+    nas_rng_seed(&r, 1);
+    nas_status st = nas_eval_corr_ci(a, b, k, boot, &r, &m->tau, &m->rho);
+    if (st == NAS_OK) {
+        nas_rng_seed(&r, 3);
+        st = nas_eval_precision_ci(a, b, k, NAS_EVAL_PREC_FRAC, boot, &r, &m->prec);
+    }
+    nas_free(a);
+    return st;
+}
+
+static void fmt_ci(char *buf, size_t cap, const nas_eval_ci *c, bool csv) {
+    if (isnan(c->value)) {
+        snprintf(buf, cap, csv ? ",," : "-");
+    } else if (isnan(c->lo)) {
+        snprintf(buf, cap, csv ? "%.4f,," : "%6.3f", c->value);
+    } else if (csv) {
+        snprintf(buf, cap, "%.4f,%.4f,%.4f", c->value, c->lo, c->hi);
+    } else {
+        snprintf(buf, cap, "%6.3f [%6.3f, %6.3f]", c->value, c->lo, c->hi);
+    }
+}
+
+static void print_row(const char *run, const char *scorer, const char *subset, const metrics *m,
+                      bool csv) {
+    char t[64], r[64], p[64];
+    fmt_ci(t, sizeof t, &m->tau, csv);
+    fmt_ci(r, sizeof r, &m->rho, csv);
+    fmt_ci(p, sizeof p, &m->prec, csv);
+    if (csv) {
+        printf("%s,%s,%s,%d,%s,%s,%s\n", run, scorer, subset, m->n, t, r, p);
+    } else {
+        printf("%-5s %-12s %-7s %4d  %-22s  %-22s  %s\n", run, scorer, subset, m->n, t, r, p);
+    }
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* sel_all, sel_test and sel_better over the cells with a seed-1 truth. */
+static void subsets(const table *t, bool *all, bool *test, bool *better) {
+    double *v = nas_malloc(sizeof *v * (size_t)(t->n > 0 ? t->n : 1));
+    int m = 0;
+    for (int i = 0; i < t->n; i++) {
+        all[i] = !isnan(t->c[i].truth[0]);
+        test[i] = all[i] && t->c[i].test;
+        if (all[i] && v) {
+            v[m++] = t->c[i].truth[0];
+        }
+    }
+    double cut = (double)INFINITY;
+    if (v && m > 0) {
+        qsort(v, (size_t)m, sizeof *v, cmp_desc);
+        cut = v[(m + 1) / 2 - 1]; /* the ceil(m/2)-th best */
+    }
+    for (int i = 0; i < t->n; i++) {
+        better[i] = all[i] && t->c[i].truth[0] >= cut;
+    }
+    nas_free(v);
+}
+
+int main(int argc, char **argv) {
+    const char *db_path = NULL, *csv = "experiments/data/nb201_fmnist_truth.csv";
+    const char *truth_col = "val_acc";
+    long run = 0, boot = 1000;
+    bool as_csv = false;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (o[0] != '-') {
+            db_path = o;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "truth_rank: %s needs a value\n", o);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (strcmp(o, "--csv") == 0) {
+            csv = v;
+        } else if (strcmp(o, "--run") == 0) {
+            run = atol(v);
+        } else if (strcmp(o, "--boot") == 0) {
+            boot = atol(v);
+        } else if (strcmp(o, "--truth") == 0 &&
+                   (strcmp(v, "val_acc") == 0 || strcmp(v, "test_acc") == 0)) {
+            truth_col = v;
+        } else if (strcmp(o, "--format") == 0 &&
+                   (strcmp(v, "table") == 0 || strcmp(v, "csv") == 0)) {
+            as_csv = strcmp(v, "csv") == 0;
+        } else {
+            fprintf(stderr, "truth_rank: unknown option or value '%s %s'\n", o, v);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!db_path || boot < 0 || boot > 100000) {
+        usage(stderr);
+        return 2;
+    }
+    int rc = 1;
+    table t = {0};
+    nas_store *db = NULL;
+    nas_store_table q;
+    memset(&q, 0, sizeof q);
+    double *x = NULL, *y = NULL;
+    bool *sel = NULL;
+    if (read_table(csv, truth_col, &t) != NAS_OK) {
+        fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
+        goto cleanup;
+    }
+    const int n = t.n;
+    x = nas_malloc(sizeof *x * (size_t)(n > 0 ? n : 1) * 2);
+    sel = nas_malloc(sizeof *sel * (size_t)(n > 0 ? n : 1) * 4);
+    if (!x || !sel) {
+        fprintf(stderr, "truth_rank: out of memory\n");
+        goto cleanup;
+    }
+    y = x + n;
+    bool *all = sel, *test = sel + n, *better = sel + 2 * n, *both = sel + 3 * n;
+    subsets(&t, all, test, better);
+    int n_all = 0, n_test = 0, n_two = 0;
+    for (int i = 0; i < n; i++) {
+        n_all += all[i];
+        n_test += test[i];
+        both[i] = all[i] && !isnan(t.c[i].truth[1]);
+        n_two += both[i];
+        y[i] = t.c[i].truth[0];
+    }
+    if (!as_csv) {
+        printf("truth: %s, %s of seed 1: %d cells (%d fit, %d test); %d with seed 2\n", csv,
+               truth_col, n_all, n_all - n_test, n_test, n_two);
+        printf("%-5s %-12s %-7s %4s  %-22s  %-22s  %s\n", "run", "scorer", "cells", "n",
+               "kendall_tau [95% CI]", "spearman_rho", "p@10%");
+    } else {
+        printf("run,scorer,cells,n,tau,tau_lo,tau_hi,rho,rho_lo,rho_hi,p10,p10_lo,p10_hi\n");
+    }
+    /* the ceiling: seed 2 as a scorer of seed 1 */
+    for (int i = 0; i < n; i++) {
+        x[i] = t.c[i].truth[1];
+    }
+    metrics m;
+    const char *names[3] = {"all", "test", "better"};
+    bool *sets[3] = {all, test, better};
+    for (int s = 0; s < 3; s++) {
+        if (measure(x, y, sets[s], n, (int)boot, &m) != NAS_OK) {
+            fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
+            goto cleanup;
+        }
+        print_row("-", "seed2", names[s], &m, as_csv);
+    }
+    if (nas_store_open(&db, db_path, NAS_STORE_READONLY) != NAS_OK) {
+        fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
+        goto cleanup;
+    }
+    char where[48] = "";
+    if (run > 0) {
+        snprintf(where, sizeof where, "WHERE s.run_id = %ld", run);
+    }
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT s.run_id, s.scorer, a.arch, s.value FROM scores s JOIN architectures a ON "
+             "a.id = s.arch_id %s ORDER BY s.run_id, s.scorer",
+             where);
+    if (nas_store_query_sql(db, sql, &q) != NAS_OK) {
+        fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
+        goto cleanup;
+    }
+    for (int64_t r0 = 0; r0 < q.n_rows;) {
+        const int64_t run_id = nas_store_table_at(&q, r0, 0)->i;
+        const char *scorer = nas_store_table_at(&q, r0, 1)->s;
+        for (int i = 0; i < n; i++) {
+            x[i] = (double)NAN;
+        }
+        int64_t r1 = r0;
+        int matched = 0;
+        for (; r1 < q.n_rows && nas_store_table_at(&q, r1, 0)->i == run_id &&
+               strcmp(nas_store_table_at(&q, r1, 1)->s, scorer) == 0;
+             r1++) {
+            const char *arch = nas_store_table_at(&q, r1, 2)->s;
+            const nas_store_value *v = nas_store_table_at(&q, r1, 3);
+            for (int i = 0; i < n; i++) {
+                if (strcmp(t.c[i].arch, arch) == 0) {
+                    x[i] = v->type == NAS_STORE_REAL  ? v->r
+                           : v->type == NAS_STORE_INT ? (double)v->i
+                                                      : (double)NAN;
+                    matched++;
+                    break;
+                }
+            }
+        }
+        if (matched > 0) {
+            char rs[24];
+            snprintf(rs, sizeof rs, "%lld", (long long)run_id);
+            for (int s = 0; s < 3; s++) {
+                if (measure(x, y, sets[s], n, (int)boot, &m) != NAS_OK) {
+                    fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
+                    goto cleanup;
+                }
+                print_row(rs, scorer, names[s], &m, as_csv);
+            }
+        }
+        r0 = r1;
+    }
+    rc = 0;
+cleanup:
+    nas_store_table_free(&q);
+    nas_store_close(db);
+    nas_free(x);
+    nas_free(sel);
+    nas_free(t.c);
+    return rc;
+}
