@@ -90,6 +90,8 @@ void *nas_malloc(size_t n);
 void *nas_calloc(size_t count, size_t size);
 void *nas_realloc(void *p, size_t n);
 void nas_free(void *p);
+/* A heap copy of s (nas_free it); NULL when out of memory. */
+char *nas_strdup(const char *s);
 
 /* Test hook: make the n-th following allocation (1-based) fail; 0 disables. Not thread-safe. */
 void nas_fault_inject(long n);

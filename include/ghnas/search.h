@@ -138,7 +138,7 @@ const char *nas_strategy_name(nas_strategy s);
 /* NAS_EINVAL naming the accepted values. */
 nas_status nas_strategy_from_name(const char *name, nas_strategy *out);
 
-/* ---- controller (src/search/controller.c) --------------------------------------------------- */
+/* ---- controller (src/search/controller.c, resume.c) ------------------------------------------ */
 
 typedef struct nas_search_config {
     nas_strategy strategy;  /* default evolution */
@@ -210,6 +210,69 @@ nas_status nas_search_run(nas_store *db, const nas_space *sp, const nas_scorer *
 nas_status nas_search_resume(nas_store *db, int64_t run_id, const nas_space *sp,
                              const nas_scorer *sc, const nas_search_config *cfg,
                              nas_search_result *res);
+
+/* ---- run record (src/search/record.c) ------------------------------------------------------- */
+
+#define NAS_SEARCH_RECIPE_MAX (NAS_SCORER_RECIPE_MAX + 96) /* scorer recipe + net configuration */
+
+/* A scorer as the record names it. */
+typedef struct nas_search_record_scorer {
+    char name[NAS_SCORER_NAME_MAX];
+    char recipe[NAS_SEARCH_RECIPE_MAX];
+} nas_search_record_scorer;
+
+/*
+ * The record of a search run: runs.config_json, every option needed to resume the run. The JSON
+ * keys are the on-disk format: strategy, seed, budget, time_limit, round, population, sample,
+ * ls_init, net {C, N, in_c, in_h, in_w, classes}, canon, scorer, higher_is_better, recipe,
+ * extra_scorers [{name, recipe}], space_path, cli (the caller's own object). Records written
+ * before a key existed lack it: the parser leaves the default ("" / 0 / none) and, for the text
+ * keys, says so in the has_* flags.
+ */
+typedef struct nas_search_record {
+    nas_strategy strategy;
+    uint64_t seed;
+    int64_t budget;    /* 0 = no limit */
+    double time_limit; /* seconds; 0 = none */
+    int round, population, sample, ls_init;
+    nas_net_config net; /* resolved: no 0 fields */
+    char canon[16];     /* "published", "igraph" or "text"; "" = not recorded */
+    char scorer[NAS_SCORER_NAME_MAX];
+    bool higher_is_better;
+    bool has_recipe; /* false: the record predates recipes (no stored score matches) */
+    char recipe[NAS_SEARCH_RECIPE_MAX];
+    int n_extra; /* the extra scorers (0 when the record predates them) */
+    nas_search_record_scorer extra[NAS_SEARCH_EXTRA_MAX];
+    char space_path[512]; /* "" = not recorded */
+    /* The "cli" object as compact JSON text ("{}" when none). nas_search_record_format reads it
+       (NULL = {}); nas_search_record_parse sets a heap copy that nas_search_record_free frees. */
+    char *cli_json;
+} nas_search_record;
+
+/*
+ * The record as JSON text into *out (heap, free with nas_free). NAS_EINVAL when cli_json is not a
+ * JSON object or a text is not UTF-8; NAS_ENOMEM.
+ */
+nas_status nas_search_record_format(const nas_search_record *rec, char **out);
+
+/*
+ * Parse a record (*out zeroed first; free it with nas_search_record_free, also on failure).
+ * NAS_EFORMAT naming the key when the text is not a JSON object or a required key (strategy,
+ * round, population, sample, ls_init, the six net integers) is missing or of the wrong type, or
+ * an optional one is malformed; NAS_EINVAL for an unknown strategy.
+ */
+nas_status nas_search_record_parse(const char *config_json, nas_search_record *out);
+
+/*
+ * The run and its record: ri (may be NULL; else free it with nas_run_info_free, also on failure)
+ * and the parsed config_json. NAS_ENOTFOUND without the run; NAS_EINVAL when it is not a search
+ * run; NAS_EFORMAT (naming the run) for a corrupt record.
+ */
+nas_status nas_search_record_get(nas_store *db, int64_t run_id, nas_run_info *ri,
+                                 nas_search_record *out);
+
+/* Free cli_json and zero the record. NULL is harmless. */
+void nas_search_record_free(nas_search_record *rec);
 
 #ifdef __cplusplus
 }

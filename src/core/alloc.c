@@ -8,6 +8,7 @@
 #include "ghnas/core.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static long fault_countdown; /* 0 = off; otherwise allocations left before the injected failure */
 
@@ -48,4 +49,13 @@ void *nas_realloc(void *p, size_t n) {
 
 void nas_free(void *p) {
     free(p);
+}
+
+char *nas_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = nas_malloc(n);
+    if (p) {
+        memcpy(p, s, n);
+    }
+    return p;
 }

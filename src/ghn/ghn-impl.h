@@ -129,6 +129,3 @@ float nas_i_ghn_weight_scale(const nas_net *net, int slot);
 /* Growable rows helper (decoder.c). */
 nas_status nas_i_ghn_rows_push(ghn_rows *r, int32_t node, int32_t pa, int32_t pb, int32_t ps);
 void nas_i_ghn_rows_free(ghn_rows *r);
-
-/* ghn.c: FNV-1a 64-bit hash (held-out sets, checkpoints). */
-uint64_t nas_i_ghn_fnv1a(const void *data, size_t n, uint64_t h);

@@ -128,15 +128,6 @@ bool nas_ghn_config_diff(const nas_ghn_config *a, const nas_ghn_config *b, const
     return false;
 }
 
-uint64_t nas_i_ghn_fnv1a(const void *data, size_t n, uint64_t h) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* ---- model ---------------------------------------------------------------------------------- */
 
 typedef struct param_decl {

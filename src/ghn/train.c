@@ -90,8 +90,7 @@ bool nas_ghn_arch_held_out(const char *arch_text, int mod) {
     if (mod <= 0 || !arch_text) {
         return false;
     }
-    uint64_t h = nas_i_ghn_fnv1a(arch_text, strlen(arch_text), 0xcbf29ce484222325ull);
-    return h % (uint64_t)mod == 0;
+    return nas_hash_str(arch_text) % (uint64_t)mod == 0;
 }
 
 nas_status nas_ghn_trainer_init(nas_ghn_trainer *tr, nas_ghn *g, const nas_ghn_train_config *tc) {

@@ -121,15 +121,17 @@ static nas_status evo_observe(nas_i_search *s, const nas_i_cand *c, int64_t seq)
     return NAS_OK;
 }
 
-static void evo_save(nas_i_search *s, nas_i_buf *b) {
+static json_t *evo_save(nas_i_search *s) {
     evo_state *e = s->st;
-    nas_i_buf_printf(b, "{\"pop\": [");
-    for (int i = 0; i < e->n; i++) {
+    json_t *pop = json_array();
+    for (int i = 0; pop && i < e->n; i++) {
         const evo_member *m = &e->pop[(e->head + i) % s->cfg.population];
-        nas_i_buf_printf(b, "%s", i ? ", " : "");
-        nas_i_buf_member(b, s->sp, &m->arch, m->v);
+        if (json_array_append_new(pop, nas_i_json_member_new(s->sp, &m->arch, m->v)) != 0) {
+            json_decref(pop);
+            pop = NULL;
+        }
     }
-    nas_i_buf_printf(b, "]}");
+    return json_pack("{s:o}", "pop", pop);
 }
 
 static nas_status evo_restore(nas_i_search *s, json_t *state) {

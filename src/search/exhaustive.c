@@ -24,14 +24,6 @@ typedef struct exh_state {
     const nas_i_search *s;
 } exh_state;
 
-static uint64_t fnv(const char *p) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *p; p++) {
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    }
-    return h;
-}
-
 static void exh_free(nas_i_search *s) {
     exh_state *e = s->st;
     if (e) {
@@ -48,19 +40,10 @@ static void exh_free(nas_i_search *s) {
     s->st = NULL;
 }
 
-static char *dup_text(const char *t) {
-    size_t n = strlen(t) + 1;
-    char *p = nas_malloc(n);
-    if (p) {
-        memcpy(p, t, n);
-    }
-    return p;
-}
-
 /* Insert the key of class i; false when it was already there. */
 static bool key_insert(exh_state *e, int64_t i) {
     uint64_t mask = (uint64_t)e->n_slots - 1;
-    for (uint64_t j = fnv(e->keys[i]) & mask;; j = (j + 1) & mask) {
+    for (uint64_t j = nas_hash_str(e->keys[i]) & mask;; j = (j + 1) & mask) {
         if (e->slots[j] == 0) {
             e->slots[j] = i + 1;
             return true;
@@ -118,7 +101,7 @@ static nas_status visit(const nas_arch *a, void *user) {
     }
     NAS_CHECK(nas_arch_canon_key(s->sp, a, s->canon, e->key, sizeof e->key));
     NAS_CHECK(grow(e));
-    e->keys[e->n] = dup_text(e->key);
+    e->keys[e->n] = nas_strdup(e->key);
     if (!e->keys[e->n]) {
         return nas_error(NAS_ENOMEM, "exhaustive search: out of memory");
     }
@@ -129,7 +112,7 @@ static nas_status visit(const nas_arch *a, void *user) {
     }
     char text[NAS_ARCH_STR_MAX];
     nas_status st = nas_arch_encode(s->sp, a, text, sizeof text);
-    e->text[e->n] = st == NAS_OK ? dup_text(text) : NULL;
+    e->text[e->n] = st == NAS_OK ? nas_strdup(text) : NULL;
     if (!e->text[e->n]) {
         nas_free(e->keys[e->n]);
         return st != NAS_OK ? st : nas_error(NAS_ENOMEM, "exhaustive search: out of memory");
@@ -206,9 +189,9 @@ static nas_status exh_observe(nas_i_search *s, const nas_i_cand *c, int64_t seq)
     return NAS_OK;
 }
 
-static void exh_save(nas_i_search *s, nas_i_buf *b) {
+static json_t *exh_save(nas_i_search *s) {
     exh_state *e = s->st;
-    nas_i_buf_printf(b, "{\"pos\": %lld, \"classes\": %lld}", (long long)e->pos, (long long)e->n);
+    return json_pack("{s:I, s:I}", "pos", (json_int_t)e->pos, "classes", (json_int_t)e->n);
 }
 
 static nas_status exh_restore(nas_i_search *s, json_t *state) {

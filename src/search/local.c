@@ -76,12 +76,10 @@ static nas_status add_tried(ls_state *l, const char *key) {
         l->tried = t;
         l->cap_tried = cap;
     }
-    size_t n = strlen(key) + 1;
-    char *p = nas_malloc(n);
+    char *p = nas_strdup(key);
     if (!p) {
         return nas_error(NAS_ENOMEM, "local search: out of memory");
     }
-    memcpy(p, key, n);
     l->tried[l->n_tried++] = p;
     return NAS_OK;
 }
@@ -225,30 +223,27 @@ static nas_status ls_end_round(nas_i_search *s) {
     return NAS_OK;
 }
 
-static void save_opt_member(nas_i_buf *b, const nas_space *sp, const char *name, bool has,
-                            const nas_arch *a, double v) {
-    nas_i_buf_printf(b, ", \"%s\": ", name);
-    if (has) {
-        nas_i_buf_member(b, sp, a, v);
-    } else {
-        nas_i_buf_printf(b, "null");
-    }
+/* {"a", "v"} when has, else null; NULL when out of memory. */
+static json_t *save_opt_member(const nas_space *sp, bool has, const nas_arch *a, double v) {
+    return has ? nas_i_json_member_new(sp, a, v) : json_null();
 }
 
-static void ls_save(nas_i_search *s, nas_i_buf *b) {
+static json_t *ls_save(nas_i_search *s) {
     ls_state *l = s->st;
-    nas_i_buf_printf(b, "{\"phase\": %d, \"init_proposed\": %lld, \"init_observed\": %lld",
-                     l->phase, (long long)l->init_proposed, (long long)l->init_observed);
-    save_opt_member(b, s->sp, "init_best", l->has_init_best, &l->init_best, l->init_best_v);
-    save_opt_member(b, s->sp, "cur", l->has_cur, &l->cur, l->cur_v);
-    save_opt_member(b, s->sp, "nb", l->has_nb, &l->nb, l->nb_v);
-    nas_i_buf_printf(b, ", \"restart_pending\": %s, \"tried\": [",
-                     l->restart_pending ? "true" : "false");
-    for (int i = 0; i < l->n_tried; i++) {
-        nas_i_buf_printf(b, "%s", i ? ", " : "");
-        nas_i_buf_json_str(b, l->tried[i]);
+    json_t *tried = json_array();
+    for (int i = 0; tried && i < l->n_tried; i++) {
+        if (json_array_append_new(tried, json_string(l->tried[i])) != 0) {
+            json_decref(tried);
+            tried = NULL;
+        }
     }
-    nas_i_buf_printf(b, "]}");
+    return json_pack("{s:i, s:I, s:I, s:o, s:o, s:o, s:b, s:o}", "phase", l->phase, "init_proposed",
+                     (json_int_t)l->init_proposed, "init_observed", (json_int_t)l->init_observed,
+                     "init_best",
+                     save_opt_member(s->sp, l->has_init_best, &l->init_best, l->init_best_v), "cur",
+                     save_opt_member(s->sp, l->has_cur, &l->cur, l->cur_v), "nb",
+                     save_opt_member(s->sp, l->has_nb, &l->nb, l->nb_v), "restart_pending",
+                     (int)l->restart_pending, "tried", tried);
 }
 
 static nas_status load_opt_member(nas_i_search *s, json_t *state, const char *name, bool *has,

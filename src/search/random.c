@@ -29,9 +29,9 @@ static nas_status rnd_observe(nas_i_search *s, const nas_i_cand *c, int64_t seq)
     return NAS_OK;
 }
 
-static void rnd_save(nas_i_search *s, nas_i_buf *b) {
+static json_t *rnd_save(nas_i_search *s) {
     (void)s;
-    nas_i_buf_printf(b, "{}");
+    return json_object();
 }
 
 const nas_i_strategy_ops nas_i_random_ops = {

@@ -1,33 +1,14 @@
 /*
- * Internals of the search controller shared by the strategies: the run's history (every result
- * in candidate order, indexed by canonical key), the candidates of the current round, the
- * strategy interface, and a small growable text buffer for JSON state.
+ * Internals of the search controller shared by its files and the strategies: the run's history
+ * (every result in candidate order, indexed by canonical key; history.c), the candidates of the
+ * current round, the strategy interface, the scoring session (controller.c, resume.c) and the
+ * JSON helpers of the run record and strategy states (record.c).
  */
 #pragma once
 
 #include "ghnas/search.h"
 
 #include <jansson.h>
-
-/* ---- text buffer ----------------------------------------------------------------------------- */
-
-typedef struct nas_i_buf {
-    char *p;    /* NUL-terminated text (heap), NULL until the first append */
-    size_t n;   /* length */
-    size_t cap; /* allocated bytes */
-    bool oom;   /* an append failed: the text is incomplete */
-} nas_i_buf;
-
-void nas_i_buf_printf(nas_i_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* A JSON string literal with quotes and escapes. */
-void nas_i_buf_json_str(nas_i_buf *b, const char *s);
-/* A JSON number that reads back to the same double (%.17g), or null for NaN/Inf. */
-void nas_i_buf_json_num(nas_i_buf *b, double v);
-void nas_i_buf_free(nas_i_buf *b);
 
 /* ---- history and candidates ------------------------------------------------------------------ */
 
@@ -83,8 +64,9 @@ typedef struct nas_i_strategy_ops {
     nas_status (*observe)(nas_i_search *s, const nas_i_cand *c, int64_t seq);
     /* after the last observe of a round */
     nas_status (*end_round)(nas_i_search *s);
-    /* state at a round boundary as a JSON object appended to b */
-    void (*save)(nas_i_search *s, nas_i_buf *b);
+    /* state at a round boundary: a new JSON object (the caller owns it), NULL when out of
+       memory */
+    json_t *(*save)(nas_i_search *s);
     void (*free)(nas_i_search *s);
 } nas_i_strategy_ops;
 
@@ -135,8 +117,60 @@ bool nas_i_better(const nas_i_search *s, double a, double b);
  * draws in a row that were not. */
 nas_status nas_i_sample_new(nas_i_search *s, nas_i_cand *c, bool *found);
 
-/* Helpers for strategy state: {"a": arch text, "v": value}. */
-void nas_i_buf_member(nas_i_buf *b, const nas_space *sp, const nas_arch *a, double v);
+/* ---- history (history.c) --------------------------------------------------------------------- */
+
+/* Append a result (copies of key and text) to the history and its key index. */
+nas_status nas_i_hist_add(nas_i_search *s, const char *key, const char *text, double value);
+/* The run's results before its resume point, in candidate order, through a reader connection. */
+nas_status nas_i_hist_load(nas_i_search *s, nas_store *db, int64_t run_id, const char *scorer,
+                           int64_t n_done);
+/* Free the history and its index (s->n_hist = 0). */
+void nas_i_hist_free(nas_i_search *s);
+
+/* ---- scoring session (controller.c, used by resume.c) ---------------------------------------- */
+
+typedef struct nas_i_session {
+    nas_store *db;
+    const nas_scorer *sc;
+    int64_t run_id;
+    int64_t ghn_id;
+    char recipe[NAS_SEARCH_RECIPE_MAX]; /* scorer recipe + net configuration */
+    nas_net_config net;                 /* resolved */
+    int n_extra;                        /* the extra scorers, s->cfg.extra */
+    char xrecipe[NAS_SEARCH_EXTRA_MAX][NAS_SEARCH_RECIPE_MAX];
+} nas_i_session;
+
+nas_status nas_i_config_validate(const nas_search_config *c);
+/* Zero *s, copy the configuration, allocate the round and seed the run's stream. */
+nas_status nas_i_search_init(nas_i_search *s, const nas_space *sp, const nas_search_config *cfg);
+void nas_i_search_free(nas_i_search *s);
+/* Resolve the net configuration and the recipes by compiling one member; check the scorers. */
+nas_status nas_i_session_prepare(nas_i_search *s, nas_i_session *ss, const nas_scorer *sc);
+void nas_i_result_init(nas_search_result *res);
+/* The round loop of one call (fresh or resumed); the first hard failure. */
+nas_status nas_i_session_loop(nas_i_search *s, nas_i_session *ss, nas_search_result *res);
+/* Final status, timing and the store figures; keeps the first failure st. */
+nas_status nas_i_session_finish(nas_i_session *ss, nas_search_result *res, nas_status st, double t0,
+                                double store0);
+
+/* ---- run record and JSON helpers (record.c) -------------------------------------------------- */
+
+/* "published", "igraph" or "text": the record's "canon". */
+const char *nas_i_canon_name(nas_canon_kind k);
+/* The record of a prepared session (borrows the session's and configuration's texts). */
+void nas_i_record_of(const nas_i_search *s, const nas_i_session *ss, nas_search_record *rec);
+
+/* A JSON number that reads back to the same double: an integer for integral values (as %.17g
+   printed them), else a real (17 digits); null for NaN/Inf. NULL when out of memory. */
+json_t *nas_i_json_num(double v);
+/* Dump a JSON value (compact spacing ", " / ": ", as the records always had) into buf[cap];
+   false when it does not fit or cannot be encoded (buf is then ""). Steals no reference. */
+bool nas_i_json_dump_into(const json_t *j, char *buf, size_t cap);
+/* {"error": msg} into buf[cap], the message shortened (at a UTF-8 boundary) to fit. */
+void nas_i_json_error_into(char *buf, size_t cap, const char *msg);
+
+/* Helpers for strategy state: {"a": arch text, "v": value}; NULL when out of memory. */
+json_t *nas_i_json_member_new(const nas_space *sp, const nas_arch *a, double v);
 nas_status nas_i_json_member(const nas_space *sp, json_t *obj, const char *what, nas_arch *a,
                              double *v);
 /* An integer member of a state object (NAS_EFORMAT naming `what` when missing). */

@@ -64,6 +64,19 @@ START_TEST(test_core__arena_oom_message) {
 }
 END_TEST
 
+START_TEST(test_core__strdup) {
+    char *p = nas_strdup("ghn \"x\"");
+    ck_assert_str_eq(p, "ghn \"x\"");
+    nas_free(p);
+    p = nas_strdup("");
+    ck_assert_str_eq(p, "");
+    nas_free(p);
+    nas_fault_inject(1);
+    ck_assert_ptr_null(nas_strdup("abc"));
+    nas_fault_inject(0);
+}
+END_TEST
+
 START_TEST(test_core__rng_determinism_and_moments) {
     nas_rng a, b;
     nas_rng_seed(&a, 42);
@@ -162,6 +175,7 @@ Suite *nas_test_core_suite(void) {
     tc = tcase_create("arena");
     tcase_add_test(tc, test_core__arena_alignment_and_reset);
     tcase_add_test(tc, test_core__arena_oom_message);
+    tcase_add_test(tc, test_core__strdup);
     suite_add_tcase(s, tc);
     tc = tcase_create("rng");
     tcase_add_test(tc, test_core__rng_determinism_and_moments);

@@ -13,6 +13,8 @@
 #include "ghnas/eval.h"
 #include "ghnas/search.h"
 
+#include <jansson.h>
+
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -653,6 +655,259 @@ START_TEST(test_search__resume_refuses_live_run) {
     ck_assert_int_eq(q.n_results, 20);
     ck_assert_int_eq(q.n_scored, 10);
     nas_store_close(db);
+}
+END_TEST
+
+/* ---- the run record -------------------------------------------------------------------------- */
+
+/* A record with every field set, including texts that need escaping. */
+static nas_search_record full_record(void) {
+    nas_search_record r;
+    memset(&r, 0, sizeof r);
+    r.strategy = NAS_STRATEGY_LOCAL;
+    r.seed = 123456789012ull;
+    r.budget = 77;
+    r.time_limit = 1.5;
+    r.round = 4;
+    r.population = 12;
+    r.sample = 3;
+    r.ls_init = 6;
+    r.net = (nas_net_config){.C = 8, .N = 1, .in_c = 3, .in_h = 32, .in_w = 32, .classes = 10};
+    snprintf(r.canon, sizeof r.canon, "published");
+    snprintf(r.scorer, sizeof r.scorer, "ghn_acc");
+    r.higher_is_better = true;
+    r.has_recipe = true;
+    snprintf(r.recipe, sizeof r.recipe, "ghn \"q\"\\ n 500; net C8 N1 in 3x32x32 classes 10");
+    r.n_extra = 2;
+    snprintf(r.extra[0].name, sizeof r.extra[0].name, "synflow");
+    snprintf(r.extra[0].recipe, sizeof r.extra[0].recipe, "batch 64\tseed 1");
+    snprintf(r.extra[1].name, sizeof r.extra[1].name, "params");
+    snprintf(r.extra[1].recipe, sizeof r.extra[1].recipe, "net C8");
+    snprintf(r.space_path, sizeof r.space_path, "/tmp/sp\"ace/nb201.json");
+    r.cli_json = "{\"space\": \"a\\\"b\", \"val_n\": 500, \"scorers\": \"synflow,params\"}";
+    return r;
+}
+
+START_TEST(test_search__record_round_trip) {
+    nas_search_record a = full_record(), b;
+    char *text = NULL, *again = NULL;
+    ck_assert_msg(nas_search_record_format(&a, &text) == NAS_OK, "%s", nas_errmsg());
+    /* the on-disk spelling: ", " and ": " separators, integral numbers as integers */
+    ck_assert_ptr_nonnull(strstr(text, "{\"strategy\": \"local\", \"seed\": 123456789012, "
+                                       "\"budget\": 77, \"time_limit\": 1.5, \"round\": 4, "));
+    ck_assert_ptr_nonnull(strstr(text, "\"net\": {\"C\": 8, \"N\": 1, \"in_c\": 3, \"in_h\": 32, "
+                                       "\"in_w\": 32, \"classes\": 10}, \"canon\": \"published\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"cli\": {\"space\": \"a\\\"b\", \"val_n\": 500, "));
+    ck_assert_msg(nas_search_record_parse(text, &b) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_eq(b.strategy, a.strategy);
+    ck_assert(b.seed == a.seed);
+    ck_assert_int_eq(b.budget, a.budget);
+    ck_assert_double_eq(b.time_limit, a.time_limit);
+    ck_assert_int_eq(b.round, a.round);
+    ck_assert_int_eq(b.population, a.population);
+    ck_assert_int_eq(b.sample, a.sample);
+    ck_assert_int_eq(b.ls_init, a.ls_init);
+    ck_assert_mem_eq(&b.net, &a.net, sizeof a.net);
+    ck_assert_str_eq(b.canon, a.canon);
+    ck_assert_str_eq(b.scorer, a.scorer);
+    ck_assert(b.higher_is_better && b.has_recipe);
+    ck_assert_str_eq(b.recipe, a.recipe);
+    ck_assert_int_eq(b.n_extra, 2);
+    for (int x = 0; x < 2; x++) {
+        ck_assert_str_eq(b.extra[x].name, a.extra[x].name);
+        ck_assert_str_eq(b.extra[x].recipe, a.extra[x].recipe);
+    }
+    ck_assert_str_eq(b.space_path, a.space_path);
+    ck_assert_str_eq(b.cli_json, a.cli_json);
+    /* and back to the same text */
+    ck_assert_int_eq(nas_search_record_format(&b, &again), NAS_OK);
+    ck_assert_str_eq(again, text);
+    nas_free(again);
+    nas_free(text);
+    nas_search_record_free(&b);
+    ck_assert_ptr_null(b.cli_json);
+    nas_search_record_free(NULL);
+
+    /* a record as the first versions wrote it (no canon, extra scorers, space path or cli) */
+    const char *old = "{\"strategy\": \"evolution\", \"seed\": 1, \"budget\": 500, \"time_limit\": "
+                      "0, \"round\": 8, \"population\": 20, \"sample\": 5, \"ls_init\": 10, "
+                      "\"net\": {\"C\": 16, \"N\": 5, \"in_c\": 1, \"in_h\": 28, \"in_w\": 28, "
+                      "\"classes\": 10}, \"scorer\": \"params\", \"higher_is_better\": false, "
+                      "\"recipe\": \"net C16 N5 in 1x28x28 classes 10\"}";
+    ck_assert_msg(nas_search_record_parse(old, &b) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_eq(b.strategy, NAS_STRATEGY_EVOLUTION);
+    ck_assert_int_eq(b.net.N, 5);
+    ck_assert_int_eq(b.n_extra, 0);
+    ck_assert_str_eq(b.canon, "");
+    ck_assert_str_eq(b.space_path, "");
+    ck_assert_str_eq(b.cli_json, "{}");
+    ck_assert(b.has_recipe && !b.higher_is_better);
+    nas_search_record_free(&b);
+
+    /* a stored run's record matches its configuration */
+    nas_space sp = load_space("nb201");
+    nas_store *db = open_db("rec.db");
+    nas_scorer sc;
+    ck_assert_int_eq(nas_scorer_builtin(&sc, "params"), NAS_OK);
+    nas_search_config c = quiet_cfg(NAS_STRATEGY_EXHAUSTIVE, 10);
+    c.seed = 9;
+    c.time_limit = 600.0;
+    c.extra_json = "{\"space\": \"nb201\", \"x\": [1, 2]}";
+    nas_search_result r = run_ok(db, &sp, &sc, 0, &c);
+    nas_run_info ri;
+    ck_assert_msg(nas_search_record_get(db, r.run_id, &ri, &b) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_str_eq(ri.kind, "search");
+    ck_assert_int_eq(b.strategy, NAS_STRATEGY_EXHAUSTIVE);
+    ck_assert(b.seed == 9);
+    ck_assert_int_eq(b.budget, 10);
+    ck_assert_double_eq(b.time_limit, 600.0);
+    ck_assert_int_eq(b.round, c.round);
+    ck_assert_str_eq(b.scorer, "params");
+    ck_assert_str_eq(b.canon, "published");
+    ck_assert_str_eq(b.cli_json, c.extra_json);
+    ck_assert_str_eq(b.space_path, sp.path);
+    ck_assert_ptr_nonnull(strstr(ri.config_json, "\"time_limit\": 600, "));
+    nas_run_info_free(&ri);
+    nas_search_record_free(&b);
+    nas_scorer_free(&sc);
+    nas_store_close(db);
+}
+END_TEST
+
+START_TEST(test_search__corrupt_record_clear_error) {
+    nas_search_record b;
+    static const struct {
+        const char *text;
+        nas_status st;
+        const char *says;
+    } bad[] = {
+        {"", NAS_EFORMAT, "not a JSON object"},
+        {"[1, 2]", NAS_EFORMAT, "not a JSON object"},
+        {"{\"strategy\": \"evolution\", \"round\": 8", NAS_EFORMAT, "not a JSON object"},
+        {"{\"round\": 8}", NAS_EFORMAT, "names no strategy"},
+        {"{\"strategy\": \"annealing\"}", NAS_EINVAL, "annealing"},
+        {"{\"strategy\": \"random\", \"round\": \"8\"}", NAS_EFORMAT, "'round'"},
+        {"{\"strategy\": \"random\", \"round\": 8, \"population\": 1, \"sample\": 1, "
+         "\"ls_init\": 1}",
+         NAS_EFORMAT, "no net object"},
+        {"{\"strategy\": \"random\", \"round\": 8, \"population\": 1, \"sample\": 1, "
+         "\"ls_init\": 1, \"net\": {\"C\": 1, \"N\": 1, \"in_c\": 1, \"in_h\": 2, \"in_w\": 2}}",
+         NAS_EFORMAT, "'classes'"},
+        {"{\"strategy\": \"random\", \"round\": 8, \"population\": 1, \"sample\": 1, "
+         "\"ls_init\": 1, \"net\": {\"C\": 1, \"N\": 1, \"in_c\": 1, \"in_h\": 2, \"in_w\": 2, "
+         "\"classes\": 2}, \"extra_scorers\": [{\"name\": \"x\"}]}",
+         NAS_EFORMAT, "extra scorer 1"},
+        {"{\"strategy\": \"random\", \"round\": 8, \"population\": 1, \"sample\": 1, "
+         "\"ls_init\": 1, \"net\": {\"C\": 1, \"N\": 1, \"in_c\": 1, \"in_h\": 2, \"in_w\": 2, "
+         "\"classes\": 2}, \"recipe\": 5}",
+         NAS_EFORMAT, "'recipe'"},
+        {"{\"strategy\": \"random\", \"round\": 8, \"population\": 1, \"sample\": 1, "
+         "\"ls_init\": 1, \"net\": {\"C\": 1, \"N\": 1, \"in_c\": 1, \"in_h\": 2, \"in_w\": 2, "
+         "\"classes\": 2}, \"cli\": \"--space nb201\"}",
+         NAS_EFORMAT, "'cli'"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        nas_status st = nas_search_record_parse(bad[k].text, &b);
+        ck_assert_msg(st == bad[k].st, "case %zu: %s", k, nas_errmsg());
+        ck_assert_msg(strstr(nas_errmsg(), bad[k].says) != NULL, "case %zu: %s", k, nas_errmsg());
+        nas_search_record_free(&b);
+    }
+    /* the caller's cli object must be an object */
+    nas_search_record a = full_record();
+    char *text = NULL;
+    a.cli_json = "[1]";
+    ck_assert_int_eq(nas_search_record_format(&a, &text), NAS_EINVAL);
+    ck_assert_ptr_null(text);
+    a.cli_json = "{\"a\": ";
+    ck_assert_int_eq(nas_search_record_format(&a, &text), NAS_EINVAL);
+    ck_assert(strstr(nas_errmsg(), "extra_json is not a JSON object") != NULL);
+
+    /* stored runs: a corrupt record is named by its run on resume and get */
+    nas_space sp = load_space("nb201");
+    nas_store *db = open_db("corrupt.db");
+    nas_scorer sc;
+    ck_assert_int_eq(nas_scorer_builtin(&sc, "params"), NAS_OK);
+    int64_t run = 0, ev = 0;
+    nas_run_spec rs = {.kind = "search",
+                       .space = "nb201",
+                       .dataset = "none",
+                       .scorer = "params",
+                       .config_json = "{\"strategy\": \"evolution\", \"round\": 8}",
+                       .seed = 1};
+    ck_assert_int_eq(nas_store_run_create(db, &rs, &run), NAS_OK);
+    ck_assert_int_eq(nas_store_run_set_status(db, run, NAS_RUN_INTERRUPTED), NAS_OK);
+    rs.kind = "evaluate";
+    ck_assert_int_eq(nas_store_run_create(db, &rs, &ev), NAS_OK);
+    nas_search_config c = quiet_cfg(NAS_STRATEGY_EVOLUTION, 20);
+    nas_search_result r;
+    char want[64];
+    snprintf(want, sizeof want, "run %lld", (long long)run);
+    ck_assert_int_eq(nas_search_resume(db, run, &sp, &sc, &c, &r), NAS_EFORMAT);
+    ck_assert_msg(strstr(nas_errmsg(), want) && strstr(nas_errmsg(), "'population'"), "%s",
+                  nas_errmsg());
+    ck_assert_int_eq(r.status, NAS_RUN_INTERRUPTED); /* untouched */
+    ck_assert_int_eq(nas_search_record_get(db, run, NULL, &b), NAS_EFORMAT);
+    ck_assert_msg(strstr(nas_errmsg(), want) != NULL, "%s", nas_errmsg());
+    nas_search_record_free(&b);
+    ck_assert_int_eq(nas_search_record_get(db, ev, NULL, &b), NAS_EINVAL);
+    ck_assert(strstr(nas_errmsg(), "not a search run") != NULL);
+    ck_assert_int_eq(nas_search_record_get(db, 999, NULL, &b), NAS_ENOTFOUND);
+    nas_scorer_free(&sc);
+    nas_store_close(db);
+}
+END_TEST
+
+/* Fails every other call with a message that needs escaping and is too long for aux_json. */
+static nas_status failing_fn(const nas_scorer *sc, const nas_net *net, nas_score_value *out) {
+    probe *p = sc->ctx;
+    int k = ++p->calls; /* single-threaded in this test */
+    if (k % 2 == 0) {
+        char tail[601];
+        memset(tail, 'x', 600);
+        tail[600] = '\0';
+        tail[297] = '\xc3'; /* a two-byte character where the cut may fall */
+        tail[298] = '\xa9';
+        return nas_error(NAS_EINVAL, "bad \"quote\" \\ and\nnewline \xff %s", tail);
+    }
+    out->value = (double)net->n_params;
+    return NAS_OK;
+}
+
+START_TEST(test_search__failed_score_aux_is_valid_json) {
+    nas_space sp = load_space("nb201");
+    nas_store *db = open_db("fail.db");
+    probe *p = calloc(1, sizeof *p);
+    nas_scorer sc = probe_scorer(p, "f");
+    sc.fn = failing_fn;
+    nas_search_config c = quiet_cfg(NAS_STRATEGY_RANDOM, 16);
+    c.threads = 1;
+    nas_search_result r = run_ok(db, &sp, &sc, 0, &c);
+    ck_assert_int_eq(r.n_failed, 8);
+    nas_store_info info;
+    nas_store_get_info(db, &info);
+    nas_store *ro = NULL;
+    ck_assert_int_eq(nas_store_open(&ro, info.path, NAS_STORE_READONLY), NAS_OK);
+    nas_store_table t = {0};
+    ck_assert_int_eq(nas_store_query_sql(ro, "SELECT aux_json FROM scores WHERE value IS NULL", &t),
+                     NAS_OK);
+    ck_assert_int_eq(t.n_rows, 8);
+    for (int64_t i = 0; i < t.n_rows; i++) {
+        const char *aux = nas_store_table_at(&t, i, 0)->s;
+        ck_assert_uint_lt(strlen(aux), NAS_SCORE_AUX_MAX);
+        ck_assert_uint_gt(strlen(aux), 250); /* shortened, not dropped */
+        /* the message escaped, the byte that is no UTF-8 replaced */
+        ck_assert_ptr_nonnull(
+            strstr(aux, "{\"error\": \"bad \\\"quote\\\" \\\\ and\\nnewline ? xxx"));
+        ck_assert_str_eq(aux + strlen(aux) - 2, "\"}");
+        json_error_t je;
+        json_t *j = json_loads(aux, 0, &je);
+        ck_assert_msg(json_is_string(json_object_get(j, "error")), "%s: %s", aux, je.text);
+        json_decref(j);
+    }
+    nas_store_table_free(&t);
+    nas_store_close(ro);
+    nas_store_close(db);
+    free(p);
 }
 END_TEST
 
@@ -1457,6 +1712,14 @@ Suite *nas_test_search_suite(void) {
     tcase_add_test(tc, test_search__threads_do_not_change_the_sequence);
     tcase_add_test(tc, test_search__resume_refuses_live_run);
     tcase_add_test(tc, test_search__sigkill_and_resume);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("run_record");
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_search__record_round_trip);
+    tcase_add_test(tc, test_search__corrupt_record_clear_error);
+    tcase_add_test(tc, test_search__failed_score_aux_is_valid_json);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("statistics");
