@@ -200,59 +200,60 @@ typedef struct resumed {
 static nas_status resume_options(nas_store *db, nas_job_search_params *p, int64_t *ghn_id,
                                  resumed *own) {
     nas_run_info ri;
-    NAS_CHECK(nas_store_run_get(db, p->resume, &ri));
-    nas_status st = NAS_OK;
+    nas_search_record rec;
+    nas_status st = nas_search_record_get(db, p->resume, &ri, &rec);
+    json_t *cli = NULL;
+    if (st != NAS_OK) {
+        goto cleanup;
+    }
     json_error_t je;
-    json_t *root = json_loads(ri.config_json ? ri.config_json : "", 0, &je);
-    json_t *cli = json_object_get(root, "cli");
-    if (strcmp(ri.kind, "search") != 0) {
-        st = nas_error(NAS_EINVAL, "run %lld is not a search run (its kind is %s)",
-                       (long long)p->resume, ri.kind);
-    } else if (!json_is_object(cli)) {
+    cli = json_loads(rec.cli_json, 0, &je);
+    if (!json_is_object(cli) || json_object_size(cli) == 0) {
         st = nas_error(NAS_EFORMAT, "run %lld was not started by ghnas search (no cli options)",
                        (long long)p->resume);
-    } else {
-        json_t *sp = json_object_get(cli, "space");
-        json_t *sc = json_object_get(cli, "scorer");
-        json_t *vn = json_object_get(cli, "val_n");
-        snprintf(own->space, sizeof own->space, "%s",
-                 json_is_string(sp) ? json_string_value(sp) : ri.space);
-        p->space = own->space;
-        const char *scv = json_is_string(sc) ? json_string_value(sc) : "ghn";
-        snprintf(own->scorer, sizeof own->scorer, "%s", nas_job_scorer_known(scv) ? scv : "ghn");
-        p->scorer = own->scorer;
-        json_t *xs = json_object_get(cli, "scorers");
-        if (json_is_string(xs) && json_string_value(xs)[0]) {
-            snprintf(own->scorers, sizeof own->scorers, "%s", json_string_value(xs));
-            p->scorers = own->scorers;
-        }
-        if (json_is_integer(vn)) {
-            p->val_n = (int64_t)json_integer_value(vn);
-        }
-        /* the closing evaluation keeps the run's choice unless given again */
-        json_t *x;
-        if (!(p->given & NAS_JOB_GIVEN_EVAL_TOP) &&
-            json_is_integer(x = json_object_get(cli, "eval_top"))) {
-            p->eval_top = (int)json_integer_value(x);
-        }
-        if (!(p->given & NAS_JOB_GIVEN_EVAL_EPOCHS) &&
-            json_is_integer(x = json_object_get(cli, "eval_epochs"))) {
-            p->eval_epochs = (int)json_integer_value(x);
-        }
-        if (!(p->given & NAS_JOB_GIVEN_EVAL_TRAIN_N) &&
-            json_is_integer(x = json_object_get(cli, "eval_train_n"))) {
-            p->eval_train_n = (int64_t)json_integer_value(x);
-        }
-        snprintf(own->data, sizeof own->data, "%s",
-                 strcmp(ri.dataset, "mnist") == 0 ? "mnist" : "fashion-mnist");
-        p->data = own->data;
-        *ghn_id = ri.ghn_id;
-        if (!(p->given & NAS_JOB_GIVEN_BUDGET) &&
-            json_is_integer(x = json_object_get(root, "budget"))) {
-            p->budget = (int64_t)json_integer_value(x);
-        }
+        goto cleanup;
     }
-    json_decref(root);
+    json_t *sp = json_object_get(cli, "space");
+    json_t *sc = json_object_get(cli, "scorer");
+    json_t *vn = json_object_get(cli, "val_n");
+    snprintf(own->space, sizeof own->space, "%s",
+             json_is_string(sp) ? json_string_value(sp) : ri.space);
+    p->space = own->space;
+    const char *scv = json_is_string(sc) ? json_string_value(sc) : "ghn";
+    snprintf(own->scorer, sizeof own->scorer, "%s", nas_job_scorer_known(scv) ? scv : "ghn");
+    p->scorer = own->scorer;
+    json_t *xs = json_object_get(cli, "scorers");
+    if (json_is_string(xs) && json_string_value(xs)[0]) {
+        snprintf(own->scorers, sizeof own->scorers, "%s", json_string_value(xs));
+        p->scorers = own->scorers;
+    }
+    if (json_is_integer(vn)) {
+        p->val_n = (int64_t)json_integer_value(vn);
+    }
+    /* the closing evaluation keeps the run's choice unless given again */
+    json_t *x;
+    if (!(p->given & NAS_JOB_GIVEN_EVAL_TOP) &&
+        json_is_integer(x = json_object_get(cli, "eval_top"))) {
+        p->eval_top = (int)json_integer_value(x);
+    }
+    if (!(p->given & NAS_JOB_GIVEN_EVAL_EPOCHS) &&
+        json_is_integer(x = json_object_get(cli, "eval_epochs"))) {
+        p->eval_epochs = (int)json_integer_value(x);
+    }
+    if (!(p->given & NAS_JOB_GIVEN_EVAL_TRAIN_N) &&
+        json_is_integer(x = json_object_get(cli, "eval_train_n"))) {
+        p->eval_train_n = (int64_t)json_integer_value(x);
+    }
+    snprintf(own->data, sizeof own->data, "%s",
+             strcmp(ri.dataset, "mnist") == 0 ? "mnist" : "fashion-mnist");
+    p->data = own->data;
+    *ghn_id = ri.ghn_id;
+    if (!(p->given & NAS_JOB_GIVEN_BUDGET)) {
+        p->budget = rec.budget;
+    }
+cleanup:
+    json_decref(cli);
+    nas_search_record_free(&rec);
     nas_run_info_free(&ri);
     return st;
 }
