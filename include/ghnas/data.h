@@ -88,6 +88,16 @@ nas_status nas_data_read_cifar10(nas_dataset *out, const char *const *paths, int
  * dir NULL or "" means the NAS_CIFAR10_ENV environment variable, which must then be set. */
 nas_status nas_data_load_cifar10(nas_dataset *out, const char *dir, const char *split);
 
+/* ---- opening a data set by name ------------------------------------------------------------ */
+
+/* Whether `name` is a data set nas_data_open knows ("fashion-mnist", "mnist"). */
+bool nas_data_known(const char *name);
+/* The known names for messages: "fashion-mnist, mnist". */
+const char *nas_data_names(void);
+/* Load split "train" or "test" of the data set `name` from dir (NULL = its default, see the
+ * loaders above). Unknown names: NAS_EINVAL listing the known ones. */
+nas_status nas_data_open(nas_dataset *out, const char *name, const char *dir, const char *split);
+
 /* ---- splits -------------------------------------------------------------------------------- */
 
 /* Index views of a seeded train/validation split of n examples: a random permutation (nas_rng

@@ -124,6 +124,17 @@ const nas_score_entry *nas_score_registry(int *n);
  * flops, ghn, ...)" otherwise; *out is NULL then. */
 nas_status nas_score_find(const char *name, const nas_score_entry **out);
 
+/* True when `name` is an entry of the registry. */
+bool nas_score_known(const char *name);
+
+/*
+ * Split a comma-separated list of entry names into names[0..*n) (pointers into buf, which
+ * receives a copy of list), dropping repeats; NAS_EINVAL naming `opt` and an unknown or empty
+ * entry (with the known names), or more than cap entries.
+ */
+nas_status nas_score_parse_list(const char *opt, const char *list, char *buf, size_t buf_cap,
+                                const char **names, int cap, int *n);
+
 /* The entry names joined by ", " into buf (truncated to cap, always terminated); returns the
  * length of the whole list. */
 size_t nas_score_names(char *buf, size_t cap);

@@ -14,62 +14,73 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *out) {
-    fprintf(
-        out,
-        "usage: ghnas spaces list\n"
-        "       ghnas spaces show NAME\n"
-        "       ghnas spaces count NAME [--unique | --canonical igraph|published] [--valid] "
-        "[-q]\n"
-        "       ghnas spaces sample NAME [-n K] [--seed S]\n"
-        "       ghnas spaces check NAME ARCH\n"
-        "\n"
-        "Search spaces are JSON files: NAME is a built-in space (see `list`; the directory is\n"
-        "$%s or the source tree's search_spaces/) or the path of a .json file.\n"
-        "\n"
-        "actions:\n"
-        "  list     built-in spaces: name, kind, number of architectures, description\n"
-        "  show     ops, structure, choices and skeleton defaults of a space\n"
-        "  count    print the number of architectures (alone on stdout)\n"
-        "           --unique            distinct under the published rule (NB201 "
-        "to_unique_str,\n"
-        "                               NB101 hash_module): nb201 6466, nb101 423624\n"
-        "           --canonical igraph  distinct BLISS canonical forms of the pruned op-level DAG\n"
-        "           --canonical published  same as --unique\n"
-        "           --valid             only architectures whose output depends on the input\n"
-        "           -q, --quiet         no progress line on stderr\n"
-        "  sample   print K uniformly random architectures, one per line\n"
-        "           -n K                how many (default 1)\n"
-        "           --seed S            RNG seed (default: from the clock)\n"
-        "  check    decode ARCH, then print its canonical text, validity and keys\n"
-        "\n"
-        "options:\n"
-        "  -h, --help  this help\n",
-        NAS_SPACES_DIR_ENV);
+/* Options, and which action they belong to. */
+enum { FOR_COUNT = 1, FOR_SAMPLE = 2 };
+
+typedef struct spaces_params {
+    bool unique, valid, quiet;
+    nas_canon_kind canonical; /* NAS_CANON_TEXT = not given */
+    int64_t n, seed;          /* seed < 0: from the clock */
+} spaces_params;
+
+#define OFF(f) offsetof(spaces_params, f)
+
+static nas_status parse_canonical(const char *opt, const char *value, void *field) {
+    if (strcmp(value, "igraph") == 0) {
+        *(nas_canon_kind *)field = NAS_CANON_IGRAPH;
+    } else if (strcmp(value, "published") == 0) {
+        *(nas_canon_kind *)field = NAS_CANON_PUBLISHED;
+    } else {
+        return nas_error(NAS_EINVAL, "%s: '%s' is not igraph or published", opt, value);
+    }
+    return NAS_OK;
 }
 
-/* A bad command line: "ghnas: error: spaces <what> (see ghnas spaces --help)", exit 2. */
-static int usage_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
+static const nas_cli_opt opts[] = {
+    {"unique", 0, NAS_CLI_FLAG, OFF(unique), NULL,
+     "count: distinct under the published rule (NB201 to_unique_str,\nNB101 hash_module): nb201 "
+     "6466, nb101 423624",
+     .bits = FOR_COUNT},
+    {"canonical", 0, NAS_CLI_CUSTOM, OFF(canonical), "K",
+     "count: igraph = distinct BLISS canonical forms of the pruned\nop-level DAG; published = same "
+     "as --unique",
+     .parse = parse_canonical, .bits = FOR_COUNT},
+    {"valid", 0, NAS_CLI_FLAG, OFF(valid), NULL,
+     "count: only architectures whose output depends on the input", .bits = FOR_COUNT},
+    {"quiet", 'q', NAS_CLI_FLAG, OFF(quiet), NULL, "count: no progress line on stderr",
+     .bits = FOR_COUNT},
+    {"count", 'n', NAS_CLI_I64, OFF(n), "K", "sample: how many (default %D)", .min = 1,
+     .max = 10000000, .bits = FOR_SAMPLE},
+    {"seed", 0, NAS_CLI_I64, OFF(seed), "S", "sample: RNG seed (default: from the clock)", .min = 0,
+     .max = INT64_MAX, .bits = FOR_SAMPLE},
+};
 
-static int usage_error(const char *fmt, ...) {
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return nas_cli_fail(nas_error(NAS_EINVAL, "spaces %s (see ghnas spaces --help)", what));
-}
+static const nas_cli_spec spec = {
+    "spaces",
+    "usage: ghnas spaces list\n"
+    "       ghnas spaces show NAME\n"
+    "       ghnas spaces count NAME [--unique | --canonical igraph|published] [--valid] [-q]\n"
+    "       ghnas spaces sample NAME [-n K] [--seed S]\n"
+    "       ghnas spaces check NAME ARCH\n"
+    "\n"
+    "Search spaces are JSON files: NAME is a built-in space (see `list`; the directory is\n"
+    "$" NAS_SPACES_DIR_ENV " or the source tree's search_spaces/) or the path of a .json file.\n"
+    "\n"
+    "actions:\n"
+    "  list     built-in spaces: name, kind, number of architectures, description\n"
+    "  show     ops, structure, choices and skeleton defaults of a space\n"
+    "  count    print the number of architectures (alone on stdout)\n"
+    "  sample   print K uniformly random architectures, one per line\n"
+    "  check    decode ARCH, then print its canonical text, validity and keys\n",
+    opts,
+    (int)(sizeof opts / sizeof opts[0]),
+    NULL,
+    -1,
+    false};
 
 /* ---- list ----------------------------------------------------------------------------------- */
 
-static int do_list(int argc, char **argv) {
-    if (argc > 0) {
-        return usage_error("list: unexpected argument '%s'", argv[0]);
-    }
+static int do_list(void) {
     char names[64][64];
     int n = 0;
     nas_status st = nas_space_list(names, 64, &n);
@@ -192,32 +203,11 @@ static int do_show(const nas_space *sp) {
 
 /* ---- count ---------------------------------------------------------------------------------- */
 
-static int do_count(const nas_space *sp, int argc, char **argv) {
-    nas_canon_kind kind = NAS_CANON_TEXT;
-    bool valid = false, quiet = false;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--unique") == 0) {
-            kind = NAS_CANON_PUBLISHED;
-        } else if (strcmp(argv[i], "--canonical") == 0) {
-            if (i + 1 >= argc) {
-                return usage_error("count: %s needs a value (igraph or published)", argv[i]);
-            }
-            i++;
-            if (strcmp(argv[i], "igraph") == 0) {
-                kind = NAS_CANON_IGRAPH;
-            } else if (strcmp(argv[i], "published") == 0) {
-                kind = NAS_CANON_PUBLISHED;
-            } else {
-                return usage_error("count: --canonical: '%s' is not igraph or published", argv[i]);
-            }
-        } else if (strcmp(argv[i], "--valid") == 0) {
-            valid = true;
-        } else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
-            quiet = true;
-        } else {
-            return usage_error("count: unknown option '%s'", argv[i]);
-        }
-    }
+static int do_count(const nas_space *sp, const spaces_params *p) {
+    nas_canon_kind kind = p->canonical != NAS_CANON_TEXT ? p->canonical
+                          : p->unique                    ? NAS_CANON_PUBLISHED
+                                                         : NAS_CANON_TEXT;
+    bool valid = p->valid, quiet = p->quiet;
     uint64_t size = 0;
     nas_progress prog;
     bool show = !quiet && nas_space_size(sp, &size) == NAS_OK && size >= 200000 &&
@@ -233,29 +223,10 @@ static int do_count(const nas_space *sp, int argc, char **argv) {
 
 /* ---- sample --------------------------------------------------------------------------------- */
 
-static int do_sample(const nas_space *sp, int argc, char **argv) {
-    long n = 1, seed = -1;
-    for (int i = 0; i < argc; i++) {
-        nas_status st;
-        if (strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--seed") == 0) {
-            if (i + 1 >= argc) {
-                return usage_error("sample: %s needs a value", argv[i]);
-            }
-            if (argv[i][1] == 'n') {
-                st = nas_cli_parse_long("-n", argv[i + 1], 1, 10000000, &n);
-            } else {
-                st = nas_cli_parse_long("--seed", argv[i + 1], 0, LONG_MAX, &seed);
-            }
-            if (st != NAS_OK) {
-                return nas_cli_fail(st);
-            }
-            i++;
-        } else {
-            return usage_error("sample: unknown option '%s'", argv[i]);
-        }
-    }
+static int do_sample(const nas_space *sp, const spaces_params *p) {
+    int64_t n = p->n, seed = p->seed;
     if (seed < 0) {
-        seed = (long)(nas_time_now() * 1e6) ^ (long)getpid();
+        seed = (int64_t)(nas_time_now() * 1e6) ^ (int64_t)getpid();
         if (seed < 0) {
             seed = -seed;
         }
@@ -263,7 +234,7 @@ static int do_sample(const nas_space *sp, int argc, char **argv) {
     nas_rng rng;
     nas_rng_seed(&rng, (uint64_t)seed);
     char text[NAS_ARCH_STR_MAX];
-    for (long i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++) {
         nas_arch a;
         nas_status st = nas_arch_sample(sp, &rng, &a);
         if (st == NAS_OK) {
@@ -279,12 +250,9 @@ static int do_sample(const nas_space *sp, int argc, char **argv) {
 
 /* ---- check ---------------------------------------------------------------------------------- */
 
-static int do_check(const nas_space *sp, int argc, char **argv) {
-    if (argc != 1) {
-        return usage_error("check: needs exactly one ARCH string, got %d arguments", argc);
-    }
+static int do_check(const nas_space *sp, const char *arch) {
     nas_arch a;
-    nas_status st = nas_arch_decode(sp, argv[0], &a);
+    nas_status st = nas_arch_decode(sp, arch, &a);
     if (st != NAS_OK) {
         return nas_cli_fail(st);
     }
@@ -310,44 +278,68 @@ static int do_check(const nas_space *sp, int argc, char **argv) {
 /* ---- entry ---------------------------------------------------------------------------------- */
 
 int nas_cli_spaces(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return NAS_EXIT_OK;
-        }
+    spaces_params p = {false, false, false, NAS_CANON_TEXT, 1, -1}, def = p;
+    nas_cli_args args;
+    int rc = nas_cli_parse(&spec, argc, argv, &p, &def, &args);
+    if (rc >= 0) {
+        return rc;
     }
-    if (argc < 2) {
-        usage(stderr);
+    if (args.n_pos < 1) {
+        nas_cli_help(&spec, &def, stderr);
         return NAS_EXIT_USAGE;
     }
-    const char *action = argv[1];
-    if (strcmp(action, "list") == 0) {
-        return do_list(argc - 2, argv + 2);
+    const char *action = args.pos[0];
+    static const struct {
+        const char *name;
+        int n_args;    /* arguments after the action (the space NAME included) */
+        unsigned opts; /* options that apply */
+    } actions[] = {{"list", 0, 0},
+                   {"show", 1, 0},
+                   {"count", 1, FOR_COUNT},
+                   {"sample", 1, FOR_SAMPLE},
+                   {"check", 2, 0}};
+    int a = -1;
+    for (int i = 0; i < (int)(sizeof actions / sizeof actions[0]); i++) {
+        a = strcmp(action, actions[i].name) == 0 ? i : a;
     }
-    bool known = strcmp(action, "show") == 0 || strcmp(action, "count") == 0 ||
-                 strcmp(action, "sample") == 0 || strcmp(action, "check") == 0;
-    if (!known) {
-        return usage_error("unknown action '%s' (list, show, count, sample, check)", action);
+    if (a < 0) {
+        return nas_cli_usage_error(
+            "spaces", "unknown action '%s' (list, show, count, sample, check)", action);
     }
-    if (argc < 3 || argv[2][0] == '-') {
-        return usage_error("%s: needs a space NAME (a built-in name or a .json path)", action);
+    for (int k = 0; k < spec.n_opts; k++) {
+        if (args.as[k][0] && !(opts[k].bits & actions[a].opts)) {
+            return nas_cli_usage_error("spaces", "%s: option %s does not apply", action,
+                                       args.as[k]);
+        }
+    }
+    if (a > 0 && args.n_pos < 2) {
+        return nas_cli_usage_error(
+            "spaces", "%s: needs a space NAME (a built-in name or a .json path)", action);
+    }
+    if (a == 4 && args.n_pos != 3) {
+        return nas_cli_usage_error(
+            "spaces", "check: needs exactly one ARCH string, got %d arguments", args.n_pos - 2);
+    }
+    if (args.n_pos > 1 + actions[a].n_args) {
+        return nas_cli_usage_error("spaces", "%s: unexpected argument '%s'", action,
+                                   args.pos[1 + actions[a].n_args]);
+    }
+    if (a == 0) {
+        return do_list();
     }
     nas_space sp;
-    nas_status st = nas_space_load(&sp, argv[2]);
+    nas_status st = nas_space_load(&sp, args.pos[1]);
     if (st != NAS_OK) {
         return nas_cli_fail(st);
     }
-    if (strcmp(action, "show") == 0) {
-        if (argc > 3) {
-            return usage_error("show: unexpected argument '%s'", argv[3]);
-        }
-        return do_show(&sp);
+    switch (a) {
+        case 1:
+            return do_show(&sp);
+        case 2:
+            return do_count(&sp, &p);
+        case 3:
+            return do_sample(&sp, &p);
+        default:
+            return do_check(&sp, args.pos[2]);
     }
-    if (strcmp(action, "count") == 0) {
-        return do_count(&sp, argc - 3, argv + 3);
-    }
-    if (strcmp(action, "sample") == 0) {
-        return do_sample(&sp, argc - 3, argv + 3);
-    }
-    return do_check(&sp, argc - 3, argv + 3);
 }

@@ -43,14 +43,14 @@ static void usage(FILE *out) {
     fprintf(out, "\noptions:\n  -h, --help     this help\n  -V, --version  print the version\n");
 }
 
+static const nas_cli_spec version_spec = {
+    "version", "usage: ghnas version\n\nPrint the ghnas version.\n", NULL, 0, NULL, 0, false};
+
 static int cmd_version(int argc, char **argv) {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: ghnas version\n\nPrint the ghnas version.\n");
-        return NAS_EXIT_OK;
-    }
-    if (argc > 1) {
-        fprintf(stderr, "ghnas version: unexpected argument '%s'\n", argv[1]);
-        return NAS_EXIT_USAGE;
+    nas_cli_args args;
+    int rc = nas_cli_parse(&version_spec, argc, argv, NULL, NULL, &args);
+    if (rc >= 0) {
+        return rc;
     }
     printf("ghnas %s\n", GHNAS_VERSION);
     return NAS_EXIT_OK;

@@ -94,3 +94,52 @@ void nas_scorer_free(nas_scorer *sc) {
     }
     memset(sc, 0, sizeof *sc);
 }
+
+bool nas_score_known(const char *name) {
+    int n = 0;
+    const nas_score_entry *reg = nas_score_registry(&n);
+    for (int i = 0; name && i < n; i++) {
+        if (strcmp(reg[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+nas_status nas_score_parse_list(const char *opt, const char *list, char *buf, size_t buf_cap,
+                                const char **names, int cap, int *n) {
+    *n = 0;
+    if (strlen(list) >= buf_cap) {
+        return nas_error(NAS_EINVAL, "%s: the list is too long", opt);
+    }
+    snprintf(buf, buf_cap, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ') {
+            tok++;
+        }
+        size_t len = strlen(tok);
+        while (len > 0 && tok[len - 1] == ' ') {
+            tok[--len] = '\0';
+        }
+        const nas_score_entry *e = NULL;
+        if (nas_score_find(tok, &e) != NAS_OK) {
+            return nas_error_wrap(NAS_EINVAL, "%s", opt);
+        }
+        bool seen = false;
+        for (int k = 0; k < *n; k++) {
+            seen = seen || strcmp(names[k], tok) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        if (*n >= cap) {
+            return nas_error(NAS_EINVAL, "%s: more than %d scorers", opt, cap);
+        }
+        names[(*n)++] = tok;
+    }
+    if (*n == 0) {
+        return nas_error(NAS_EINVAL, "%s: no scorer named", opt);
+    }
+    return NAS_OK;
+}

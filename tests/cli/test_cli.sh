@@ -500,5 +500,89 @@ else
     fi
 fi
 
+# ---- the option parser (issue 13): one parser, getopt_long rules, for every command ------------
+# For each command: --opt=value, `--` ends the options, an alias, an unknown option, a malformed
+# value, a missing value.
+pdir=$tmp/parser
+mkdir -p "$pdir"
+# spaces
+a=$("$ghnas" spaces sample nb201 -n 3 --seed 7)
+expect_out "spaces --opt=value" "$a" "$ghnas" spaces sample nb201 --count=3 --seed=7
+expect_out "spaces -- ends options" "$a" "$ghnas" spaces sample -n3 --seed 7 -- nb201
+expect_out "spaces alias --count" "$a" "$ghnas" spaces sample nb201 --count 3 --seed 7
+expect_out "spaces bundled short options" 15625 "$ghnas" spaces count nb201 -q
+expect_err "spaces unknown option" 2 "spaces: unknown option '--frob'" "$ghnas" spaces count nb201 --frob
+expect_err "spaces malformed value" 2 "count: 'x' is not an integer" "$ghnas" spaces sample nb201 --count=x
+expect_err "spaces missing value" 2 "seed needs a value" "$ghnas" spaces sample nb201 --seed
+expect_err "spaces flag with a value" 2 "valid takes no value" "$ghnas" spaces count nb201 --valid=1
+expect_err "spaces option of another action" 2 "count: option -n does not apply" \
+    "$ghnas" spaces count nb201 -n 3
+# show
+"$ghnas" show --format=dot --C=8 "$NB201_BENCH" | grep -q "^digraph" && ok "show --opt=value" ||
+    bad "show --opt=value"
+"$ghnas" show --space nb201 -- "$NB201_BENCH" | grep -q "params" && ok "show -- ends options" ||
+    bad "show -- ends options"
+expect_err "show -- makes options arguments" 2 "unexpected argument '--C'" \
+    "$ghnas" show -- "$NB201_BENCH" --C 8
+expect_err "show unknown option" 2 "show: unknown option '--colour=red'" "$ghnas" show "$NB201_BENCH" --colour=red
+expect_err "show malformed value" 2 "in: '3x32' is not an input shape" "$ghnas" show "$NB201_BENCH" --in=3x32
+expect_err "show missing value" 2 "classes needs a value" "$ghnas" show "$NB201_BENCH" --classes
+# version
+expect_out "version -- ends options" "$("$ghnas" version)" "$ghnas" version --
+expect_err "version unknown option" 2 "version: unknown option '--frob'" "$ghnas" version --frob
+expect_err "version unexpected argument" 2 "unexpected argument 'x'" "$ghnas" version -- x
+# search (a params search needs no data set for scoring)
+out=$("$ghnas" search --db="$pdir/p.db" --scorer=params --budget=5 --eval-top=0 --quiet 2>/dev/null | head -1)
+grep -q "run 1 finished: 5 architectures" <<<"$out" && ok "search --opt=value" || bad "search --opt=value" "$out"
+expect_err "search -- ends options" 2 "unexpected argument '--budget'" "$ghnas" search -- --budget 5
+expect_err "search alias --val" 2 "val: 0 is out of range" "$ghnas" search --val 0
+expect_err "search alias --steps" 2 "steps: 0 is out of range" "$ghnas" search --steps=0
+expect_err "search unknown option" 2 "search: unknown option '--budgett=5'" "$ghnas" search --budgett=5
+expect_err "search malformed value" 2 "budget: '5x' is not an integer" "$ghnas" search --budget=5x
+expect_err "search missing value" 2 "budget needs a value" "$ghnas" search --budget
+expect_err "search flag with a value" 2 "quiet takes no value" "$ghnas" search --quiet=yes
+expect_err "search --resume with --val-n alias" 2 "val cannot change when resuming" \
+    "$ghnas" search --db "$pdir/p.db" --resume 1 --val 5
+# query (on that store)
+expect_out "query --opt=value" $'rank,arch_id,params,params,flops,arch' \
+    sh -c "\"\$0\" query \"\$1\" top --top=1 --format=csv | head -1" "$ghnas" "$pdir/p.db"
+expect_out "query --db and --" $'x\n1' "$ghnas" query --db "$pdir/p.db" --format csv -- sql "SELECT 1 AS x"
+n=$("$ghnas" query "$pdir/p.db" top -k2 --format csv | wc -l)
+[ "$n" = 3 ] && ok "query -k2 (value attached)" || bad "query -k2 (value attached)" "$n lines"
+n=$("$ghnas" query "$pdir/p.db" top --top 2 --format csv | wc -l)
+[ "$n" = 3 ] && ok "query alias --top" || bad "query alias --top" "$n lines"
+expect_err "query unknown option" 2 "query: unknown option '--formt'" "$ghnas" query "$pdir/p.db" runs --formt csv
+expect_err "query malformed value" 2 "top: 'two' is not an integer" "$ghnas" query "$pdir/p.db" top --top=two
+expect_err "query missing value" 2 "format needs a value" "$ghnas" query "$pdir/p.db" runs --format
+# evaluate
+expect_err "evaluate --opt=value" 1 "nope.db' does not exist" \
+    "$ghnas" evaluate --db="$pdir/nope.db" --run=1 --top=3
+expect_err "evaluate -- ends options" 2 "unexpected argument '--run'" \
+    "$ghnas" evaluate -- "$pdir/p.db" --run 1
+expect_err "evaluate alias --val" 2 "val: -1 is out of range" \
+    "$ghnas" evaluate "$pdir/p.db" --run 1 -k 3 --val -1
+expect_err "evaluate unknown option" 2 "evaluate: unknown option '--epoch'" \
+    "$ghnas" evaluate "$pdir/p.db" --run 1 --top 3 --epoch 2
+expect_err "evaluate malformed value" 2 "lr: 'fast' is not a finite number" \
+    "$ghnas" evaluate "$pdir/p.db" --run 1 --top 3 --lr=fast
+expect_err "evaluate missing value" 2 "run needs a value" "$ghnas" evaluate "$pdir/p.db" --top 3 --run
+# train
+expect_err "train --opt=value" 2 "steps: 0 is out of range" "$ghnas" train --steps=0
+expect_err "train -- ends options" 2 "unexpected argument '--steps'" "$ghnas" train -- --steps 1
+expect_err "train alias --val" 2 "val: 0 is out of range" "$ghnas" train --val 0
+expect_err "train unknown option" 2 "train: unknown option '--step'" "$ghnas" train --step 5
+expect_err "train malformed value" 2 "chunk: '16,16' is not CO,CI,K" "$ghnas" train --chunk=16,16
+expect_err "train missing value" 2 "out needs a value" "$ghnas" train --out
+# score (params need no data set)
+out=$("$ghnas" score --scorers=params,flops --random=2 --seed=4 2>/dev/null)
+[ "$(grep -vc '^#' <<<"$out")" = 2 ] && grep -q "^# params  flops  arch" <<<"$out" &&
+    ok "score --opt=value" || bad "score --opt=value" "$out"
+out=$("$ghnas" score --scorer params -- "$NB201_BENCH" 2>/dev/null)
+[ "$(grep -vc '^#' <<<"$out")" = 1 ] && grep -qF "  $NB201_BENCH" <<<"$out" && ok "score alias --scorer and --" ||
+    bad "score alias --scorer and --" "$out"
+expect_err "score unknown option" 2 "score: unknown option '--randon'" "$ghnas" score --randon 2
+expect_err "score malformed value" 2 "random: 'x' is not an integer" "$ghnas" score --scorer params --random=x
+expect_err "score missing value" 2 "ghn needs a value" "$ghnas" score --ghn
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

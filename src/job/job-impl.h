@@ -1,0 +1,46 @@
+/*
+ * Internal header of src/job: the pieces several jobs share -- the GHN's data split, GHNs from
+ * and into the store, scorers by name, and the evaluate job on an open store (the closing
+ * evaluation of a search).
+ */
+#pragma once
+
+#include "ghnas/data.h"
+#include "ghnas/ghn.h"
+#include "ghnas/job.h"
+#include "ghnas/store.h"
+
+/* Proxies see one batch of this many training images (zero-cost-nas' default). */
+#define NAS_I_JOB_PROXY_BATCH 64
+
+/*
+ * Load the training split of data set `name` from dir (NULL = default), split off info->n_val
+ * validation examples with info->split_seed, and, when compute_norm is true, compute info->norm
+ * on the training part (else keep the recorded one). Fills info's data set name and input
+ * shape. The caller frees ds and split.
+ */
+nas_status nas_i_job_ghn_data(const char *name, const char *dir, nas_ghn_data_info *info,
+                              bool compute_norm, nas_dataset *ds, nas_data_split *split);
+
+/* Load GHN `ghn_id` of the store with its recorded data info (info may be NULL). */
+nas_status nas_i_job_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,
+                                    nas_ghn_data_info *info);
+
+/* Add a trained GHN (its checkpoint bytes ckpt[0..n_ckpt), saved from g and tr) to the store,
+ * with its configuration and training figures; *ghn_id receives its id. */
+nas_status nas_i_job_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
+                               const void *ckpt, size_t n_ckpt, int64_t *ghn_id);
+
+/* Save g and tr in memory and store them (nas_i_job_ghn_store). */
+nas_status nas_i_job_ghn_save_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
+                                    int64_t *ghn_id);
+
+/* Scorer `name` of the registry (score.h) on the loaded GHN g (or NULL), its data info, data
+ * set and split; val_n caps the GHN's validation images. */
+nas_status nas_i_job_make_scorer(const char *name, nas_scorer *out, const nas_ghn *g,
+                                 const nas_ghn_data_info *info, const nas_dataset *ds,
+                                 const nas_data_split *split, int64_t val_n);
+
+/* The evaluate job on an open store. */
+nas_status nas_i_job_evaluate_in(nas_store *db, const nas_job_evaluate_params *p,
+                                 nas_job_evaluate_result *res);

@@ -1,0 +1,200 @@
+/*
+ * The score job: score given (or random) architectures without training them, with any scorers
+ * at once -- a trained GHN's predicted weights (validation accuracy and loss on the split
+ * recorded in its checkpoint), the zero-cost proxies, params and FLOPs -- through the scorer
+ * interface the search uses, one architecture per thread.
+ */
+#include "job-impl.h"
+
+#include "ghnas/space.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+nas_job_score_params nas_job_score_defaults(void) {
+    nas_job_score_params p;
+    memset(&p, 0, sizeof p);
+    p.data = "fashion-mnist";
+    p.val_n = 2000;
+    p.seed = 1;
+    return p;
+}
+
+void nas_job_score_result_free(nas_job_score_result *res) {
+    if (res) {
+        nas_free(res->items);
+        res->items = NULL;
+        res->n = 0;
+    }
+}
+
+/* One architecture's scoring state (any thread). */
+typedef struct score_task {
+    nas_arch arch;
+    nas_status st;
+    char msg[384];
+} score_task;
+
+static void score_one(const nas_space *sp, const nas_net_config *nc, const nas_scorer *sc, int n_sc,
+                      score_task *t, nas_job_score_item *it) {
+    nas_net net;
+    t->st = nas_net_compile(&net, sp, &t->arch, nc);
+    if (t->st != NAS_OK) {
+        snprintf(t->msg, sizeof t->msg, "%s", nas_errmsg());
+        return;
+    }
+    it->params = net.n_params;
+    for (int j = 0; j < n_sc && t->st == NAS_OK; j++) {
+        nas_score_value out;
+        out.value = (double)NAN;
+        out.aux_json[0] = '\0';
+        t->st = sc[j].fn(&sc[j], &net, &out);
+        it->value[j] = out.value;
+        const char *loss = strstr(out.aux_json, "\"loss\": ");
+        if (loss) { /* the ghn scorer's aux_json: {"loss": 0.123} or {"loss": null} */
+            char *end = NULL;
+            double v = strtod(loss + 8, &end);
+            it->ghn_loss = end != loss + 8 ? v : (double)NAN;
+        }
+        if (t->st != NAS_OK) {
+            snprintf(t->msg, sizeof t->msg, "%s: %s", sc[j].name, nas_errmsg());
+        }
+    }
+    nas_net_free(&net);
+}
+
+nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *res) {
+    memset(res, 0, sizeof *res);
+    char list_buf[256];
+    const char *names[NAS_JOB_SCORERS_MAX];
+    int n_names = 0;
+    const char *list = p->scorers ? p->scorers : "ghn";
+    NAS_CHECK(nas_score_parse_list("--scorers", list, list_buf, sizeof list_buf, names,
+                                   NAS_JOB_SCORERS_MAX, &n_names));
+    bool want_ghn = false, want_data = false;
+    for (int k = 0; k < n_names; k++) {
+        const nas_score_entry *e = NULL;
+        NAS_CHECK(nas_score_find(names[k], &e));
+        res->has_params = res->has_params || strcmp(names[k], "params") == 0;
+        want_ghn = want_ghn || (e->needs & NAS_SCORE_NEEDS_GHN);
+        want_data = want_data || e->needs != NAS_SCORE_NEEDS_NONE;
+        snprintf(res->names[k], sizeof res->names[k], "%s", names[k]);
+    }
+    res->n_scorers = n_names;
+    res->has_ghn = want_ghn;
+    res->has_data = want_data;
+    if (want_ghn && !p->ghn) {
+        return nas_error(NAS_EINVAL, "the ghn scorer needs --ghn FILE");
+    }
+    if (p->n_archs == 0 && p->random == 0) {
+        return nas_error(NAS_EINVAL, "give at least one ARCH or --random K");
+    }
+    if (p->threads > 0) {
+        nas_set_threads(p->threads);
+    }
+    nas_status st = NAS_OK;
+    nas_ghn g;
+    nas_ghn_data_info info;
+    nas_dataset ds;
+    nas_data_split split;
+    nas_space sp;
+    nas_scorer sc[NAS_JOB_SCORERS_MAX];
+    memset(&g, 0, sizeof g);
+    memset(&info, 0, sizeof info);
+    memset(&ds, 0, sizeof ds);
+    memset(&split, 0, sizeof split);
+    memset(sc, 0, sizeof sc);
+    score_task *tasks = NULL;
+    const char *space_name = p->space;
+    const int n_items = p->n_archs + (int)p->random;
+    if (want_ghn) {
+        NAS_TRY(nas_ghn_load(&g, NULL, &info, p->ghn));
+        if (info.dataset[0] == '\0') {
+            st = nas_error(NAS_EFORMAT, "%s: the checkpoint records no dataset (weights only?)",
+                           p->ghn);
+            goto cleanup;
+        }
+        if (!space_name) {
+            space_name = info.space;
+        }
+        NAS_TRY(nas_i_job_ghn_data(info.dataset, p->data_dir, &info, false, &ds, &split));
+    } else if (want_data) {
+        info.n_val = 10000;
+        info.split_seed = 1;
+        NAS_TRY(nas_i_job_ghn_data(p->data, p->data_dir, &info, true, &ds, &split));
+    }
+    NAS_TRY(nas_space_load(&sp, space_name ? space_name : "nb201"));
+    snprintf(res->space, sizeof res->space, "%s", sp.name);
+    snprintf(res->decoder, sizeof res->decoder, "%s", nas_ghn_decoder_name(g.cfg.decoder));
+    snprintf(res->dataset, sizeof res->dataset, "%s", info.dataset);
+    res->n_eval = p->val_n < split.n_val ? p->val_n : split.n_val;
+    res->split_seed = info.split_seed;
+    res->eval_batch = p->batch > 0 ? p->batch : (info.eval_batch > 0 ? info.eval_batch : 128);
+    info.eval_batch = res->eval_batch;
+    snprintf(res->data_id, sizeof res->data_id, "%s training split (validation %lld/seed %llu)",
+             info.dataset, (long long)info.n_val, (unsigned long long)info.split_seed);
+    res->proxy_batch = NAS_I_JOB_PROXY_BATCH;
+    for (int k = 0; k < n_names; k++) {
+        NAS_TRY(nas_i_job_make_scorer(names[k], &sc[k], want_ghn ? &g : NULL, &info, &ds, &split,
+                                      p->val_n));
+    }
+    res->items = nas_calloc((size_t)n_items, sizeof *res->items);
+    tasks = nas_calloc((size_t)n_items, sizeof *tasks);
+    if (!res->items || !tasks) {
+        st = nas_error(NAS_ENOMEM, "score: out of memory");
+        goto cleanup;
+    }
+    res->n = n_items;
+    for (int k = 0; k < p->n_archs; k++) {
+        NAS_TRY(nas_arch_decode(&sp, p->archs[k], &tasks[k].arch));
+    }
+    nas_rng rng;
+    nas_rng_seed(&rng, p->seed);
+    for (int k = p->n_archs; k < n_items; k++) {
+        do {
+            NAS_TRY(nas_arch_sample(&sp, &rng, &tasks[k].arch));
+        } while (!nas_arch_is_valid(&sp, &tasks[k].arch));
+    }
+    for (int k = 0; k < n_items; k++) {
+        NAS_TRY(
+            nas_arch_encode(&sp, &tasks[k].arch, res->items[k].arch, sizeof res->items[k].arch));
+        res->items[k].ghn_loss = (double)NAN;
+    }
+    nas_net_config nc = nas_net_config_default();
+    nc.C = p->C;
+    nc.N = p->N;
+    if (want_data) {
+        nc.in_c = ds.c;
+        nc.in_h = ds.h;
+        nc.in_w = ds.w;
+        nc.classes = want_ghn ? g.cfg.classes : ds.n_classes;
+    }
+    const int T = p->threads > 0 ? p->threads : nas_get_threads();
+    (void)T;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (T > 1)
+#endif
+    for (int k = 0; k < n_items; k++) {
+        score_one(&sp, &nc, sc, n_names, &tasks[k], &res->items[k]);
+    }
+    for (int k = 0; k < n_items; k++) {
+        if (tasks[k].st != NAS_OK) {
+            st = nas_error(tasks[k].st, "score: %s: %s", res->items[k].arch, tasks[k].msg);
+            goto cleanup;
+        }
+    }
+cleanup:
+    for (int k = 0; k < NAS_JOB_SCORERS_MAX; k++) {
+        nas_scorer_free(&sc[k]);
+    }
+    nas_free(tasks);
+    nas_data_split_free(&split);
+    nas_data_free(&ds);
+    nas_ghn_free(&g);
+    if (st != NAS_OK) {
+        nas_job_score_result_free(res);
+    }
+    return st;
+}

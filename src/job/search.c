@@ -1,0 +1,459 @@
+/*
+ * The search job, the main one: resolve the GHN (the store's newest for the space and data set,
+ * a stored id, a checkpoint file to import, or train one and store it), build the scorers on
+ * the data they need, search or resume a run (its recorded options restored), then train the
+ * best few briefly.
+ */
+#include "job-impl.h"
+
+#include "ghnas/container.h"
+
+#include "ghnas/space.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+nas_job_search_params nas_job_search_defaults(void) {
+    nas_job_search_params p;
+    memset(&p, 0, sizeof p);
+    p.db = "ghnas.db";
+    p.space = "nb201";
+    p.data = "fashion-mnist";
+    p.strategy = "evolution";
+    p.scorer = "ghn";
+    p.name = "";
+    p.budget = 500; /* sized so the whole default run fits in 10 minutes on 2 cores */
+    p.train_time = 180.0;
+    p.seed = 1;
+    p.round = 8;
+    p.population = 20;
+    p.sample = 5;
+    p.ls_init = 10;
+    p.val_n = 500;
+    p.eval_top = 3;
+    p.eval_epochs = 1;
+    p.eval_train_n = 10000;
+    return p;
+}
+
+void nas_job_search_result_free(nas_job_search_result *res) {
+    if (res) {
+        nas_job_evaluate_result_free(&res->eval);
+    }
+}
+
+/* ---- the GHN --------------------------------------------------------------------------------- */
+
+typedef struct ghn_stop {
+    const volatile sig_atomic_t *stop;
+} ghn_stop;
+
+static bool ghn_on_step(const nas_ghn_trainer *tr, double loss, double acc, void *user) {
+    (void)tr;
+    (void)loss;
+    (void)acc;
+    const ghn_stop *s = user;
+    return !(s->stop && *s->stop);
+}
+
+/* Train a GHN on the space and store it; *g and *info describe it. */
+static nas_status train_ghn(nas_store *db, const nas_space *sp, const nas_job_search_params *p,
+                            nas_ghn *g, nas_ghn_data_info *info, int64_t *ghn_id) {
+    nas_status st = NAS_OK;
+    nas_ghn_trainer tr;
+    nas_dataset ds;
+    nas_data_split split;
+    memset(&tr, 0, sizeof tr);
+    memset(&ds, 0, sizeof ds);
+    memset(&split, 0, sizeof split);
+    nas_ghn_config gc = nas_ghn_config_default();
+    nas_ghn_train_config tc = nas_ghn_train_defaults();
+    tc.steps = p->train_steps > 0 ? p->train_steps : 0;
+    tc.time_limit = p->train_steps > 0 ? 0.0 : p->train_time;
+    tc.threads = p->threads;
+    NAS_TRY(nas_ghn_init(g, &gc, tc.seed));
+    NAS_TRY(nas_ghn_trainer_init(&tr, g, &tc));
+    tr.data.n_val = 10000;
+    tr.data.split_seed = 1;
+    NAS_TRY(nas_i_job_ghn_data(p->data, p->data_dir, &tr.data, true, &ds, &split));
+    snprintf(tr.data.space, sizeof tr.data.space, "%s", sp->name);
+    char dur[16];
+    NAS_INFO("no GHN for %s on %s in the store: training one (%s, %lld parameters)", sp->name,
+             p->data,
+             p->train_steps > 0 ? "steps" : nas_format_duration(p->train_time, dur, sizeof dur),
+             (long long)nas_ghn_numel(g));
+    ghn_stop gs = {p->stop};
+    NAS_TRY(nas_ghn_train(g, &tr, sp, &ds, split.train, split.n_train, &tr.data.norm, ghn_on_step,
+                          &gs));
+    NAS_TRY(nas_i_job_ghn_save_store(db, g, &tr, ghn_id));
+    *info = tr.data;
+    NAS_INFO("GHN %lld trained: %lld steps in %.0f s, last loss %.3f, acc %.3f", (long long)*ghn_id,
+             (long long)tr.step, tr.seconds, tr.last_loss, tr.last_acc);
+cleanup:
+    nas_data_split_free(&split);
+    nas_data_free(&ds);
+    nas_ghn_trainer_free(&tr);
+    return st;
+}
+
+/* A checkpoint given with --ghn (its bytes): the stored GHN with the same bytes, else import it. */
+static nas_status import_ghn(nas_store *db, const void *ckpt, size_t n_ckpt,
+                             const nas_ghn_data_info *info, int64_t *ghn_id) {
+    int64_t newest = 0;
+    nas_status st = nas_store_ghn_find(db, info->space, info->dataset, &newest);
+    if (st == NAS_OK) {
+        void *a = NULL;
+        size_t na = 0;
+        bool same = false;
+        if (nas_store_ghn_checkpoint(db, newest, &a, &na) == NAS_OK) {
+            same = na == n_ckpt && memcmp(a, ckpt, na) == 0;
+        }
+        nas_free(a);
+        if (same) {
+            *ghn_id = newest;
+            return NAS_OK;
+        }
+    } else if (st != NAS_ENOTFOUND) {
+        return st;
+    }
+    nas_error_clear();
+    nas_ghn_record rec = {.space = info->space,
+                          .dataset = info->dataset,
+                          .config_json = "{}",
+                          .steps = 0,
+                          .train_loss = (double)NAN,
+                          .val_acc = (double)NAN,
+                          .seconds = (double)NAN,
+                          .checkpoint = ckpt,
+                          .checkpoint_bytes = n_ckpt};
+    return nas_store_ghn_add(db, &rec, ghn_id);
+}
+
+/* The GHN of the search: resumed run's, --ghn (id or file), the store's newest, or a new one. */
+static nas_status resolve_ghn(nas_store *db, const nas_space *sp, const nas_job_search_params *p,
+                              nas_ghn *g, nas_ghn_data_info *info, int64_t *ghn_id) {
+    if (p->resume > 0) {
+        if (*ghn_id <= 0) {
+            return nas_error(NAS_EFORMAT, "run %lld records no GHN", (long long)p->resume);
+        }
+        return nas_i_job_ghn_from_store(db, *ghn_id, g, info);
+    }
+    if (p->ghn) {
+        char *end = NULL;
+        long id = strtol(p->ghn, &end, 10);
+        if (end != p->ghn && *end == '\0' && access(p->ghn, F_OK) != 0) {
+            if (id < 1) {
+                return nas_error(NAS_EINVAL, "--ghn: '%s' is not a GHN id (>= 1)", p->ghn);
+            }
+            *ghn_id = id;
+            return nas_i_job_ghn_from_store(db, *ghn_id, g, info);
+        }
+        void *bytes = NULL; /* read once: loaded and imported from the same bytes */
+        size_t n = 0;
+        NAS_CHECK(nas_file_read_all(p->ghn, &bytes, &n));
+        nas_status st = nas_ghn_load_mem(g, NULL, info, bytes, n, p->ghn, NULL);
+        if (st == NAS_OK && info->dataset[0] == '\0') {
+            st = nas_error(NAS_EFORMAT, "%s: the checkpoint records no dataset (weights only?)",
+                           p->ghn);
+        }
+        if (st == NAS_OK) {
+            st = import_ghn(db, bytes, n, info, ghn_id);
+        }
+        nas_free(bytes);
+        return st;
+    }
+    nas_status st = nas_store_ghn_find(db, sp->name, p->data, ghn_id);
+    if (st == NAS_OK) {
+        NAS_CHECK(nas_i_job_ghn_from_store(db, *ghn_id, g, info));
+        NAS_INFO("using GHN %lld of the store", (long long)*ghn_id);
+        return NAS_OK;
+    }
+    if (st != NAS_ENOTFOUND) {
+        return st;
+    }
+    nas_error_clear();
+    return train_ghn(db, sp, p, g, info, ghn_id);
+}
+
+/* ---- the run record -------------------------------------------------------------------------- */
+
+/* The job's part of a run's configuration, recorded as config_json.cli. */
+static nas_status extra_json(const nas_job_search_params *p, const nas_ghn_data_info *info,
+                             char **out) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:s}", "space",
+                          p->space, "data", p->data, "scorer", p->scorer, "val_n",
+                          (json_int_t)p->val_n, "n_val", (json_int_t)(info ? info->n_val : 10000),
+                          "split_seed", (json_int_t)(info ? info->split_seed : 1), "eval_batch",
+                          info && info->eval_batch > 0 ? info->eval_batch : 128, "eval_top",
+                          p->eval_top, "eval_epochs", p->eval_epochs, "eval_train_n",
+                          (json_int_t)p->eval_train_n, "scorers", p->scorers ? p->scorers : "");
+    *out = o ? json_dumps(o, JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return *out ? NAS_OK : nas_error(NAS_ENOMEM, "search: out of memory");
+}
+
+/* The options a resumed run keeps, read from its record into *p (strings into own[]). */
+typedef struct resumed {
+    char space[1024], scorer[32], scorers[256], data[32];
+} resumed;
+
+static nas_status resume_options(nas_store *db, nas_job_search_params *p, int64_t *ghn_id,
+                                 resumed *own) {
+    nas_run_info ri;
+    nas_search_record rec;
+    nas_status st = nas_search_record_get(db, p->resume, &ri, &rec);
+    json_t *cli = NULL;
+    if (st != NAS_OK) {
+        goto cleanup;
+    }
+    json_error_t je;
+    cli = json_loads(rec.cli_json, 0, &je);
+    if (!json_is_object(cli) || json_object_size(cli) == 0) {
+        st = nas_error(NAS_EFORMAT, "run %lld was not started by ghnas search (no cli options)",
+                       (long long)p->resume);
+        goto cleanup;
+    }
+    json_t *sp = json_object_get(cli, "space");
+    json_t *sc = json_object_get(cli, "scorer");
+    json_t *vn = json_object_get(cli, "val_n");
+    snprintf(own->space, sizeof own->space, "%s",
+             json_is_string(sp) ? json_string_value(sp) : ri.space);
+    p->space = own->space;
+    const char *scv = json_is_string(sc) ? json_string_value(sc) : "ghn";
+    snprintf(own->scorer, sizeof own->scorer, "%s", nas_score_known(scv) ? scv : "ghn");
+    p->scorer = own->scorer;
+    json_t *xs = json_object_get(cli, "scorers");
+    if (json_is_string(xs) && json_string_value(xs)[0]) {
+        snprintf(own->scorers, sizeof own->scorers, "%s", json_string_value(xs));
+        p->scorers = own->scorers;
+    }
+    if (json_is_integer(vn)) {
+        p->val_n = (int64_t)json_integer_value(vn);
+    }
+    /* the closing evaluation keeps the run's choice unless given again */
+    json_t *x;
+    if (!(p->given & NAS_JOB_GIVEN_EVAL_TOP) &&
+        json_is_integer(x = json_object_get(cli, "eval_top"))) {
+        p->eval_top = (int)json_integer_value(x);
+    }
+    if (!(p->given & NAS_JOB_GIVEN_EVAL_EPOCHS) &&
+        json_is_integer(x = json_object_get(cli, "eval_epochs"))) {
+        p->eval_epochs = (int)json_integer_value(x);
+    }
+    if (!(p->given & NAS_JOB_GIVEN_EVAL_TRAIN_N) &&
+        json_is_integer(x = json_object_get(cli, "eval_train_n"))) {
+        p->eval_train_n = (int64_t)json_integer_value(x);
+    }
+    snprintf(own->data, sizeof own->data, "%s",
+             strcmp(ri.dataset, "mnist") == 0 ? "mnist" : "fashion-mnist");
+    p->data = own->data;
+    *ghn_id = ri.ghn_id;
+    if (!(p->given & NAS_JOB_GIVEN_BUDGET)) {
+        p->budget = rec.budget;
+    }
+cleanup:
+    json_decref(cli);
+    nas_search_record_free(&rec);
+    nas_run_info_free(&ri);
+    return st;
+}
+
+/* ---- the job --------------------------------------------------------------------------------- */
+
+nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_result *res) {
+    memset(res, 0, sizeof *res);
+    nas_job_search_params p = *params;
+    if (p.quiet) {
+        nas_progress_set_enabled(false);
+    }
+    if (p.threads > 0) {
+        nas_set_threads(p.threads);
+    }
+    if (!nas_score_known(p.scorer)) {
+        const nas_score_entry *e = NULL;
+        (void)nas_score_find(p.scorer, &e); /* its message lists the known names */
+        return nas_error_wrap(NAS_EINVAL, "--scorer");
+    }
+    if (p.sample > p.population) {
+        return nas_error(NAS_EINVAL, "--sample %d is larger than --population %d", p.sample,
+                         p.population);
+    }
+    nas_status st = NAS_OK;
+    nas_store *db = NULL;
+    nas_space sp;
+    nas_ghn g;
+    nas_ghn_data_info info;
+    nas_dataset ds;
+    nas_data_split split;
+    nas_scorer sc, xsc[NAS_SEARCH_EXTRA_MAX];
+    resumed own;
+    char list_buf[256];
+    char *extra = NULL;
+    memset(xsc, 0, sizeof xsc);
+    memset(&sp, 0, sizeof sp);
+    memset(&g, 0, sizeof g);
+    memset(&info, 0, sizeof info);
+    memset(&ds, 0, sizeof ds);
+    memset(&split, 0, sizeof split);
+    memset(&sc, 0, sizeof sc);
+    int64_t ghn_id = 0;
+    bool have_info = false;
+
+    NAS_TRY(nas_store_open(&db, p.db, NAS_STORE_CREATE));
+    if (p.resume > 0) {
+        NAS_TRY(resume_options(db, &p, &ghn_id, &own));
+    }
+    NAS_TRY(nas_space_load(&sp, p.space));
+
+    /* the scorers: the primary one first, then the others without it */
+    const char *names[1 + NAS_SEARCH_EXTRA_MAX];
+    int n_names = 1;
+    names[0] = p.scorer;
+    if (p.scorers) {
+        const char *xs[1 + NAS_SEARCH_EXTRA_MAX];
+        int nx = 0;
+        NAS_TRY(nas_score_parse_list("--scorers", p.scorers, list_buf, sizeof list_buf, xs,
+                                     1 + NAS_SEARCH_EXTRA_MAX, &nx));
+        for (int k = 0; k < nx; k++) {
+            if (strcmp(xs[k], p.scorer) == 0) {
+                continue;
+            }
+            if (n_names > NAS_SEARCH_EXTRA_MAX) {
+                st = nas_error(NAS_EINVAL, "--scorers: at most %d besides --scorer",
+                               NAS_SEARCH_EXTRA_MAX);
+                goto cleanup;
+            }
+            names[n_names++] = xs[k];
+        }
+    }
+    bool need_ghn = false, need_data = false;
+    for (int k = 0; k < n_names; k++) {
+        need_ghn = need_ghn || strcmp(names[k], "ghn") == 0;
+        need_data =
+            need_data || (strcmp(names[k], "params") != 0 && strcmp(names[k], "flops") != 0);
+    }
+    if (need_ghn) { /* the GHN and its data split */
+        NAS_TRY(resolve_ghn(db, &sp, &p, &g, &info, &ghn_id));
+        if (strcmp(info.space, sp.name) != 0) {
+            st = nas_error(NAS_EINVAL, "the GHN %s%lld was trained on space %s, not %s",
+                           ghn_id > 0 ? "" : "in ", (long long)ghn_id, info.space, sp.name);
+            goto cleanup;
+        }
+        if (strcmp(info.dataset, p.data) != 0) {
+            st = nas_error(NAS_EINVAL, "the GHN %lld was trained on %s, not %s", (long long)ghn_id,
+                           info.dataset, p.data);
+            goto cleanup;
+        }
+        have_info = true;
+        NAS_TRY(nas_i_job_ghn_data(info.dataset, p.data_dir, &info, false, &ds, &split));
+    } else if (need_data) { /* proxies: the training split, normalised on itself */
+        info.n_val = 10000;
+        info.split_seed = 1;
+        NAS_TRY(nas_i_job_ghn_data(p.data, p.data_dir, &info, true, &ds, &split));
+        have_info = true;
+    } else if (p.eval_top > 0 && p.resume == 0) {
+        /* fail early on a missing data set, before searching */
+        NAS_TRY(nas_data_open(&ds, p.data, p.data_dir, "test"));
+        nas_data_free(&ds);
+    }
+    for (int k = 0; k < n_names; k++) {
+        NAS_TRY(nas_i_job_make_scorer(names[k], k == 0 ? &sc : &xsc[k - 1], need_ghn ? &g : NULL,
+                                      &info, &ds, &split, p.val_n));
+    }
+    const int n_xsc = n_names - 1;
+    snprintf(res->scorer, sizeof res->scorer, "%s", sc.name);
+    res->ghn_id = ghn_id;
+    if (p.stop && *p.stop) {
+        st = nas_error(NAS_EINTERRUPTED, "search: interrupted before it started");
+        goto cleanup;
+    }
+
+    /* search */
+    nas_search_config cfg = nas_search_config_default();
+    NAS_TRY(nas_strategy_from_name(p.strategy, &cfg.strategy));
+    cfg.budget = p.budget;
+    cfg.time_limit = p.time_limit;
+    cfg.seed = p.seed;
+    cfg.threads = p.threads;
+    cfg.round = p.round;
+    cfg.population = p.population;
+    cfg.sample = p.sample;
+    cfg.ls_init = p.ls_init;
+    cfg.net.C = p.C;
+    cfg.net.N = p.N;
+    if (have_info) {
+        cfg.net.in_c = info.in_c;
+        cfg.net.in_h = info.in_h;
+        cfg.net.in_w = info.in_w;
+        cfg.net.classes = need_ghn ? g.cfg.classes : ds.n_classes;
+    }
+    cfg.name = p.name;
+    cfg.dataset = p.data;
+    cfg.force = p.force;
+    cfg.quiet = p.quiet;
+    cfg.stop = p.stop;
+    NAS_TRY(extra_json(&p, have_info ? &info : NULL, &extra));
+    cfg.extra_json = extra;
+    for (int k = 0; k < n_xsc; k++) {
+        cfg.extra[k] = &xsc[k];
+    }
+    cfg.n_extra = n_xsc;
+    if (p.resume > 0) {
+        NAS_INFO("resuming run %lld (%s, budget %lld)", (long long)p.resume, sp.name,
+                 (long long)p.budget);
+        st = nas_search_resume(db, p.resume, &sp, &sc, &cfg, &res->search);
+    } else {
+        char also[160] = "";
+        for (int k = 0; k < n_xsc; k++) {
+            size_t l = strlen(also);
+            snprintf(also + l, sizeof also - l, "%s%s", k ? ", " : " (also recording ",
+                     xsc[k].name);
+        }
+        if (n_xsc > 0) {
+            size_t l = strlen(also);
+            snprintf(also + l, sizeof also - l, ")");
+        }
+        NAS_INFO("searching %s with %s, scorer %s%s, budget %lld%s", sp.name, p.strategy, sc.name,
+                 also, (long long)p.budget, p.budget == 0 ? " (no limit)" : "");
+        st = nas_search_run(db, &sp, &sc, ghn_id, &cfg, &res->search);
+    }
+    if (res->search.run_id > 0 && p.on_searched) {
+        p.on_searched(res, p.user);
+    }
+    NAS_TRY(st);
+    res->interrupted = res->search.status == NAS_RUN_INTERRUPTED;
+
+    /* a brief evaluation of the best few */
+    if (!res->interrupted && p.eval_top > 0) {
+        nas_job_evaluate_params ep = nas_job_evaluate_defaults();
+        ep.data_dir = p.data_dir;
+        ep.eval.search_run = res->search.run_id;
+        ep.eval.top_k = p.eval_top;
+        ep.eval.recipe.epochs = p.eval_epochs;
+        ep.eval.train_n = p.eval_train_n;
+        ep.eval.val_n = 2000;
+        ep.eval.threads = p.threads;
+        ep.eval.quiet = p.quiet;
+        ep.eval.stop = p.stop;
+        NAS_INFO("training the top %d for %d epoch%s on %lld images", p.eval_top, p.eval_epochs,
+                 p.eval_epochs == 1 ? "" : "s", (long long)p.eval_train_n);
+        res->evaluated = true;
+        st = nas_i_job_evaluate_in(db, &ep, &res->eval);
+        res->interrupted = res->eval.interrupted;
+    }
+cleanup:
+    free(extra);
+    nas_scorer_free(&sc);
+    for (int k = 0; k < NAS_SEARCH_EXTRA_MAX; k++) {
+        nas_scorer_free(&xsc[k]);
+    }
+    nas_data_split_free(&split);
+    nas_data_free(&ds);
+    nas_ghn_free(&g);
+    nas_store_close(db);
+    return st;
+}
