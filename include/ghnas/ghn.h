@@ -261,6 +261,10 @@ typedef struct nas_ghn_train_config {
     int threads;           /* OpenMP threads over the meta-batch (0 = nas_get_threads()) */
     int max_bad_steps;     /* consecutive non-finite steps before giving up (default 20) */
     int holdout_mod;       /* > 0: archs with nas_ghn_arch_held_out() true are never sampled */
+    bool uniform_classes;  /* sample uniformly over canonical classes (nas_space_default_canon:
+                              NB201's 6466, NB101's 423624), not over labelled members, so no
+                              class is seen more often because it has more spellings; finite
+                              spaces only (default false) */
 } nas_ghn_train_config;
 
 nas_ghn_train_config nas_ghn_train_defaults(void);

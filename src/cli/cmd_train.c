@@ -130,6 +130,10 @@ static const nas_cli_opt opts[] = {
      "never train on archs whose text hash is divisible by K, so\nthey stay unseen for evaluation "
      "(default %D = off)",
      .min = 0, .max = 1000000},
+    {"uniform-classes", 0, NAS_CLI_FLAG, OFF(train.uniform_classes), NULL,
+     "sample training architectures uniformly over canonical classes\n(NB201's 6466) instead of "
+     "over labelled members (finite spaces)",
+     .aliases = NULL},
     {"quiet", 0, NAS_CLI_FLAG, OFF(quiet), NULL, "no progress output", .aliases = NULL},
 };
 

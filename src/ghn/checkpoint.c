@@ -6,6 +6,8 @@
  *   f32    "param/<name>"     one per parameter tensor, with its shape
  *   u8     "seen"             the trained-row flags (nas_ghn.seen)
  *   record "trainer"          [optional] train config, data info, counters, optimizer kind/step
+ *   record "sampling"         [optional, with "trainer"] i32 uniform_classes; written only when
+ *                             set, so checkpoints of the default configuration are unchanged
  *   f32    "optim"            [with trainer] the optimizer state
  *
  * Built and read in memory (the store keeps the bytes); nas_ghn_save/nas_ghn_load are file
@@ -213,6 +215,11 @@ nas_status nas_ghn_save_mem(const nas_ghn *g, const nas_ghn_trainer *tr, void **
         nas_ckpt_record_begin(&w, "trainer");
         put_trainer(&w, tr);
         nas_ckpt_record_end(&w);
+        if (tr->tc.uniform_classes) {
+            nas_ckpt_record_begin(&w, "sampling");
+            nas_ckpt_put_i32(&w, 1);
+            nas_ckpt_record_end(&w);
+        }
         nas_ckpt_add(&w, "optim", NAS_CKPT_F32, 1, (int64_t[]){tr->opt.state_numel}, tr->opt.state);
     }
     return nas_ckpt_writer_finish(&w, bytes, n);
@@ -289,6 +296,16 @@ static nas_status load_v3(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *in
     if (c.short_read) {
         return nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (the trainer record is short)",
                          what);
+    }
+    const nas_ckpt_section *smp = NULL;
+    NAS_CHECK(nas_ckpt_find_opt(r, "sampling", NAS_CKPT_RECORD, &smp));
+    if (smp) {
+        nas_ckpt_cursor sc = nas_ckpt_cursor_of(smp);
+        tc.uniform_classes = nas_ckpt_get_i32(&sc) != 0;
+        if (sc.short_read) {
+            return nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (the sampling record is short)",
+                             what);
+        }
     }
     if (info) {
         *info = di;

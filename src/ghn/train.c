@@ -142,11 +142,142 @@ typedef struct item_result {
     char arch[160]; /* start of the arch text, for messages */
 } item_result;
 
-/* Sample a valid, not held-out arch for (step, j). */
-static nas_status sample_arch(const nas_space *sp, const nas_ghn_train_config *tc, nas_rng *r,
-                              nas_arch *a, char *text, size_t cap) {
+/* One member of every canonical class of valid members (enumeration order), for sampling
+ * uniformly over classes: the texts end to end in one buffer. */
+typedef struct class_list {
+    char *text;   /* NUL-separated arch texts */
+    int64_t *off; /* [n] offsets into text */
+    int64_t n, cap, used, text_cap;
+    /* key set while building: open addressing on the key hash, slot = class index + 1 */
+    char **keys;
+    int64_t *slots;
+    int64_t n_slots;
+    const nas_space *sp;
+    nas_canon_kind canon;
+} class_list;
+
+static void class_list_free(class_list *cl) {
+    for (int64_t i = 0; cl->keys && i < cl->n; i++) {
+        nas_free(cl->keys[i]);
+    }
+    nas_free(cl->keys);
+    nas_free(cl->slots);
+    nas_free(cl->text);
+    nas_free(cl->off);
+    memset(cl, 0, sizeof *cl);
+}
+
+static nas_status class_visit(const nas_arch *a, void *user) {
+    class_list *cl = user;
+    if (!nas_arch_is_valid(cl->sp, a)) {
+        return NAS_OK;
+    }
+    char key[NAS_CANON_KEY_MAX];
+    NAS_CHECK(nas_arch_canon_key(cl->sp, a, cl->canon, key, sizeof key));
+    const int64_t mask = cl->n_slots - 1;
+    int64_t j = (int64_t)(nas_hash_str(key) & (uint64_t)mask);
+    for (; cl->slots[j]; j = (j + 1) & mask) {
+        if (strcmp(cl->keys[cl->slots[j] - 1], key) == 0) {
+            return NAS_OK; /* a member of a class already listed */
+        }
+    }
+    if (cl->n == cl->cap || 2 * (cl->n + 1) > cl->n_slots) {
+        return nas_error(NAS_ENOMEM, "ghn train: more classes than the class table holds");
+    }
+    char text[NAS_ARCH_STR_MAX];
+    NAS_CHECK(nas_arch_encode(cl->sp, a, text, sizeof text));
+    const int64_t len = (int64_t)strlen(text) + 1;
+    if (cl->used + len > cl->text_cap) {
+        int64_t nc = 2 * (cl->text_cap + len);
+        char *nt = nas_realloc(cl->text, (size_t)nc);
+        if (!nt) {
+            return nas_error(NAS_ENOMEM, "ghn train: out of memory listing the classes");
+        }
+        cl->text = nt;
+        cl->text_cap = nc;
+    }
+    memcpy(cl->text + cl->used, text, (size_t)len);
+    cl->off[cl->n] = cl->used;
+    cl->used += len;
+    cl->keys[cl->n] = nas_strdup(key);
+    if (!cl->keys[cl->n]) {
+        return nas_error(NAS_ENOMEM, "ghn train: out of memory listing the classes");
+    }
+    cl->slots[j] = ++cl->n;
+    return NAS_OK;
+}
+
+/* The classes of a finite space (at most NAS_GHN_MAX_MEMBERS members, NAS_GHN_MAX_CLASSES
+ * classes). */
+#define NAS_GHN_MAX_MEMBERS 20000000ull
+#define NAS_GHN_MAX_CLASSES 2000000
+static nas_status class_list_build(class_list *cl, const nas_space *sp) {
+    memset(cl, 0, sizeof *cl);
+    cl->sp = sp;
+    cl->canon = nas_space_default_canon(sp);
+    cl->cap = NAS_GHN_MAX_CLASSES;
+    cl->n_slots = 1;
+    while (cl->n_slots < 2 * cl->cap) {
+        cl->n_slots <<= 1;
+    }
+    uint64_t members = 0;
+    nas_status st = nas_space_count(sp, NAS_CANON_TEXT, false, NULL, &members);
+    if (st != NAS_OK) {
+        return nas_error_wrap(st, "ghn train: sampling uniformly over classes needs a finite "
+                                  "space");
+    }
+    if (members > NAS_GHN_MAX_MEMBERS) {
+        return nas_error(NAS_EUNSUPPORTED,
+                         "ghn train: sampling uniformly over classes enumerates the space, and %s "
+                         "has %llu members (at most %llu)",
+                         sp->name, (unsigned long long)members,
+                         (unsigned long long)NAS_GHN_MAX_MEMBERS);
+    }
+    /* size the tables by the member count: a class has at least one member */
+    if (members < (uint64_t)cl->cap) {
+        cl->cap = (int64_t)members;
+        cl->n_slots = 1;
+        while (cl->n_slots < 2 * cl->cap + 2) {
+            cl->n_slots <<= 1;
+        }
+    }
+    cl->off = nas_malloc((size_t)cl->cap * sizeof *cl->off);
+    cl->keys = nas_calloc((size_t)cl->cap, sizeof *cl->keys);
+    cl->slots = nas_calloc((size_t)cl->n_slots, sizeof *cl->slots);
+    if (!cl->off || !cl->keys || !cl->slots) {
+        class_list_free(cl);
+        return nas_error(NAS_ENOMEM, "ghn train: out of memory listing the classes");
+    }
+    st = nas_space_enumerate(sp, class_visit, cl);
+    /* only the texts are needed from here on */
+    for (int64_t i = 0; i < cl->n; i++) {
+        nas_free(cl->keys[i]);
+    }
+    nas_free(cl->keys);
+    nas_free(cl->slots);
+    cl->keys = NULL;
+    cl->slots = NULL;
+    if (st == NAS_OK && cl->n == 0) {
+        st = nas_error(NAS_ENOTFOUND, "ghn train: %s has no valid member", sp->name);
+    }
+    if (st != NAS_OK) {
+        class_list_free(cl);
+    }
+    return st;
+}
+
+/* Sample a valid, not held-out arch for (step, j): a uniformly random member of the space, or
+ * with a class list the listed member of a uniformly random class. */
+static nas_status sample_arch(const nas_space *sp, const nas_ghn_train_config *tc,
+                              const class_list *cl, nas_rng *r, nas_arch *a, char *text,
+                              size_t cap) {
     for (int tries = 0; tries < 10000; tries++) {
-        NAS_CHECK(nas_arch_sample(sp, r, a));
+        if (cl && cl->n > 0) {
+            const char *t = cl->text + cl->off[nas_rng_below(r, (uint64_t)cl->n)];
+            NAS_CHECK(nas_arch_decode(sp, t, a));
+        } else {
+            NAS_CHECK(nas_arch_sample(sp, r, a));
+        }
         if (!nas_arch_is_valid(sp, a)) {
             continue;
         }
@@ -163,8 +294,9 @@ static nas_status sample_arch(const nas_space *sp, const nas_ghn_train_config *t
 
 /* Forward + backward of meta-batch member j on thread-private state. */
 static void run_item(nas_ghn *g, nas_ghn_view *view, nas_tape *t, const nas_space *sp,
-                     const nas_ghn_train_config *tc, const nas_dataset *ds, const float *x,
-                     const int32_t *y, int64_t B, uint64_t stream, item_result *res) {
+                     const nas_ghn_train_config *tc, const class_list *cl, const nas_dataset *ds,
+                     const float *x, const int32_t *y, int64_t B, uint64_t stream,
+                     item_result *res) {
     nas_net net;
     nas_ghn_graph gg;
     memset(&net, 0, sizeof net);
@@ -176,7 +308,7 @@ static void run_item(nas_ghn *g, nas_ghn_view *view, nas_tape *t, const nas_spac
     nas_rng_split(&r, &base, stream);
     nas_arch a;
     char text[NAS_ARCH_STR_MAX];
-    NAS_TRY(sample_arch(sp, tc, &r, &a, text, sizeof text));
+    NAS_TRY(sample_arch(sp, tc, cl, &r, &a, text, sizeof text));
     snprintf(res->arch, sizeof res->arch, "%s", text);
     nas_net_config nc = nas_net_config_default();
     nc.C = tc->n_widths > 0 ? tc->widths[nas_rng_below(&r, (uint64_t)tc->n_widths)] : 0;
@@ -267,6 +399,8 @@ nas_status nas_ghn_train(nas_ghn *g, nas_ghn_trainer *tr, const nas_space *sp,
     int32_t *bidx = nas_malloc((size_t)B * sizeof *bidx); /* [B] dataset indices */
     nas_progress prog;
     bool prog_on = false;
+    class_list classes;
+    memset(&classes, 0, sizeof classes);
     if (!tapes || !views || !res || !x || !y || !bidx) {
         st = nas_error(NAS_ENOMEM, "ghn train: out of memory");
         goto cleanup;
@@ -274,6 +408,9 @@ nas_status nas_ghn_train(nas_ghn *g, nas_ghn_trainer *tr, const nas_space *sp,
     for (int k = 0; k < T; k++) {
         NAS_TRY(nas_tape_init(&tapes[k]));
         NAS_TRY(nas_ghn_view_init(&views[k], g));
+    }
+    if (tc->uniform_classes) {
+        NAS_TRY(class_list_build(&classes, sp));
     }
     nas_progress_begin(&prog, "ghn", tc->steps > 0 ? tc->steps : 0);
     prog_on = true;
@@ -302,8 +439,8 @@ nas_status nas_ghn_train(nas_ghn *g, nas_ghn_trainer *tr, const nas_space *sp,
             tid = omp_get_thread_num();
 #endif
             memset(&res[j], 0, sizeof res[j]);
-            run_item(g, &views[tid], &tapes[tid], sp, tc, ds, x, y, B,
-                     (uint64_t)step * (uint64_t)m + (uint64_t)j, &res[j]);
+            run_item(g, &views[tid], &tapes[tid], sp, tc, tc->uniform_classes ? &classes : NULL, ds,
+                     x, y, B, (uint64_t)step * (uint64_t)m + (uint64_t)j, &res[j]);
         }
         double loss = 0.0, acc = 0.0;
         for (int j = 0; j < m; j++) {
@@ -381,5 +518,6 @@ cleanup:
     nas_free(x);
     nas_free(y);
     nas_free(bidx);
+    class_list_free(&classes);
     return st;
 }

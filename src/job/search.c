@@ -332,9 +332,10 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
     }
     bool need_ghn = false, need_data = false;
     for (int k = 0; k < n_names; k++) {
-        need_ghn = need_ghn || strcmp(names[k], "ghn") == 0;
-        need_data =
-            need_data || (strcmp(names[k], "params") != 0 && strcmp(names[k], "flops") != 0);
+        const nas_score_entry *e = NULL;
+        NAS_TRY(nas_score_find(names[k], &e));
+        need_ghn = need_ghn || (e->needs & NAS_SCORE_NEEDS_GHN);
+        need_data = need_data || e->needs != NAS_SCORE_NEEDS_NONE;
     }
     if (need_ghn) { /* the GHN and its data split */
         NAS_TRY(resolve_ghn(db, &sp, &p, &g, &info, &ghn_id));

@@ -1,7 +1,8 @@
 /*
- * The GHN scorer: the validation accuracy (with the loss in aux_json) that a graph hypernetwork's
- * predicted weights reach on a fixed validation subset, with a pool of evaluation workspaces
- * shared by the threads that score at once.
+ * The GHN scorers: the validation accuracy (ghn, with the loss in aux_json) or the validation
+ * cross-entropy (ghn_loss, with the accuracy in aux_json) that a graph hypernetwork's predicted
+ * weights reach on a fixed validation subset, with a pool of evaluation workspaces shared by the
+ * threads that score at once.
  */
 #include "score-impl.h"
 
@@ -18,6 +19,7 @@ typedef struct ghn_ctx {
     nas_ghn_scorer_config cfg;
     nas_ghn_eval_ws *idle[GHN_WS_POOL]; /* workspaces not in use */
     int n_idle;
+    bool by_loss; /* ghn_loss: the value is the cross-entropy (lower is better), aux the accuracy */
 } ghn_ctx;
 
 static nas_ghn_eval_ws *ws_borrow(ghn_ctx *g) {
@@ -61,11 +63,14 @@ static nas_status score_ghn(const nas_scorer *sc, const nas_net *net, nas_score_
                                         &g->cfg.norm, g->cfg.batch, &loss, &acc);
     ws_return(g, ws);
     NAS_CHECK(st);
-    out->value = acc;
-    if (isfinite(loss)) {
-        snprintf(out->aux_json, sizeof out->aux_json, "{\"loss\": %.9g}", loss);
+    /* the value is one of the pair, the other goes to aux_json */
+    out->value = g->by_loss ? (isfinite(loss) ? loss : (double)NAN) : acc;
+    const double other = g->by_loss ? acc : loss;
+    const char *key = g->by_loss ? "acc" : "loss";
+    if (isfinite(other)) {
+        snprintf(out->aux_json, sizeof out->aux_json, "{\"%s\": %.9g}", key, other);
     } else {
-        snprintf(out->aux_json, sizeof out->aux_json, "{\"loss\": null}");
+        snprintf(out->aux_json, sizeof out->aux_json, "{\"%s\": null}", key);
     }
     return NAS_OK;
 }
@@ -96,6 +101,7 @@ static nas_status make_ghn(nas_scorer *out, const nas_score_entry *e,
         return nas_error(NAS_ENOMEM, "ghn scorer: out of memory");
     }
     g->cfg = *cfg;
+    g->by_loss = strcmp(e->stored, "ghn_loss") == 0;
     snprintf(out->name, sizeof out->name, "%s", e->stored);
     out->higher_is_better = e->higher_is_better;
     out->fn = score_ghn;

@@ -15,6 +15,8 @@ static const nas_score_entry registry[] = {
      "FLOPs per image, 2 x multiply-accumulates (no GHN, no data)"},
     {"ghn", "ghn_acc", true, NAS_SCORE_NEEDS_GHN, nas_i_score_make_ghn,
      "validation accuracy with GHN-predicted weights, no training (needs a trained GHN)"},
+    {"ghn_loss", "ghn_loss", false, NAS_SCORE_NEEDS_GHN, nas_i_score_make_ghn,
+     "validation cross-entropy with GHN-predicted weights (needs a trained GHN)"},
     {"grad_norm", "grad_norm", true, NAS_SCORE_NEEDS_DATA, nas_i_score_make_proxy,
      "zero-cost proxy: sum of the weight-gradient norms on one training batch"},
     {"snip", "snip", true, NAS_SCORE_NEEDS_DATA, nas_i_score_make_proxy,

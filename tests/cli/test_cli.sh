@@ -495,6 +495,9 @@ else
             "$ghnas" train --resume "$ck" --steps 4 --hid 64
         expect_err "train bad decoder" 2 "unknown GHN decoder 'foo'" "$ghnas" train --decoder foo
         expect_err "train zero steps" 2 "steps: 0 is out of range" "$ghnas" train --steps 0
+        expect_err "train --uniform-classes on an infinite space" 1 \
+            "uniformly over classes enumerates the space, and darts has" \
+            "$ghnas" train --space darts --steps 1 --uniform-classes --out "$tmp/u.ckpt"
         expect_err "train bad --db" 1 "directory '/nonexistent' does not exist" \
             "$ghnas" train --steps 1 --db /nonexistent/x.db
     fi

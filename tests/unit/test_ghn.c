@@ -1040,6 +1040,64 @@ START_TEST(test_ghn__time_limit_callback_and_config_errors) {
 }
 END_TEST
 
+static bool bytes_contain(const void *bytes, size_t n, const char *what) {
+    const size_t k = strlen(what);
+    for (size_t i = 0; i + k <= n; i++) {
+        if (memcmp((const char *)bytes + i, what, k) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Sampling uniformly over canonical classes: trains, draws other architectures than sampling
+ * labelled members (so the weights end elsewhere), survives a checkpoint round trip (and only
+ * then writes the "sampling" record), and is refused quickly for spaces too large to enumerate. */
+START_TEST(test_ghn__uniform_class_sampling) {
+    nas_ghn_train_config tc = tiny_train(3, 1);
+    train_setup a, b;
+    setup_train(&a, tc);
+    tc.uniform_classes = true;
+    setup_train(&b, tc);
+    nas_progress_set_enabled(false);
+    ck_assert_int_eq(nas_ghn_train(&a.g, &a.tr, &a.sp, &a.ds, NULL, 0, NULL, NULL, NULL), NAS_OK);
+    ck_assert_msg(nas_ghn_train(&b.g, &b.tr, &b.sp, &b.ds, NULL, 0, NULL, NULL, NULL) == NAS_OK,
+                  "%s", nas_errmsg());
+    nas_progress_set_enabled(true);
+    ck_assert_int_eq(b.tr.step, 3);
+    ck_assert_int_eq(b.tr.skipped, 0);
+    double maxd = 0.0;
+    for (int64_t i = 0; i < a.g.params.numel; i++) {
+        maxd = fmax(maxd, fabs((double)a.g.params.data[i] - (double)b.g.params.data[i]));
+    }
+    ck_assert_msg(maxd > 1e-6, "uniform-class sampling trained on the same archs (%g)", maxd);
+    void *bytes = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(nas_ghn_save_mem(&a.g, &a.tr, &bytes, &n), NAS_OK);
+    ck_assert(!bytes_contain(bytes, n, "sampling"));
+    nas_free(bytes);
+    ck_assert_int_eq(nas_ghn_save_mem(&b.g, &b.tr, &bytes, &n), NAS_OK);
+    ck_assert(bytes_contain(bytes, n, "sampling"));
+    nas_ghn g;
+    nas_ghn_trainer tr;
+    ck_assert_int_eq(nas_ghn_load_mem(&g, &tr, NULL, bytes, n, "uniform", &b.g.cfg), NAS_OK);
+    ck_assert(tr.tc.uniform_classes);
+    ck_assert_int_eq(tr.step, 3);
+    nas_ghn_trainer_free(&tr);
+    nas_ghn_free(&g);
+    nas_free(bytes);
+    /* darts has ~1e18 members: refused before any enumeration */
+    nas_space darts = load_space("darts");
+    nas_progress_set_enabled(false);
+    nas_status st = nas_ghn_train(&b.g, &b.tr, &darts, &b.ds, NULL, 0, NULL, NULL, NULL);
+    nas_progress_set_enabled(true);
+    ck_assert_int_eq(st, NAS_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "uniformly over classes"));
+    teardown_train(&a);
+    teardown_train(&b);
+}
+END_TEST
+
 START_TEST(test_ghn__holdout_partition) {
     nas_space sp = load_space("nb201");
     nas_rng rng;
@@ -1421,6 +1479,7 @@ Suite *nas_test_ghn_suite(void) {
     tcase_add_test(tc, test_ghn__nonfinite_steps_are_skipped_then_stop);
     tcase_add_test(tc, test_ghn__time_limit_callback_and_config_errors);
     tcase_add_test(tc, test_ghn__holdout_partition);
+    tcase_add_test(tc, test_ghn__uniform_class_sampling);
     suite_add_tcase(s, tc);
     tc = tcase_create("checkpoint");
     tcase_set_timeout(tc, 120);

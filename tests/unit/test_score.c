@@ -64,6 +64,7 @@ static nas_ghn small_ghn(void) {
     nas_ghn_config gc = nas_ghn_config_default();
     gc.hid = 16;
     gc.dec_hid = 32;
+    gc.classes = 4; /* the noise images' */
     ck_assert_msg(nas_ghn_init(&g, &gc, 1) == NAS_OK, "%s", nas_errmsg());
     return g;
 }
@@ -152,6 +153,7 @@ START_TEST(test_score__registry_directions) {
         {"params", "params", false, NAS_SCORE_NEEDS_NONE},
         {"flops", "flops", false, NAS_SCORE_NEEDS_NONE},
         {"ghn", "ghn_acc", true, NAS_SCORE_NEEDS_GHN},
+        {"ghn_loss", "ghn_loss", false, NAS_SCORE_NEEDS_GHN},
         {"grad_norm", "grad_norm", true, NAS_SCORE_NEEDS_DATA},
         {"snip", "snip", true, NAS_SCORE_NEEDS_DATA},
         {"synflow", "synflow", true, NAS_SCORE_NEEDS_DATA},
@@ -333,6 +335,23 @@ START_TEST(test_score__registry_equals_constructors) {
     ck_assert_str_eq(a.recipe, b.recipe);
     ck_assert_str_eq(a.recipe, "noise val; 40 images; batch 8; bn batch");
     ck_assert(a.fn == b.fn && a.higher_is_better && b.higher_is_better);
+    /* ghn_loss is the same evaluation with the pair swapped: value = the loss ghn puts in its
+       aux_json, aux_json = ghn's value */
+    nas_scorer c;
+    ck_assert_int_eq(nas_score_make(&c, "ghn_loss", &in), NAS_OK);
+    ck_assert_str_eq(c.name, "ghn_loss");
+    ck_assert(!c.higher_is_better);
+    ck_assert_str_eq(c.recipe, a.recipe);
+    nas_score_value va = {(double)NAN, ""}, vc = {(double)NAN, ""};
+    ck_assert_msg(a.fn(&a, &net, &va) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_msg(c.fn(&c, &net, &vc) == NAS_OK, "%s", nas_errmsg());
+    double loss_of_a = (double)NAN, acc_of_c = (double)NAN;
+    ck_assert_int_eq(sscanf(va.aux_json, "{\"loss\": %lf}", &loss_of_a), 1);
+    ck_assert_int_eq(sscanf(vc.aux_json, "{\"acc\": %lf}", &acc_of_c), 1);
+    ck_assert(isfinite(vc.value) && vc.value > 0.0);
+    ck_assert_double_eq_tol(vc.value, loss_of_a, 1e-6 * fabs(loss_of_a));
+    ck_assert_double_eq_tol(acc_of_c, va.value, 1e-9);
+    nas_scorer_free(&c);
     nas_scorer_free(&a);
     nas_scorer_free(&b);
     /* a bad configuration of a needed input: the constructor's message */
