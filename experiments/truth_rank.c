@@ -7,6 +7,7 @@
  *
  *   build/experiments/truth_rank DB [--csv experiments/data/nb201_fmnist_truth.csv] [--run R]
  *                                   [--truth val_acc|test_acc] [--boot 1000] [--format table|csv]
+ *                                   [--mean NAME=RUN:SCORER+RUN:SCORER...]   (ensembles)
  *
  * A scorer is matched to the table by arch text (the table's cells are NB201 class
  * representatives, as every ghnas search stores them). Each (run, scorer) pair is one row, so GHN
@@ -44,7 +45,9 @@ static void usage(FILE *f) {
            "Ranks every scorer of results store DB (each run and scorer) against the ground-truth\n"
            "table FILE (default experiments/data/nb201_fmnist_truth.csv): Kendall tau, Spearman\n"
            "rho and precision at the top 10%% with 95%% bootstrap intervals (N resamples, default\n"
-           "1000) on all cells, the test half and the better half, against the seed-1 truth.\n");
+           "1000) on all cells, the test half and the better half, against the seed-1 truth.\n"
+           "--mean NAME=RUN:SCORER+-RUN:SCORER... (up to 8) adds an ensemble: the mean rank of\n"
+           "its members ('-' ranks a member's negated value, e.g. a loss).\n");
 }
 
 /* Column index of name in a CSV header (comma-separated, no quoting), or -1. */
@@ -190,6 +193,95 @@ static void print_row(const char *run, const char *scorer, const char *subset, c
     }
 }
 
+/* The values of `scorer` in run `run` for the table's cells (NaN where it has none); the number
+ * matched. */
+static int scores_of(const nas_store_table *q, int64_t run, const char *scorer, const table *t,
+                     double *x) {
+    int matched = 0;
+    for (int i = 0; i < t->n; i++) {
+        x[i] = (double)NAN;
+    }
+    for (int64_t r = 0; r < q->n_rows; r++) {
+        if (nas_store_table_at(q, r, 0)->i != run ||
+            strcmp(nas_store_table_at(q, r, 1)->s, scorer) != 0) {
+            continue;
+        }
+        const char *arch = nas_store_table_at(q, r, 2)->s;
+        const nas_store_value *v = nas_store_table_at(q, r, 3);
+        for (int i = 0; i < t->n; i++) {
+            if (strcmp(t->c[i].arch, arch) == 0) {
+                x[i] = v->type == NAS_STORE_REAL  ? v->r
+                       : v->type == NAS_STORE_INT ? (double)v->i
+                                                  : (double)NAN;
+                matched++;
+                break;
+            }
+        }
+    }
+    return matched;
+}
+
+/*
+ * An ensemble "NAME=[-]RUN:SCORER+[-]RUN:SCORER+...": the mean over members of each cell's rank
+ * (1 = smallest value; '-' ranks the negated value, e.g. for a loss), over the cells every member
+ * scored. NAS_EINVAL for a malformed spec.
+ */
+static nas_status ensemble(const char *spec, const nas_store_table *q, const table *t, double *x,
+                           double *tmp, char *name, size_t name_cap) {
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec) {
+        return nas_error(NAS_EINVAL, "--mean '%s': expected NAME=RUN:SCORER+RUN:SCORER", spec);
+    }
+    snprintf(name, name_cap, "%.*s", (int)(eq - spec), spec);
+    for (int i = 0; i < t->n; i++) {
+        x[i] = 0.0;
+    }
+    int members = 0;
+    for (const char *p = eq + 1; *p;) {
+        size_t len = strcspn(p, "+");
+        char m[128];
+        snprintf(m, sizeof m, "%.*s", (int)len, p);
+        p += len + (p[len] == '+');
+        const bool neg = m[0] == '-';
+        char *colon = strchr(m, ':');
+        if (!colon) {
+            return nas_error(NAS_EINVAL, "--mean: member '%s' is not RUN:SCORER", m);
+        }
+        *colon = '\0';
+        const long run = atol(m + neg);
+        if (run < 1 || scores_of(q, run, colon + 1, t, tmp) == 0) {
+            return nas_error(NAS_EINVAL, "--mean: run %s has no %s scores for the table's cells",
+                             m + neg, colon + 1);
+        }
+        /* ranks over the cells (average ranks for ties), NaN stays NaN */
+        for (int i = 0; i < t->n; i++) {
+            if (isnan(tmp[i]) || isnan(x[i])) {
+                x[i] = (double)NAN;
+                continue;
+            }
+            const double vi = neg ? -tmp[i] : tmp[i];
+            double below = 0.0, same = 0.0;
+            for (int j = 0; j < t->n; j++) {
+                if (isnan(tmp[j])) {
+                    continue;
+                }
+                const double vj = neg ? -tmp[j] : tmp[j];
+                below += vj < vi;
+                same += vj == vi;
+            }
+            x[i] += below + 0.5 * (same + 1.0);
+        }
+        members++;
+    }
+    if (members == 0) {
+        return nas_error(NAS_EINVAL, "--mean '%s' names no member", spec);
+    }
+    for (int i = 0; i < t->n; i++) {
+        x[i] /= members;
+    }
+    return NAS_OK;
+}
+
 static int cmp_desc(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x < y) - (x > y);
@@ -222,6 +314,8 @@ int main(int argc, char **argv) {
     const char *truth_col = "val_acc";
     long run = 0, boot = 1000;
     bool as_csv = false;
+    const char *means[8];
+    int n_means = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
@@ -239,6 +333,8 @@ int main(int argc, char **argv) {
         const char *v = argv[++i];
         if (strcmp(o, "--csv") == 0) {
             csv = v;
+        } else if (strcmp(o, "--mean") == 0 && n_means < 8) {
+            means[n_means++] = v;
         } else if (strcmp(o, "--run") == 0) {
             run = atol(v);
         } else if (strcmp(o, "--boot") == 0) {
@@ -271,7 +367,7 @@ int main(int argc, char **argv) {
         goto cleanup;
     }
     const int n = t.n;
-    x = nas_malloc(sizeof *x * (size_t)(n > 0 ? n : 1) * 2);
+    x = nas_malloc(sizeof *x * (size_t)(n > 0 ? n : 1) * 3);
     sel = nas_malloc(sizeof *sel * (size_t)(n > 0 ? n : 1) * 4);
     if (!x || !sel) {
         fprintf(stderr, "truth_rank: out of memory\n");
@@ -327,30 +423,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
         goto cleanup;
     }
+    double *tmp = y + n;
     for (int64_t r0 = 0; r0 < q.n_rows;) {
         const int64_t run_id = nas_store_table_at(&q, r0, 0)->i;
         const char *scorer = nas_store_table_at(&q, r0, 1)->s;
-        for (int i = 0; i < n; i++) {
-            x[i] = (double)NAN;
-        }
         int64_t r1 = r0;
-        int matched = 0;
-        for (; r1 < q.n_rows && nas_store_table_at(&q, r1, 0)->i == run_id &&
-               strcmp(nas_store_table_at(&q, r1, 1)->s, scorer) == 0;
-             r1++) {
-            const char *arch = nas_store_table_at(&q, r1, 2)->s;
-            const nas_store_value *v = nas_store_table_at(&q, r1, 3);
-            for (int i = 0; i < n; i++) {
-                if (strcmp(t.c[i].arch, arch) == 0) {
-                    x[i] = v->type == NAS_STORE_REAL  ? v->r
-                           : v->type == NAS_STORE_INT ? (double)v->i
-                                                      : (double)NAN;
-                    matched++;
-                    break;
-                }
-            }
+        while (r1 < q.n_rows && nas_store_table_at(&q, r1, 0)->i == run_id &&
+               strcmp(nas_store_table_at(&q, r1, 1)->s, scorer) == 0) {
+            r1++;
         }
-        if (matched > 0) {
+        if (scores_of(&q, run_id, scorer, &t, x) > 0) {
             char rs[24];
             snprintf(rs, sizeof rs, "%lld", (long long)run_id);
             for (int s = 0; s < 3; s++) {
@@ -362,6 +444,20 @@ int main(int argc, char **argv) {
             }
         }
         r0 = r1;
+    }
+    for (int k = 0; k < n_means; k++) {
+        char name[64];
+        if (ensemble(means[k], &q, &t, x, tmp, name, sizeof name) != NAS_OK) {
+            fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
+            goto cleanup;
+        }
+        for (int s = 0; s < 3; s++) {
+            if (measure(x, y, sets[s], n, (int)boot, &m) != NAS_OK) {
+                fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
+                goto cleanup;
+            }
+            print_row("mean", name, names[s], &m, as_csv);
+        }
     }
     rc = 0;
 cleanup:

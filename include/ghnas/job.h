@@ -138,6 +138,9 @@ typedef struct nas_job_train_params {
     nas_ghn_train_config train;        /* the training (nas_ghn_train_defaults()) */
     int64_t n_val;                     /* validation images split off the training set (10000) */
     int64_t save_every;                /* steps between checkpoints (200; 0 = only at the end) */
+    int64_t snapshot_every;            /* > 0 (with db): also add the GHN to the store every this
+                                          many steps, as a GHN of its own (its steps recorded), to
+                                          compare scores by training length (0 = off) */
     bool quiet;                        /* no progress bar */
     unsigned given;                    /* NAS_JOB_GIVEN_STEPS/TIME/MODEL/SPACE */
     const volatile sig_atomic_t *stop; /* polled every step: save and stop */

@@ -121,6 +121,10 @@ static const nas_cli_opt opts[] = {
      .aliases = NULL},
     {"save-every", 0, NAS_CLI_I64, OFF(save_every), "N",
      "steps between checkpoints (default %D; 0 = only at the end)", .min = 0, .max = 100000000},
+    {"snapshot-every", 0, NAS_CLI_I64, OFF(snapshot_every), "N",
+     "with --db: also store the GHN every N steps as a GHN of its\nown, to score snapshots "
+     "(default %D = off)",
+     .min = 0, .max = 100000000},
     {"seed", 0, NAS_CLI_U64, OFF(train.seed), "S",
      "architectures, widths, batches and GHN init (default %D)", .min = 0, .max = 0x7fffffff},
     {"val-n", 0, NAS_CLI_I64, OFF(n_val), "N",
@@ -162,6 +166,9 @@ int nas_cli_train(int argc, char **argv) {
     }
     if (nas_cli_given(&spec, &args, "hid")) {
         p.ghn.dec_hid = 4 * p.ghn.hid;
+    }
+    if (p.snapshot_every > 0 && !p.db) {
+        return nas_cli_usage_error("train", "--snapshot-every stores snapshots in --db FILE");
     }
     p.given = args.given;
     p.stop = &nas_cli_stop;

@@ -28,7 +28,9 @@ nas_job_train_params nas_job_train_defaults(void) {
 typedef struct step_ctx {
     const nas_ghn *g;
     const nas_job_train_params *p;
+    nas_store *db; /* snapshots go here (NULL = none) */
     nas_status save_status;
+    int n_snapshots;
 } step_ctx;
 
 static bool on_step(const nas_ghn_trainer *tr, double loss, double acc, void *user) {
@@ -40,6 +42,16 @@ static bool on_step(const nas_ghn_trainer *tr, double loss, double acc, void *us
         if (c->save_status != NAS_OK) {
             return false;
         }
+    }
+    const bool last = tr->tc.steps > 0 && tr->step >= tr->tc.steps; /* stored at the end anyway */
+    if (c->db && c->p->snapshot_every > 0 && tr->step % c->p->snapshot_every == 0 && !last) {
+        int64_t id = 0;
+        c->save_status = nas_i_job_ghn_save_store(c->db, c->g, tr, &id);
+        if (c->save_status != NAS_OK) {
+            return false;
+        }
+        c->n_snapshots++;
+        NAS_INFO("snapshot at step %lld stored as GHN %lld", (long long)tr->step, (long long)id);
     }
     return !(c->p->stop && *c->p->stop);
 }
@@ -115,7 +127,7 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
              g.cfg.chunk_out, g.cfg.chunk_in, g.cfg.chunk_k, g.cfg.chunk_k, g.cfg.s_max, sp.name,
              dataset, (long long)split.n_train, (long long)split.n_val, tr.tc.meta_batch,
              tr.tc.batch_size);
-    step_ctx ctx = {&g, p, NAS_OK};
+    step_ctx ctx = {&g, p, db, NAS_OK, 0};
     const int64_t step0 = tr.step, archs0 = tr.archs;
     const double sec0 = tr.seconds;
     st = nas_ghn_train(&g, &tr, &sp, &ds, split.train, split.n_train, &tr.data.norm, on_step, &ctx);

@@ -495,6 +495,12 @@ else
             "$ghnas" train --resume "$ck" --steps 4 --hid 64
         expect_err "train bad decoder" 2 "unknown GHN decoder 'foo'" "$ghnas" train --decoder foo
         expect_err "train zero steps" 2 "steps: 0 is out of range" "$ghnas" train --steps 0
+        expect_err "train --snapshot-every without --db" 2 "snapshot-every stores snapshots in --db" \
+            "$ghnas" train --steps 4 --snapshot-every 2
+        out=$("$ghnas" train --steps 4 --snapshot-every 2 --save-every 0 --meta-batch 2 --batch 8 \
+            --val-n 500 --db "$tmp/snap.db" --out "$tmp/snap.ckpt" --quiet 2>&1)
+        expect_out "train --snapshot-every stores snapshots and the end" $'steps\n2\n4' \
+            "$ghnas" query "$tmp/snap.db" sql "SELECT steps FROM ghn_models ORDER BY id" --format csv
         expect_err "train --uniform-classes on an infinite space" 1 \
             "uniformly over classes enumerates the space, and darts has" \
             "$ghnas" train --space darts --steps 1 --uniform-classes --out "$tmp/u.ckpt"
