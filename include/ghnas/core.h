@@ -1,5 +1,6 @@
 /*
- * ghnas core: status codes with messages, arena allocator, explicit-state RNG, logging.
+ * ghnas core: status codes with messages, arena allocator, explicit-state RNG, hashing, rank
+ * statistics, logging.
  *
  * Every fallible library function returns a nas_status. On failure it also leaves a human-readable
  * message in a thread-local buffer (nas_errmsg()), so callers in OpenMP threads never see each
@@ -169,6 +170,25 @@ void nas_rng_shuffle_i32(nas_rng *r, int32_t *v, size_t n);
 uint64_t nas_hash_fnv1a(const void *data, size_t n, uint64_t h);
 /* nas_hash_fnv1a of a NUL-terminated string from NAS_FNV1A_INIT. */
 uint64_t nas_hash_str(const char *s);
+
+/* ---- rank statistics (src/core/stats.c) ---------------------------------------------------- */
+
+/*
+ * Average ranks, 1-based: ranks[i] = 1 + number of values below x[i] + (number of other values
+ * equal to x[i]) / 2. NaN values get NaN ranks and are not counted.
+ */
+nas_status nas_stats_ranks(const double *x, int64_t n, double *ranks);
+
+/*
+ * Kendall's tau-b over the pairs (x[i], y[i]) where neither is NaN:
+ *   (concordant - discordant) / sqrt((n0 - ties_x) * (n0 - ties_y)), n0 = m(m-1)/2,
+ * ties counted as pairs tied in x (resp. y), joint ties included (scipy.stats.kendalltau).
+ * *tau is NaN with fewer than 2 pairs or when x or y is constant. O(m^2) time.
+ */
+nas_status nas_stats_kendall_tau(const double *x, const double *y, int64_t n, double *tau);
+
+/* Spearman's rho: Pearson correlation of the average ranks of the non-NaN pairs. NaN as above. */
+nas_status nas_stats_spearman_rho(const double *x, const double *y, int64_t n, double *rho);
 
 /* ---- logging ------------------------------------------------------------------------------- */
 

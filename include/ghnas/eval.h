@@ -31,21 +31,10 @@ extern "C" {
 
 /* ---- statistics (src/eval/stats.c) ---------------------------------------------------------- */
 
-/*
- * Average ranks, 1-based: ranks[i] = 1 + number of values below x[i] + (number of other values
- * equal to x[i]) / 2. NaN values get NaN ranks and are not counted.
- */
+/* The rank statistics of core.h (nas_stats_ranks, nas_stats_kendall_tau, nas_stats_spearman_rho)
+ * under their eval names: same arguments, same results. */
 nas_status nas_eval_ranks(const double *x, int64_t n, double *ranks);
-
-/*
- * Kendall's tau-b over the pairs (x[i], y[i]) where neither is NaN:
- *   (concordant - discordant) / sqrt((n0 - ties_x) * (n0 - ties_y)), n0 = m(m-1)/2,
- * ties counted as pairs tied in x (resp. y), joint ties included (scipy.stats.kendalltau).
- * *tau is NaN with fewer than 2 pairs or when x or y is constant. O(m^2) time.
- */
 nas_status nas_eval_kendall_tau(const double *x, const double *y, int64_t n, double *tau);
-
-/* Spearman's rho: Pearson correlation of the average ranks of the non-NaN pairs. NaN as above. */
 nas_status nas_eval_spearman_rho(const double *x, const double *y, int64_t n, double *rho);
 
 /* a dominates b: a's score is at least as good, its cost at most b's, and one of them strictly. */
