@@ -1,0 +1,423 @@
+/*
+ * How well a learned ranker (src/rank) fitted on the fit half of the committed ground-truth table
+ * ranks its test half (issue 12): features from the scorers a results store holds for the table's
+ * cells (params, flops, the zero-cost proxies, ghn and ghn_loss when present; no embeddings),
+ * labels = the table's seed-1 truth, each model fitted on the first L labelled fit cells (by cell
+ * index) and scored by Kendall tau / Spearman rho on the test half; beside it the model's own
+ * k-fold CV estimate on its L labels, and every single feature's tau on the test half.
+ *
+ *   build/experiments/rank_table DB [--csv experiments/data/nb201_fmnist_truth.csv] [--run R]
+ *                                   [--truth val_acc|test_acc] [--labels 8,16,32,64]
+ *                                   [--only COL,COL...] [--folds 5]
+ *
+ * Cells are matched to the store by arch text (the table's cells are NB201 class representatives,
+ * as every ghnas search stores them). A scorer recorded in several runs is taken from the lowest
+ * run id, or from run R only (--run; params and flops from any run). --only keeps the named
+ * feature columns (e.g. log_synflow,log_params); the others are treated as missing.
+ */
+#include "ghnas/rank.h"
+#include "ghnas/store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CELLS 4096
+#define LINE_MAX  8192
+#define MAX_L     16
+
+typedef struct cell {
+    char arch[NAS_ARCH_STR_MAX];
+    int index;
+    bool test;
+    double truth;      /* seed 1 (NaN when missing) */
+    double csv_params; /* from the table */
+    double csv_flops;
+    nas_rank_input in;            /* from the store */
+    int64_t run[NAS_RANK_N_COLS]; /* run a feature came from (0: none yet) */
+} cell;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: rank_table DB [--csv FILE] [--run R] [--truth val_acc|test_acc]\n"
+            "                     [--labels 8,16,32,64] [--only COL,...] [--folds K]\n"
+            "Fits each ranker model (ridge, gp) on the first L labelled fit-half cells of the\n"
+            "truth table FILE (default experiments/data/nb201_fmnist_truth.csv), with features\n"
+            "from the scores results store DB holds for them, and prints Kendall tau / Spearman\n"
+            "rho of its predictions on the test half, its K-fold CV estimate (default 5), and\n"
+            "each single feature's tau on the test half.\n");
+}
+
+static int csv_split(char *line, char **f, int cap) {
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < cap;) {
+        f[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c) {
+            break;
+        }
+        *c = '\0';
+        p = c + 1;
+    }
+    return n;
+}
+
+static int csv_col(char *const *f, int n, const char *name) {
+    for (int i = 0; i < n; i++) {
+        if (strcmp(f[i], name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The table's cells with their seed-1 truth, params and flops. */
+static nas_status read_table(const char *path, const char *truth_col, cell *c, int *n_out) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        return nas_error(NAS_EIO, "cannot open the truth table '%s'", path);
+    }
+    nas_status st = NAS_OK;
+    char line[LINE_MAX];
+    char *f[32];
+    int n = 0;
+    if (!fgets(line, sizeof line, fp)) {
+        st = nas_error(NAS_EINVAL, "%s: empty file", path);
+        goto cleanup;
+    }
+    const int nf = csv_split(line, f, 32);
+    const int c_cell = csv_col(f, nf, "cell"), c_half = csv_col(f, nf, "half");
+    const int c_seed = csv_col(f, nf, "seed"), c_arch = csv_col(f, nf, "arch");
+    const int c_params = csv_col(f, nf, "params"), c_flops = csv_col(f, nf, "flops");
+    const int c_truth = csv_col(f, nf, truth_col);
+    if (c_cell < 0 || c_half < 0 || c_seed < 0 || c_arch < 0 || c_truth < 0 || c_params < 0 ||
+        c_flops < 0) {
+        st = nas_error(NAS_EINVAL,
+                       "%s: needs the columns cell, half, seed, arch, params, flops "
+                       "and %s",
+                       path, truth_col);
+        goto cleanup;
+    }
+    int lineno = 1;
+    while (fgets(line, sizeof line, fp)) {
+        lineno++;
+        if (csv_split(line, f, 32) != nf) {
+            st = nas_error(NAS_EINVAL, "%s:%d: the row does not have %d fields", path, lineno, nf);
+            goto cleanup;
+        }
+        int k = 0;
+        while (k < n && strcmp(c[k].arch, f[c_arch]) != 0) {
+            k++;
+        }
+        if (k == n) {
+            if (n == MAX_CELLS) {
+                st = nas_error(NAS_EINVAL, "%s: more than %d cells", path, MAX_CELLS);
+                goto cleanup;
+            }
+            cell *x = &c[n++];
+            memset(x, 0, sizeof *x);
+            snprintf(x->arch, sizeof x->arch, "%s", f[c_arch]);
+            x->index = atoi(f[c_cell]);
+            x->test = strcmp(f[c_half], "test") == 0;
+            x->truth = (double)NAN;
+            x->csv_params = strtod(f[c_params], NULL);
+            x->csv_flops = strtod(f[c_flops], NULL);
+            x->in = nas_rank_input_missing();
+        }
+        if (atoi(f[c_seed]) == 1) {
+            c[k].truth = strtod(f[c_truth], NULL);
+        }
+    }
+    *n_out = n;
+cleanup:
+    fclose(fp);
+    return st;
+}
+
+static int cmp_cell_index(const void *a, const void *b) {
+    const cell *x = a, *y = b;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The store's scores of the cells' archs (lowest run first; only run `run` when > 0, except
+ * for params and flops). */
+static nas_status read_scores(nas_store *db, int64_t run, cell *c, int n, int *n_scored) {
+    nas_store_table q;
+    memset(&q, 0, sizeof q);
+    NAS_CHECK(nas_store_query_sql(db,
+                                  "SELECT s.run_id, s.scorer, a.arch, s.value FROM scores s JOIN "
+                                  "architectures a ON a.id = s.arch_id ORDER BY s.run_id",
+                                  &q));
+    for (int64_t r = 0; r < q.n_rows; r++) {
+        const int64_t rid = nas_store_table_at(&q, r, 0)->i;
+        const char *scorer = nas_store_table_at(&q, r, 1)->s;
+        const char *arch = nas_store_table_at(&q, r, 2)->s;
+        const nas_store_value *v = nas_store_table_at(&q, r, 3);
+        const double val = v->type == NAS_STORE_REAL  ? v->r
+                           : v->type == NAS_STORE_INT ? (double)v->i
+                                                      : (double)NAN;
+        const bool size = strcmp(scorer, "params") == 0 || strcmp(scorer, "flops") == 0;
+        if (run > 0 && rid != run && !size) {
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            if (strcmp(c[i].arch, arch) != 0) {
+                continue;
+            }
+            nas_rank_input tmp = c[i].in;
+            if (nas_rank_input_set(&tmp, scorer, (double)NAN) != NAS_OK) {
+                nas_error_clear(); /* not a feature */
+                break;
+            }
+            /* the first run wins: set only when still missing */
+            double row_old[NAS_RANK_N_COLS], row_new[NAS_RANK_N_COLS];
+            nas_rank_features(&c[i].in, 0, row_old);
+            tmp = c[i].in;
+            nas_rank_input_set(&tmp, scorer, val);
+            nas_rank_features(&tmp, 0, row_new);
+            bool fresh = true;
+            for (int k = 0; k < NAS_RANK_N_COLS; k++) {
+                if (!isnan(row_old[k]) && row_new[k] != row_old[k]) {
+                    fresh = false;
+                }
+            }
+            if (fresh) {
+                c[i].in = tmp;
+            }
+            break;
+        }
+    }
+    int scored = 0;
+    for (int i = 0; i < n; i++) {
+        double row[NAS_RANK_N_COLS];
+        nas_rank_features(&c[i].in, 0, row);
+        bool any = false;
+        for (int k = NAS_RANK_COL_GHN_ACC; k < NAS_RANK_N_COLS; k++) {
+            any = any || !isnan(row[k]);
+        }
+        scored += any;
+        /* sizes from the table when the store has none */
+        if (isnan(c[i].in.params)) {
+            c[i].in.params = c[i].csv_params;
+        }
+        if (isnan(c[i].in.flops)) {
+            c[i].in.flops = c[i].csv_flops;
+        }
+    }
+    *n_scored = scored;
+    nas_store_table_free(&q);
+    return NAS_OK;
+}
+
+/* Keep the columns of the comma-separated list `only` (NULL: all). */
+static nas_status apply_only(const char *only, double *X, int n, char *const *names) {
+    if (!only) {
+        return NAS_OK;
+    }
+    bool keep[NAS_RANK_N_COLS];
+    int kept = 0;
+    for (int k = 0; k < NAS_RANK_N_COLS; k++) {
+        const size_t len = strlen(names[k]);
+        keep[k] = false;
+        for (const char *p = only; *p;) {
+            const size_t l = strcspn(p, ",");
+            keep[k] = keep[k] || (l == len && strncmp(p, names[k], l) == 0);
+            p += l + (p[l] == ',');
+        }
+        kept += keep[k];
+    }
+    if (kept == 0) {
+        return nas_error(NAS_EINVAL, "--only '%s' names no feature column", only);
+    }
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < NAS_RANK_N_COLS; k++) {
+            if (!keep[k]) {
+                X[(size_t)i * NAS_RANK_N_COLS + (size_t)k] = (double)NAN;
+            }
+        }
+    }
+    return NAS_OK;
+}
+
+int main(int argc, char **argv) {
+    const char *db_path = NULL, *csv = "experiments/data/nb201_fmnist_truth.csv";
+    const char *truth_col = "val_acc", *labels_arg = "8,16,32,64", *only = NULL;
+    long run = 0, folds = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (o[0] != '-') {
+            db_path = o;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "rank_table: %s needs a value\n", o);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (strcmp(o, "--csv") == 0) {
+            csv = v;
+        } else if (strcmp(o, "--run") == 0) {
+            run = atol(v);
+        } else if (strcmp(o, "--labels") == 0) {
+            labels_arg = v;
+        } else if (strcmp(o, "--only") == 0) {
+            only = v;
+        } else if (strcmp(o, "--folds") == 0) {
+            folds = atol(v);
+        } else if (strcmp(o, "--truth") == 0 &&
+                   (strcmp(v, "val_acc") == 0 || strcmp(v, "test_acc") == 0)) {
+            truth_col = v;
+        } else {
+            fprintf(stderr, "rank_table: unknown option or value '%s %s'\n", o, v);
+            usage(stderr);
+            return 2;
+        }
+    }
+    int L[MAX_L], n_L = 0;
+    for (const char *p = labels_arg; *p && n_L < MAX_L;) {
+        L[n_L++] = atoi(p);
+        p += strcspn(p, ",");
+        p += *p == ',';
+    }
+    if (!db_path || folds < 0 || n_L == 0) {
+        usage(stderr);
+        return 2;
+    }
+    int rc = 1;
+    nas_store *db = NULL;
+    char **names = NULL;
+    cell *c = calloc(MAX_CELLS, sizeof *c);
+    double *X = NULL, *y = NULL, *Xfit = NULL, *yfit = NULL, *Xtest = NULL, *ytest = NULL;
+    double *pred = NULL, *col = NULL;
+    int n = 0, n_scored = 0;
+    if (!c) {
+        fprintf(stderr, "rank_table: out of memory\n");
+        goto cleanup;
+    }
+    if (read_table(csv, truth_col, c, &n) != NAS_OK ||
+        nas_store_open(&db, db_path, NAS_STORE_READONLY) != NAS_OK ||
+        read_scores(db, run, c, n, &n_scored) != NAS_OK || nas_rank_feature_names(0, &names)) {
+        fprintf(stderr, "rank_table: %s\n", nas_errmsg());
+        goto cleanup;
+    }
+    qsort(c, (size_t)n, sizeof *c, cmp_cell_index);
+    const int d = NAS_RANK_N_COLS;
+    X = malloc(sizeof *X * (size_t)(n > 0 ? n : 1) * d * 2);
+    y = malloc(sizeof *y * (size_t)(n > 0 ? n : 1) * 6);
+    if (!X || !y) {
+        fprintf(stderr, "rank_table: out of memory\n");
+        goto cleanup;
+    }
+    Xfit = X + (size_t)n * d;
+    yfit = y + n;
+    ytest = y + 2 * n;
+    pred = y + 3 * n;
+    col = y + 4 * n;
+    int n_fit = 0, n_test = 0;
+    for (int i = 0; i < n; i++) {
+        nas_rank_features(&c[i].in, 0, X + (size_t)i * d);
+        y[i] = c[i].truth;
+    }
+    if (apply_only(only, X, n, names) != NAS_OK) {
+        fprintf(stderr, "rank_table: %s\n", nas_errmsg());
+        goto cleanup;
+    }
+    /* fit half in cell order, test half; only cells with a truth */
+    Xtest = malloc(sizeof *Xtest * (size_t)(n > 0 ? n : 1) * d);
+    if (!Xtest) {
+        fprintf(stderr, "rank_table: out of memory\n");
+        goto cleanup;
+    }
+    for (int i = 0; i < n; i++) {
+        if (isnan(y[i])) {
+            continue;
+        }
+        if (c[i].test) {
+            memcpy(Xtest + (size_t)n_test * d, X + (size_t)i * d, sizeof *X * d);
+            ytest[n_test++] = y[i];
+        } else {
+            memcpy(Xfit + (size_t)n_fit * d, X + (size_t)i * d, sizeof *X * d);
+            yfit[n_fit++] = y[i];
+        }
+    }
+    printf("truth: %s, %s of seed 1: %d fit and %d test cells labelled; %d of %d table cells "
+           "have scores in %s%s\n",
+           csv, truth_col, n_fit, n_test, n_scored, n, db_path, run > 0 ? " (--run)" : "");
+    /* single features on the test half */
+    printf("\nsingle features on the test half (raw values, larger first):\n");
+    for (int k = 0; k < d; k++) {
+        int m = 0;
+        for (int i = 0; i < n_test; i++) {
+            col[i] = Xtest[(size_t)i * d + (size_t)k];
+            m += !isnan(col[i]);
+        }
+        if (m < 2) {
+            continue;
+        }
+        double tau, rho;
+        nas_stats_kendall_tau(col, ytest, n_test, &tau);
+        nas_stats_spearman_rho(col, ytest, n_test, &rho);
+        printf("  %-14s n %3d  tau %6.3f  rho %6.3f\n", names[k], m, tau, rho);
+    }
+    printf("\n%-6s %6s  %-10s %-10s  %-10s %-10s  %s\n", "model", "labels", "test tau", "test rho",
+           "cv tau", "cv rho", "features used / hyperparameters");
+    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_GP; kind++) {
+        int last = -1;
+        for (int l = 0; l < n_L; l++) {
+            const int use = L[l] < n_fit ? L[l] : n_fit;
+            if (use == last) { /* the table has no more fit labels: same fit as before */
+                continue;
+            }
+            last = use;
+            nas_rank_fit_config fc = nas_rank_fit_config_default();
+            fc.kind = (nas_rank_kind)kind;
+            fc.cv_folds = (int)folds;
+            snprintf(fc.id.space, sizeof fc.id.space, "nb201");
+            nas_rank_model m;
+            if (nas_rank_fit(&fc, Xfit, use, d, (const char *const *)names, yfit, &m) != NAS_OK) {
+                printf("%-6s %3d/%-2d  refused: %s\n", nas_rank_kind_name(fc.kind), use, L[l],
+                       nas_errmsg());
+                continue;
+            }
+            double tau = (double)NAN, rho = (double)NAN;
+            if (nas_rank_predict(&m, Xtest, n_test, d, pred, NULL) == NAS_OK) {
+                nas_stats_kendall_tau(pred, ytest, n_test, &tau);
+                nas_stats_spearman_rho(pred, ytest, n_test, &rho);
+            }
+            char used[256] = "";
+            size_t off = 0;
+            for (int k = 0; k < d && off < sizeof used - 32; k++) {
+                if (m.used[k]) {
+                    off += (size_t)snprintf(used + off, sizeof used - off, "%s%s", off ? "," : "",
+                                            names[k]);
+                }
+            }
+            char hyper[96];
+            if (m.kind == NAS_RANK_RIDGE) {
+                snprintf(hyper, sizeof hyper, "lambda %g", m.lambda);
+            } else {
+                snprintf(hyper, sizeof hyper, "length %.3g noise/signal %.3g lml %.2f", m.length,
+                         m.noise_var / m.signal_var, m.lml);
+            }
+            printf("%-6s %3d/%-2d  %-10.3f %-10.3f  %-10.3f %-10.3f  %s; %s\n",
+                   nas_rank_kind_name(m.kind), use, L[l], tau, rho, m.cv_tau, m.cv_rho, used,
+                   hyper);
+            nas_rank_model_free(&m);
+        }
+    }
+    rc = 0;
+cleanup:
+    nas_store_close(db);
+    nas_free(names);
+    free(c);
+    free(X);
+    free(y);
+    free(Xtest);
+    return rc;
+}
