@@ -42,7 +42,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: rank_table DB [--csv FILE] [--run R] [--truth val_acc|test_acc]\n"
             "                     [--labels 8,16,32,64] [--only COL,...] [--folds K]\n"
-            "Fits each ranker model (ridge, gp) on the first L labelled fit-half cells of the\n"
+            "Fits each ranker model (ridge, gp, pairwise) on the first L labelled fit-half cells "
+            "of the\n"
             "truth table FILE (default experiments/data/nb201_fmnist_truth.csv), with features\n"
             "from the scores results store DB holds for them, and prints Kendall tau / Spearman\n"
             "rho of its predictions on the test half, its K-fold CV estimate (default 5), and\n"
@@ -365,9 +366,9 @@ int main(int argc, char **argv) {
         nas_stats_spearman_rho(col, ytest, n_test, &rho);
         printf("  %-14s n %3d  tau %6.3f  rho %6.3f\n", names[k], m, tau, rho);
     }
-    printf("\n%-6s %6s  %-10s %-10s  %-10s %-10s  %s\n", "model", "labels", "test tau", "test rho",
+    printf("\n%-8s %6s  %-10s %-10s  %-10s %-10s  %s\n", "model", "labels", "test tau", "test rho",
            "cv tau", "cv rho", "features used / hyperparameters");
-    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_GP; kind++) {
+    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_PAIRWISE; kind++) {
         int last = -1;
         for (int l = 0; l < n_L; l++) {
             const int use = L[l] < n_fit ? L[l] : n_fit;
@@ -381,7 +382,7 @@ int main(int argc, char **argv) {
             snprintf(fc.id.space, sizeof fc.id.space, "nb201");
             nas_rank_model m;
             if (nas_rank_fit(&fc, Xfit, use, d, (const char *const *)names, yfit, &m) != NAS_OK) {
-                printf("%-6s %3d/%-2d  refused: %s\n", nas_rank_kind_name(fc.kind), use, L[l],
+                printf("%-8s %3d/%-2d  refused: %s\n", nas_rank_kind_name(fc.kind), use, L[l],
                        nas_errmsg());
                 continue;
             }
@@ -399,13 +400,13 @@ int main(int argc, char **argv) {
                 }
             }
             char hyper[96];
-            if (m.kind == NAS_RANK_RIDGE) {
+            if (m.kind != NAS_RANK_GP) {
                 snprintf(hyper, sizeof hyper, "lambda %g", m.lambda);
             } else {
                 snprintf(hyper, sizeof hyper, "length %.3g noise/signal %.3g lml %.2f", m.length,
                          m.noise_var / m.signal_var, m.lml);
             }
-            printf("%-6s %3d/%-2d  %-10.3f %-10.3f  %-10.3f %-10.3f  %s; %s\n",
+            printf("%-8s %3d/%-2d  %-10.3f %-10.3f  %-10.3f %-10.3f  %s; %s\n",
                    nas_rank_kind_name(m.kind), use, L[l], tau, rho, m.cv_tau, m.cv_rho, used,
                    hyper);
             nas_rank_model_free(&m);

@@ -28,7 +28,7 @@
  * projections are then model inputs like the other columns. Every model input is standardised
  * with the label rows' mean and standard deviation.
  *
- * Models (src/rank/ridge.c, src/rank/gp.c), one interface:
+ * Models (src/rank/ridge.c, gp.c, pairwise.c), one interface:
  *   ridge  ridge regression; lambda from a log grid 1e-3 .. 1e3 by exact leave-one-out error
  *          (the hat-matrix shortcut). The sd is that of the fitted mean (Bayesian linear
  *          regression with noise variance = the leave-one-out mean squared error).
@@ -36,6 +36,10 @@
  *          the noise-to-signal ratio from a grid maximising the log marginal likelihood, s2
  *          profiled out in closed form; the sd is that of the latent function (not of a new
  *          training's noise).
+ *   pairwise  a linear RankNet: logistic loss on every pair of labels in the wrong order, L2
+ *          penalty lambda from a log grid by the Kendall tau of an inner 5-fold split, fitted by
+ *          damped Newton steps; the score is mapped to label units by least squares over the
+ *          training rows (monotone, so it ranks as the score does). No sd (NaN).
  * Labels are standardised for the fit; predictions come back in label units.
  *
  * Quality: k-fold cross-validation (folds by a seeded shuffle, every fold refitted with its own
@@ -124,11 +128,12 @@ nas_status nas_rank_embed(const nas_ghn *g, const nas_net *net, double *out);
 typedef enum nas_rank_kind {
     NAS_RANK_RIDGE = 1,
     NAS_RANK_GP = 2,
+    NAS_RANK_PAIRWISE = 3,
 } nas_rank_kind;
 
-/* "ridge", "gp" ("?" otherwise). */
+/* "ridge", "gp", "pairwise" ("?" otherwise). */
 const char *nas_rank_kind_name(nas_rank_kind k);
-/* NAS_EINVAL "unknown ranker model 'x' (known: ridge, gp)". */
+/* NAS_EINVAL "unknown ranker model 'x' (known: ridge, gp, pairwise)". */
 nas_status nas_rank_kind_parse(const char *s, nas_rank_kind *k);
 
 /* What a ranker was fitted for; loading compares it with what the caller expects. */
@@ -139,7 +144,7 @@ typedef struct nas_rank_identity {
 } nas_rank_identity;
 
 typedef struct nas_rank_fit_config {
-    nas_rank_kind kind;   /* NAS_RANK_GP (default) or NAS_RANK_RIDGE */
+    nas_rank_kind kind;   /* NAS_RANK_GP (default), NAS_RANK_RIDGE or NAS_RANK_PAIRWISE */
     int embed_k;          /* principal directions kept of the embedding columns (default 3) */
     int cv_folds;         /* k of the k-fold quality estimate (default 5; 0 = none) */
     uint64_t seed;        /* fold assignment (default 1) */
@@ -165,17 +170,18 @@ typedef struct nas_rank_model {
     double *sd;     /* [p] ... and standard deviation (population) */
     int n;          /* labels seen */
     double y_mean, y_sd;
-    /* ridge */
-    double lambda; /* on standardised inputs and labels */
-    double s2;     /* leave-one-out mean squared error (standardised labels) */
-    double *w;     /* [p] weights on standardised inputs */
+    /* ridge and pairwise: mean = intercept + w . z in standardised label units */
+    double lambda;    /* penalty on standardised inputs and labels */
+    double s2;        /* ridge: leave-one-out mean squared error (standardised labels) */
+    double *w;        /* [p] weights on standardised inputs */
+    double intercept; /* pairwise: of the map from score to label (ridge: 0) */
     /* gp */
     double length, signal_var, noise_var; /* standardised units */
     double lml;                           /* log marginal likelihood of the standardised labels */
     double *z;                            /* [n, p] standardised training inputs */
     double *alpha;                        /* [n] (R + noise/signal I)^-1 t */
-    /* both: the Cholesky factor used for the sd (ridge: of Z'Z + lambda I, p x p; gp: of
-     * R + noise/signal I, n x n), row-major lower triangle */
+    /* the Cholesky factor used for the sd (ridge: of Z'Z + lambda I, p x p; gp: of
+     * R + noise/signal I, n x n; pairwise: none, 0), row-major lower triangle */
     int n_chol;
     double *chol;
     /* quality */
@@ -194,8 +200,9 @@ nas_status nas_rank_fit(const nas_rank_fit_config *cfg, const double *X, int n, 
                         const char *const *names, const double *y, nas_rank_model *m);
 
 /*
- * Mean (and, when sd is not NULL, standard deviation) of the label for each row of X[n, d].
- * NAS_EINVAL when d differs from the model's.
+ * Mean (and, when sd is not NULL, standard deviation; NaN for pairwise) of the label for each
+ * row of X[n, d]. NAS_EINVAL when d differs from the model's. Reads the model only, so any
+ * number of threads may predict with one model at once.
  */
 nas_status nas_rank_predict(const nas_rank_model *m, const double *X, int n, int d, double *mean,
                             double *sd);

@@ -6,14 +6,14 @@
  *   identity    record: str space, str dataset, i64 ghn_id
  *   model       record: i32 kind, d, n, p, n_plain, n_emb, embed_k, n_chol, cv_folds;
  *                       f64 y_mean, y_sd, lambda, s2, length, signal_var, noise_var, lml,
- *                       cv_tau, cv_rho
+ *                       cv_tau, cv_rho, intercept
  *   names       record: d strings (the input columns)
  *   used        u8 [d]
  *   standardise f64 [2, p] (means, then standard deviations)
  *   e_mean      f64 [n_emb], proj f64 [embed_k, n_emb]     (when embed_k > 0)
- *   weights     f64 [p]                                     (ridge)
+ *   weights     f64 [p]                                     (ridge, pairwise)
  *   train_z     f64 [n, p], alpha f64 [n]                   (gp)
- *   chol        f64 [n_chol, n_chol]
+ *   chol        f64 [n_chol, n_chol]                        (ridge, gp)
  */
 #include "rank-impl.h"
 
@@ -58,9 +58,10 @@ nas_status nas_rank_save(const nas_rank_model *m, void **bytes, size_t *n) {
     for (int i = 0; i < 9; i++) {
         nas_ckpt_put_i32(&w, ints[i]);
     }
-    const double reals[10] = {m->y_mean,     m->y_sd,      m->lambda, m->s2,     m->length,
-                              m->signal_var, m->noise_var, m->lml,    m->cv_tau, m->cv_rho};
-    for (int i = 0; i < 10; i++) {
+    const double reals[11] = {m->y_mean, m->y_sd,       m->lambda,    m->s2,
+                              m->length, m->signal_var, m->noise_var, m->lml,
+                              m->cv_tau, m->cv_rho,     m->intercept};
+    for (int i = 0; i < 11; i++) {
         nas_ckpt_put_f64(&w, reals[i]);
     }
     nas_ckpt_record_end(&w);
@@ -75,13 +76,15 @@ nas_status nas_rank_save(const nas_rank_model *m, void **bytes, size_t *n) {
         add_f64(&w, "e_mean", 1, m->n_emb, 0, m->e_mean);
         add_f64(&w, "proj", 2, m->embed_k, m->n_emb, m->proj);
     }
-    if (m->kind == NAS_RANK_RIDGE) {
-        add_f64(&w, "weights", 1, m->p, 0, m->w);
-    } else {
+    if (m->kind == NAS_RANK_GP) {
         add_f64(&w, "train_z", 2, m->n, m->p, m->z);
         add_f64(&w, "alpha", 1, m->n, 0, m->alpha);
+    } else {
+        add_f64(&w, "weights", 1, m->p, 0, m->w);
     }
-    add_f64(&w, "chol", 2, m->n_chol, m->n_chol, m->chol);
+    if (m->n_chol > 0) {
+        add_f64(&w, "chol", 2, m->n_chol, m->n_chol, m->chol);
+    }
     st = nas_ckpt_writer_finish(&w, bytes, n);
     nas_free(msd);
     return st;
@@ -170,17 +173,19 @@ nas_status nas_rank_load(const void *bytes, size_t n, const char *what,
     m->embed_k = v[6];
     m->n_chol = v[7];
     m->cv_folds = v[8];
-    double *reals[10] = {&m->y_mean,     &m->y_sd,      &m->lambda, &m->s2,     &m->length,
-                         &m->signal_var, &m->noise_var, &m->lml,    &m->cv_tau, &m->cv_rho};
-    for (int i = 0; i < 10; i++) {
+    double *reals[11] = {&m->y_mean, &m->y_sd,       &m->lambda,    &m->s2,
+                         &m->length, &m->signal_var, &m->noise_var, &m->lml,
+                         &m->cv_tau, &m->cv_rho,     &m->intercept};
+    for (int i = 0; i < 11; i++) {
         *reals[i] = nas_ckpt_get_f64(&c);
     }
-    const bool kind_ok = m->kind == NAS_RANK_RIDGE || m->kind == NAS_RANK_GP;
+    const bool kind_ok =
+        m->kind == NAS_RANK_RIDGE || m->kind == NAS_RANK_GP || m->kind == NAS_RANK_PAIRWISE;
+    const int want_chol = m->kind == NAS_RANK_RIDGE ? m->p : m->kind == NAS_RANK_GP ? m->n : 0;
     if (c.short_read || !kind_ok || m->d < 1 || m->n < 3 || m->p < 1 || m->n_plain < 0 ||
         m->n_emb < 0 || m->n_emb > NAS_RANK_EMBED_MAX || m->embed_k < 0 ||
-        m->p != m->n_plain + m->embed_k || m->n_plain + m->n_emb > m->d ||
-        m->n_chol != (m->kind == NAS_RANK_RIDGE ? m->p : m->n) || !(m->y_sd > 0.0) ||
-        (m->kind == NAS_RANK_GP && !(m->length > 0.0))) {
+        m->p != m->n_plain + m->embed_k || m->n_plain + m->n_emb > m->d || m->n_chol != want_chol ||
+        !(m->y_sd > 0.0) || (m->kind == NAS_RANK_GP && !(m->length > 0.0))) {
         st = nas_error(NAS_EFORMAT, "%s: the model record is %s", what,
                        c.short_read ? "too short" : "inconsistent");
         goto cleanup;
@@ -242,13 +247,15 @@ nas_status nas_rank_load(const void *bytes, size_t n, const char *what,
         NAS_TRY(read_f64(&r, "e_mean", m->n_emb, &m->e_mean));
         NAS_TRY(read_f64(&r, "proj", (int64_t)m->embed_k * m->n_emb, &m->proj));
     }
-    if (m->kind == NAS_RANK_RIDGE) {
-        NAS_TRY(read_f64(&r, "weights", m->p, &m->w));
-    } else {
+    if (m->kind == NAS_RANK_GP) {
         NAS_TRY(read_f64(&r, "train_z", (int64_t)m->n * m->p, &m->z));
         NAS_TRY(read_f64(&r, "alpha", m->n, &m->alpha));
+    } else {
+        NAS_TRY(read_f64(&r, "weights", m->p, &m->w));
     }
-    NAS_TRY(read_f64(&r, "chol", (int64_t)m->n_chol * m->n_chol, &m->chol));
+    if (m->n_chol > 0) {
+        NAS_TRY(read_f64(&r, "chol", (int64_t)m->n_chol * m->n_chol, &m->chol));
+    }
     for (int i = 0; i < m->n_chol; i++) {
         if (!(m->chol[(size_t)i * (size_t)m->n_chol + (size_t)i] > 0.0)) {
             st =

@@ -20,13 +20,10 @@ nas_rank_fit_config nas_rank_fit_config_default(void) {
 }
 
 const char *nas_rank_kind_name(nas_rank_kind k) {
-    switch (k) {
-        case NAS_RANK_RIDGE:
-            return "ridge";
-        case NAS_RANK_GP:
-            return "gp";
-    }
-    return "?";
+    return k == NAS_RANK_RIDGE      ? "ridge"
+           : k == NAS_RANK_GP       ? "gp"
+           : k == NAS_RANK_PAIRWISE ? "pairwise"
+                                    : "?";
 }
 
 nas_status nas_rank_kind_parse(const char *s, nas_rank_kind *k) {
@@ -38,7 +35,12 @@ nas_status nas_rank_kind_parse(const char *s, nas_rank_kind *k) {
         *k = NAS_RANK_GP;
         return NAS_OK;
     }
-    return nas_error(NAS_EINVAL, "unknown ranker model '%s' (known: ridge, gp)", s ? s : "(null)");
+    if (s && strcmp(s, "pairwise") == 0) {
+        *k = NAS_RANK_PAIRWISE;
+        return NAS_OK;
+    }
+    return nas_error(NAS_EINVAL, "unknown ranker model '%s' (known: ridge, gp, pairwise)",
+                     s ? s : "(null)");
 }
 
 static bool is_embed_name(const char *s) {
@@ -65,7 +67,8 @@ void nas_rank_model_free(nas_rank_model *m) {
 /* The refusals shared by fit and cross-validation. */
 static nas_status check_args(const nas_rank_fit_config *cfg, const double *X, int n, int d,
                              const char *const *names, const double *y) {
-    if (!cfg || (cfg->kind != NAS_RANK_RIDGE && cfg->kind != NAS_RANK_GP)) {
+    if (!cfg || (cfg->kind != NAS_RANK_RIDGE && cfg->kind != NAS_RANK_GP &&
+                 cfg->kind != NAS_RANK_PAIRWISE)) {
         return nas_error(NAS_EINVAL, "ranker fit: unknown model kind %d",
                          cfg ? (int)cfg->kind : -1);
     }
@@ -334,8 +337,10 @@ static nas_status fit_core(const nas_rank_fit_config *cfg, const double *X, int 
     }
     if (m->kind == NAS_RANK_RIDGE) {
         NAS_TRY(nas_i_rank_ridge_fit(m, Z, t));
-    } else {
+    } else if (m->kind == NAS_RANK_GP) {
         NAS_TRY(nas_i_rank_gp_fit(m, Z, t));
+    } else {
+        NAS_TRY(nas_i_rank_pairwise_fit(m, Z, t));
     }
 cleanup:
     nas_free(E);
@@ -391,12 +396,14 @@ nas_status nas_rank_predict(const nas_rank_model *m, const double *X, int n, int
         double mt = 0.0, vt = 0.0;
         if (m->kind == NAS_RANK_RIDGE) {
             nas_i_rank_ridge_predict(m, z, &mt, &vt, buf);
-        } else {
+        } else if (m->kind == NAS_RANK_GP) {
             nas_i_rank_gp_predict(m, z, &mt, &vt, buf);
+        } else {
+            nas_i_rank_pairwise_predict(m, z, &mt, &vt);
         }
         mean[i] = m->y_mean + m->y_sd * mt;
         if (sd) {
-            sd[i] = m->y_sd * sqrt(vt > 0.0 ? vt : 0.0);
+            sd[i] = isnan(vt) ? (double)NAN : m->y_sd * sqrt(vt > 0.0 ? vt : 0.0);
         }
     }
     nas_free(buf);

@@ -39,6 +39,7 @@ nas_status nas_i_rank_sym_eig(double *a, int n, double *w);
  */
 nas_status nas_i_rank_ridge_fit(nas_rank_model *m, const double *z, const double *t);
 nas_status nas_i_rank_gp_fit(nas_rank_model *m, const double *z, const double *t);
+nas_status nas_i_rank_pairwise_fit(nas_rank_model *m, const double *z, const double *t);
 
 /* Prediction for one standardised input z[p] in standardised label units: mean and variance of
  * the mean. scratch has room for max(n, p) doubles. */
@@ -46,6 +47,9 @@ void nas_i_rank_ridge_predict(const nas_rank_model *m, const double *z, double *
                               double *scratch);
 void nas_i_rank_gp_predict(const nas_rank_model *m, const double *z, double *mean, double *var,
                            double *scratch);
+/* var is NaN: the pairwise model has none. */
+void nas_i_rank_pairwise_predict(const nas_rank_model *m, const double *z, double *mean,
+                                 double *var);
 
 /*
  * The GP log marginal likelihood of t[n] under the kernel s2 * (R + ratio I), R_ij =

@@ -101,6 +101,6 @@ void nas_i_rank_ridge_predict(const nas_rank_model *m, const double *z, double *
     for (int j = 0; j < p; j++) {
         q += scratch[j] * scratch[j];
     }
-    *mean = mu;
+    *mean = m->intercept + mu;
     *var = m->s2 * q;
 }

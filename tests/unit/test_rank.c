@@ -1,9 +1,10 @@
 /*
  * Tests for src/rank: the LAPACK-backed Cholesky and eigen-decomposition, feature rows and the
  * pooled GHN embedding, ridge recovering a linear function, the GP interpolating with a sd that
- * grows away from the data, its log marginal likelihood against a direct O(n^3) computation,
- * cross-validated tau on monotone vs noise targets, the missing-column rule, every refusal, and
- * saving/loading (identical predictions, corrupt bytes, identity mismatch).
+ * grows away from the data, the pairwise model ordering a monotone target, the GP's log marginal
+ * likelihood against a direct O(n^3) computation, cross-validated tau on monotone vs noise
+ * targets, the missing-column rule, every refusal, and saving/loading (identical predictions,
+ * corrupt bytes, identity mismatch).
  */
 #include "test_suites.h"
 
@@ -354,7 +355,7 @@ START_TEST(test_rank__cv_tau_monotone_and_noise) {
         y[i] = exp(2.0 * x[0]) + 0.5 * x[1] * x[1];
         noise[i] = unif(&r);
     }
-    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_GP; kind++) {
+    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_PAIRWISE; kind++) {
         nas_rank_fit_config fc = config((nas_rank_kind)kind, 5);
         double tau = 0.0, rho = 0.0;
         ck_assert_int_eq(nas_rank_cv(&fc, X, n, d, NAMES4, y, pred, &tau, &rho), NAS_OK);
@@ -373,6 +374,36 @@ START_TEST(test_rank__cv_tau_monotone_and_noise) {
 }
 END_TEST
 
+/* The pairwise model orders a monotone (non-linear) function of one direction exactly and gives
+ * no sd; its mean is in label units. */
+START_TEST(test_rank__pairwise_orders_a_monotone_target) {
+    const int n = 30, d = 3;
+    double *X = random_rows(n, d, 71), y[30];
+    for (int i = 0; i < n; i++) {
+        const double s = X[i * d] - 0.5 * X[i * d + 1];
+        y[i] = 0.9 + 0.05 * tanh(3.0 * s);
+    }
+    nas_rank_fit_config fc = config(NAS_RANK_PAIRWISE, 5);
+    nas_rank_model m;
+    ck_assert_msg(nas_rank_fit(&fc, X, n, d, NAMES3, y, &m) == NAS_OK, "%s", nas_errmsg());
+    ck_assert(m.n_chol == 0 && m.chol == NULL);
+    double mean[30], sd[30], tau;
+    ck_assert_int_eq(nas_rank_predict(&m, X, n, d, mean, sd), NAS_OK);
+    ck_assert_int_eq(nas_stats_kendall_tau(mean, y, n, &tau), NAS_OK);
+    ck_assert_msg(tau > 0.95, "training tau %g", tau);
+    double lo = 1.0, hi = 0.0;
+    for (int i = 0; i < n; i++) {
+        ck_assert(isnan(sd[i]));
+        lo = mean[i] < lo ? mean[i] : lo;
+        hi = mean[i] > hi ? mean[i] : hi;
+    }
+    ck_assert(lo > 0.8 && hi < 1.0); /* label units */
+    ck_assert(m.cv_tau > 0.8);
+    nas_rank_model_free(&m);
+    free(X);
+}
+END_TEST
+
 START_TEST(test_rank__missing_and_constant_columns) {
     const int n = 20, d = 4;
     double *X = random_rows(n, d, 41), y[20];
@@ -381,7 +412,7 @@ START_TEST(test_rank__missing_and_constant_columns) {
         X[i * d + 3] = 7.0; /* constant */
     }
     X[5 * d + 2] = (double)NAN; /* column c missing in one label row */
-    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_GP; kind++) {
+    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_PAIRWISE; kind++) {
         nas_rank_fit_config fc = config((nas_rank_kind)kind, 4);
         nas_rank_model m;
         ck_assert_msg(nas_rank_fit(&fc, X, n, d, NAMES4, y, &m) == NAS_OK, "%s", nas_errmsg());
@@ -390,7 +421,8 @@ START_TEST(test_rank__missing_and_constant_columns) {
         /* a missing value of a used column at predict time: the training mean */
         double row[4] = {0.5, (double)NAN, 0.1, 0.0}, mean, sd;
         ck_assert_int_eq(nas_rank_predict(&m, row, 1, d, &mean, &sd), NAS_OK);
-        ck_assert(isfinite(mean) && isfinite(sd));
+        ck_assert(isfinite(mean));
+        ck_assert(kind == NAS_RANK_PAIRWISE ? isnan(sd) : isfinite(sd));
         nas_rank_model_free(&m);
     }
     free(X);
@@ -425,6 +457,7 @@ START_TEST(test_rank__refusals) {
     ck_assert_int_eq(nas_rank_fit(&fc, X, 10, d, NAMES3, y, &m), NAS_EINVAL);
     nas_rank_kind k;
     ck_assert_int_eq(nas_rank_kind_parse("boosting", &k), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "ridge, gp, pairwise"));
     ck_assert_int_eq(nas_rank_kind_parse("ridge", &k), NAS_OK);
     ck_assert_int_eq(k, NAS_RANK_RIDGE);
     /* every column missing somewhere or constant */
@@ -476,7 +509,7 @@ START_TEST(test_rank__save_load_round_trip) {
     double *X, y[30];
     char **names;
     embed_data(n, &X, y, &names);
-    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_GP; kind++) {
+    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_PAIRWISE; kind++) {
         nas_rank_fit_config fc = config((nas_rank_kind)kind, 5);
         snprintf(fc.id.space, sizeof fc.id.space, "nb201");
         snprintf(fc.id.dataset, sizeof fc.id.dataset, "fashion-mnist");
@@ -507,7 +540,8 @@ START_TEST(test_rank__save_load_round_trip) {
                       nas_errmsg());
         ck_assert_int_eq(back.kind, m.kind);
         ck_assert_str_eq(back.names[NAS_RANK_N_COLS + 5], "emb_5");
-        ck_assert(back.cv_tau == m.cv_tau && back.lambda == m.lambda && back.lml == m.lml);
+        ck_assert(back.cv_tau == m.cv_tau && back.lambda == m.lambda && back.lml == m.lml &&
+                  back.intercept == m.intercept);
         double a_mean[30], a_sd[30], b_mean[30], b_sd[30];
         ck_assert_int_eq(nas_rank_predict(&m, X, n, d, a_mean, a_sd), NAS_OK);
         ck_assert_int_eq(nas_rank_predict(&back, X, n, d, b_mean, b_sd), NAS_OK);
@@ -567,6 +601,7 @@ Suite *nas_test_rank_suite(void) {
     tcase_add_test(tc, test_rank__gp_interpolates_and_sd_grows_away);
     tcase_add_test(tc, test_rank__gp_log_marginal_likelihood_direct);
     tcase_add_test(tc, test_rank__cv_tau_monotone_and_noise);
+    tcase_add_test(tc, test_rank__pairwise_orders_a_monotone_target);
     tcase_add_test(tc, test_rank__missing_and_constant_columns);
     tcase_add_test(tc, test_rank__refusals);
     suite_add_tcase(s, tc);
