@@ -217,7 +217,9 @@ nas_status nas_ckpt_writer_finish(nas_ckpt_writer *w, void **bytes, size_t *n) {
     *bytes = NULL;
     *n = 0;
     const char *kind = w->kind_name ? w->kind_name : "ghnas";
-    if (w->record_at || w->bad) {
+    /* after an allocation failure the record bookkeeping is unreliable (a record begun at offset
+     * 0 of an empty buffer looks unopened), so running out of memory is reported first */
+    if (!w->oom && (w->record_at || w->bad)) {
         nas_ckpt_writer_free(w);
         return nas_error(NAS_EINVAL,
                          "%s checkpoint: a section name is empty or longer than 255 "

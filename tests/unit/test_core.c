@@ -378,6 +378,15 @@ START_TEST(test_core__container_writer_errors) {
     nas_fault_inject(0);
     ck_assert_int_eq(nas_ckpt_writer_finish(&w, &bytes, &n), NAS_ENOMEM);
     ck_assert_ptr_null(bytes);
+    /* ... or already for the header: a record written after that is still out of memory */
+    nas_fault_inject(1);
+    nas_ckpt_writer_init(&w, &TEST_KIND);
+    nas_fault_inject(0);
+    nas_ckpt_record_begin(&w, "rec");
+    nas_ckpt_put_i32(&w, 7);
+    nas_ckpt_record_end(&w);
+    ck_assert_int_eq(nas_ckpt_writer_finish(&w, &bytes, &n), NAS_ENOMEM);
+    ck_assert_ptr_null(bytes);
     /* an empty container is valid */
     nas_ckpt_writer_init(&w, &TEST_KIND);
     ck_assert_int_eq(nas_ckpt_writer_finish(&w, &bytes, &n), NAS_OK);

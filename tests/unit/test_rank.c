@@ -585,6 +585,48 @@ START_TEST(test_rank__save_load_round_trip) {
 }
 END_TEST
 
+/* Every allocation of fit, save, load and predict failing in turn: NAS_ENOMEM or success, never
+ * a crash or a leak (the sanitizer build checks the leaks). */
+START_TEST(test_rank__out_of_memory_everywhere) {
+    const int n = 12, d = NAS_RANK_N_COLS + 6;
+    double *X, y[12];
+    char **names;
+    embed_data(n, &X, y, &names);
+    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_PAIRWISE; kind++) {
+        nas_rank_fit_config fc = config((nas_rank_kind)kind, 3);
+        bool done = false;
+        for (long k = 1; k < 2000 && !done; k++) {
+            nas_rank_model m, back;
+            memset(&back, 0, sizeof back);
+            void *bytes = NULL;
+            size_t nb = 0;
+            double mean[12], sd[12];
+            nas_fault_inject(k);
+            nas_status st = nas_rank_fit(&fc, X, n, d, (const char *const *)names, y, &m);
+            if (st == NAS_OK) {
+                st = nas_rank_save(&m, &bytes, &nb);
+            }
+            if (st == NAS_OK) {
+                st = nas_rank_load(bytes, nb, "ranker", NULL, &back);
+            }
+            if (st == NAS_OK) {
+                st = nas_rank_predict(&back, X, n, d, mean, sd);
+            }
+            nas_fault_inject(0);
+            ck_assert_msg(st == NAS_OK || st == NAS_ENOMEM, "%s, allocation %ld: %s",
+                          nas_rank_kind_name((nas_rank_kind)kind), k, nas_errmsg());
+            done = st == NAS_OK;
+            nas_free(bytes);
+            nas_rank_model_free(&m);
+            nas_rank_model_free(&back);
+        }
+        ck_assert(done);
+    }
+    free(X);
+    nas_free(names);
+}
+END_TEST
+
 Suite *nas_test_rank_suite(void) {
     Suite *s = suite_create("rank");
     TCase *tc = tcase_create("linalg");
@@ -608,6 +650,7 @@ Suite *nas_test_rank_suite(void) {
     tc = tcase_create("saving");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_rank__save_load_round_trip);
+    tcase_add_test(tc, test_rank__out_of_memory_everywhere);
     suite_add_tcase(s, tc);
     return s;
 }
