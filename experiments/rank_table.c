@@ -3,18 +3,21 @@
  * ranks its test half (issue 12): features from the scorers a results store holds for the table's
  * cells (params, flops, the zero-cost proxies, ghn and ghn_loss when present; no embeddings),
  * labels = the table's seed-1 truth, each model fitted on the first L labelled fit cells (by cell
- * index) and scored by Kendall tau / Spearman rho on the test half; beside it the model's own
- * k-fold CV estimate on its L labels, and every single feature's tau on the test half.
+ * index) and scored on the test half by Kendall tau, Spearman rho and precision at the top 10 %
+ * (95 % percentile-bootstrap intervals, as truth_rank and ghnas evaluate print them); beside it
+ * the model's own k-fold CV estimate on its L labels, every single feature on the test half, and
+ * each model's k-fold CV over all labelled cells of the table (fit and test half together).
  *
  *   build/experiments/rank_table DB [--csv experiments/data/nb201_fmnist_truth.csv] [--run R]
  *                                   [--truth val_acc|test_acc] [--labels 8,16,32,64]
- *                                   [--only COL,COL...] [--folds 5]
+ *                                   [--only COL,COL...] [--folds 5] [--boot 1000]
  *
  * Cells are matched to the store by arch text (the table's cells are NB201 class representatives,
  * as every ghnas search stores them). A scorer recorded in several runs is taken from the lowest
  * run id, or from run R only (--run; params and flops from any run). --only keeps the named
  * feature columns (e.g. log_synflow,log_params); the others are treated as missing.
  */
+#include "ghnas/eval.h"
 #include "ghnas/rank.h"
 #include "ghnas/store.h"
 
@@ -39,15 +42,16 @@ typedef struct cell {
 } cell;
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: rank_table DB [--csv FILE] [--run R] [--truth val_acc|test_acc]\n"
-            "                     [--labels 8,16,32,64] [--only COL,...] [--folds K]\n"
-            "Fits each ranker model (ridge, gp, pairwise) on the first L labelled fit-half cells "
-            "of the\n"
-            "truth table FILE (default experiments/data/nb201_fmnist_truth.csv), with features\n"
-            "from the scores results store DB holds for them, and prints Kendall tau / Spearman\n"
-            "rho of its predictions on the test half, its K-fold CV estimate (default 5), and\n"
-            "each single feature's tau on the test half.\n");
+    fprintf(
+        f, "usage: rank_table DB [--csv FILE] [--run R] [--truth val_acc|test_acc]\n"
+           "                     [--labels 8,16,32,64] [--only COL,...] [--folds K] [--boot N]\n"
+           "Fits each ranker model (ridge, gp, pairwise) on the first L labelled fit-half cells "
+           "of the\n"
+           "truth table FILE (default experiments/data/nb201_fmnist_truth.csv), with features\n"
+           "from the scores results store DB holds for them, and prints Kendall tau / Spearman\n"
+           "rho and precision at the top 10%% of its predictions on the test half (95%% bootstrap\n"
+           "intervals from N resamples, default 1000), its K-fold CV estimate (default 5),\n"
+           "each single feature on the test half, and each model's CV on all labelled cells.\n");
 }
 
 static int csv_split(char *line, char **f, int cap) {
@@ -242,10 +246,54 @@ static nas_status apply_only(const char *only, double *X, int n, char *const *na
     return NAS_OK;
 }
 
+static void fmt_ci(char *buf, size_t cap, const nas_eval_ci *c) {
+    if (isnan(c->value)) {
+        snprintf(buf, cap, "-");
+    } else if (isnan(c->lo)) {
+        snprintf(buf, cap, "%6.3f", c->value);
+    } else {
+        snprintf(buf, cap, "%6.3f [%6.3f, %6.3f]", c->value, c->lo, c->hi);
+    }
+}
+
+static void print_header(const char *what) {
+    printf("%-14s %-6s %3s  %-22s  %-22s  %-22s  %s\n", "", what, "n", "kendall_tau [95% CI]",
+           "spearman_rho", "p@10%", "cv tau");
+}
+
+/* tau, rho and precision at the top 10 % of x against y with bootstrap intervals, one line. */
+static void print_quality(const char *name, const char *what, const double *x, const double *y,
+                          int n, int boot, double cv_tau) {
+    nas_eval_ci tau, rho, prec;
+    nas_rng r;
+    nas_rng_seed(&r, 1);
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        m += !isnan(x[i]) && !isnan(y[i]);
+    }
+    if (nas_eval_corr_ci(x, y, n, boot, &r, &tau, &rho) != NAS_OK) {
+        return;
+    }
+    nas_rng_seed(&r, 3);
+    if (nas_eval_precision_ci(x, y, n, NAS_EVAL_PREC_FRAC, boot, &r, &prec) != NAS_OK) {
+        return;
+    }
+    char t[64], h[64], p[64];
+    fmt_ci(t, sizeof t, &tau);
+    fmt_ci(h, sizeof h, &rho);
+    fmt_ci(p, sizeof p, &prec);
+    printf("%-14s %-6s %3d  %-22s  %-22s  %-22s  ", name, what, m, t, h, p);
+    if (isnan(cv_tau)) {
+        printf("-\n");
+    } else {
+        printf("%6.3f\n", cv_tau);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *db_path = NULL, *csv = "experiments/data/nb201_fmnist_truth.csv";
     const char *truth_col = "val_acc", *labels_arg = "8,16,32,64", *only = NULL;
-    long run = 0, folds = 5;
+    long run = 0, folds = 5, boot = 1000;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
@@ -269,6 +317,8 @@ int main(int argc, char **argv) {
             labels_arg = v;
         } else if (strcmp(o, "--only") == 0) {
             only = v;
+        } else if (strcmp(o, "--boot") == 0) {
+            boot = atol(v);
         } else if (strcmp(o, "--folds") == 0) {
             folds = atol(v);
         } else if (strcmp(o, "--truth") == 0 &&
@@ -286,7 +336,7 @@ int main(int argc, char **argv) {
         p += strcspn(p, ",");
         p += *p == ',';
     }
-    if (!db_path || folds < 0 || n_L == 0) {
+    if (!db_path || folds < 0 || n_L == 0 || boot < 0 || boot > 100000) {
         usage(stderr);
         return 2;
     }
@@ -352,6 +402,7 @@ int main(int argc, char **argv) {
            csv, truth_col, n_fit, n_test, n_scored, n, db_path, run > 0 ? " (--run)" : "");
     /* single features on the test half */
     printf("\nsingle features on the test half (raw values, larger first):\n");
+    print_header("");
     for (int k = 0; k < d; k++) {
         int m = 0;
         for (int i = 0; i < n_test; i++) {
@@ -361,13 +412,10 @@ int main(int argc, char **argv) {
         if (m < 2) {
             continue;
         }
-        double tau, rho;
-        nas_stats_kendall_tau(col, ytest, n_test, &tau);
-        nas_stats_spearman_rho(col, ytest, n_test, &rho);
-        printf("  %-14s n %3d  tau %6.3f  rho %6.3f\n", names[k], m, tau, rho);
+        print_quality(names[k], "", col, ytest, n_test, (int)boot, (double)NAN);
     }
-    printf("\n%-8s %6s  %-10s %-10s  %-10s %-10s  %s\n", "model", "labels", "test tau", "test rho",
-           "cv tau", "cv rho", "features used / hyperparameters");
+    printf("\nmodels fitted on the first L labelled fit cells, predicting the test half:\n");
+    print_header("labels");
     for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_PAIRWISE; kind++) {
         int last = -1;
         for (int l = 0; l < n_L; l++) {
@@ -382,14 +430,14 @@ int main(int argc, char **argv) {
             snprintf(fc.id.space, sizeof fc.id.space, "nb201");
             nas_rank_model m;
             if (nas_rank_fit(&fc, Xfit, use, d, (const char *const *)names, yfit, &m) != NAS_OK) {
-                printf("%-8s %3d/%-2d  refused: %s\n", nas_rank_kind_name(fc.kind), use, L[l],
+                printf("%-14s %d/%-4d refused: %s\n", nas_rank_kind_name(fc.kind), use, L[l],
                        nas_errmsg());
                 continue;
             }
-            double tau = (double)NAN, rho = (double)NAN;
-            if (nas_rank_predict(&m, Xtest, n_test, d, pred, NULL) == NAS_OK) {
-                nas_stats_kendall_tau(pred, ytest, n_test, &tau);
-                nas_stats_spearman_rho(pred, ytest, n_test, &rho);
+            if (nas_rank_predict(&m, Xtest, n_test, d, pred, NULL) != NAS_OK) {
+                fprintf(stderr, "rank_table: %s\n", nas_errmsg());
+                nas_rank_model_free(&m);
+                goto cleanup;
             }
             char used[256] = "";
             size_t off = 0;
@@ -406,11 +454,36 @@ int main(int argc, char **argv) {
                 snprintf(hyper, sizeof hyper, "length %.3g noise/signal %.3g lml %.2f", m.length,
                          m.noise_var / m.signal_var, m.lml);
             }
-            printf("%-8s %3d/%-2d  %-10.3f %-10.3f  %-10.3f %-10.3f  %s; %s\n",
-                   nas_rank_kind_name(m.kind), use, L[l], tau, rho, m.cv_tau, m.cv_rho, used,
-                   hyper);
+            char what[32];
+            snprintf(what, sizeof what, "%d/%d", use, L[l]);
+            print_quality(nas_rank_kind_name(m.kind), what, pred, ytest, n_test, (int)boot,
+                          m.cv_tau);
+            printf("%10s %s; %s\n", "", used, hyper);
             nas_rank_model_free(&m);
         }
+    }
+    /* k-fold CV over every labelled cell of the table */
+    int n_all = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isnan(y[i])) {
+            memcpy(Xfit + (size_t)n_all * d, X + (size_t)i * d, sizeof *X * d);
+            yfit[n_all++] = y[i];
+        }
+    }
+    printf("\n%ld-fold CV over all %d labelled cells (out-of-fold predictions):\n", folds, n_all);
+    print_header("cells");
+    for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_PAIRWISE; kind++) {
+        nas_rank_fit_config fc = nas_rank_fit_config_default();
+        fc.kind = (nas_rank_kind)kind;
+        fc.cv_folds = (int)folds;
+        char what[32];
+        snprintf(what, sizeof what, "%d", n_all);
+        if (nas_rank_cv(&fc, Xfit, n_all, d, (const char *const *)names, yfit, pred, NULL, NULL) !=
+            NAS_OK) {
+            printf("%-14s %-6s refused: %s\n", nas_rank_kind_name(fc.kind), what, nas_errmsg());
+            continue;
+        }
+        print_quality(nas_rank_kind_name(fc.kind), what, pred, yfit, n_all, (int)boot, (double)NAN);
     }
     rc = 0;
 cleanup:
