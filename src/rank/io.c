@@ -95,6 +95,10 @@ static nas_status read_f64(const nas_ckpt_reader *r, const char *name, int64_t c
                            double **out) {
     const nas_ckpt_section *s;
     NAS_CHECK(nas_ckpt_find(r, name, NAS_CKPT_F64, &s));
+    if (s->count != count) { /* before allocating what a damaged header claims */
+        return nas_error(NAS_EFORMAT, "%s: section '%s' has %lld values, the model needs %lld",
+                         r->what, name, (long long)s->count, (long long)count);
+    }
     *out = nas_malloc(sizeof **out * (size_t)(count > 0 ? count : 1));
     if (!*out) {
         return nas_error(NAS_ENOMEM, "%s: out of memory", r->what);
@@ -192,6 +196,11 @@ nas_status nas_rank_load(const void *bytes, size_t n, const char *what,
     }
     /* names and used columns */
     NAS_TRY(nas_ckpt_find(&r, "names", NAS_CKPT_RECORD, &s));
+    if ((size_t)m->d > s->bytes / 2) { /* every name takes at least its 2-byte length */
+        st = nas_error(NAS_EFORMAT, "%s: %d feature names cannot fit in %zu bytes", what, m->d,
+                       s->bytes);
+        goto cleanup;
+    }
     c = nas_ckpt_cursor_of(s);
     m->names = nas_malloc((size_t)m->d * (sizeof(char *) + NAS_RANK_NAME_MAX));
     m->used = nas_malloc((size_t)m->d);

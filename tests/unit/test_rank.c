@@ -585,6 +585,44 @@ START_TEST(test_rank__save_load_round_trip) {
 }
 END_TEST
 
+/* Well-formed containers (valid CRC) whose content does not make a ranker. */
+START_TEST(test_rank__inconsistent_rankers_refused) {
+    const nas_ckpt_kind kind = {{'R', 'N', 'K', '\0'}, "ranker", NAS_RANK_CKPT_VERSION, "refit"};
+    const nas_ckpt_kind newer = {{'R', 'N', 'K', '\0'}, "ranker", 99, "refit"};
+    for (int c = 0; c < 3; c++) {
+        nas_ckpt_writer w;
+        nas_ckpt_writer_init(&w, c == 2 ? &newer : &kind);
+        nas_ckpt_record_begin(&w, "identity");
+        nas_ckpt_put_str(&w, "nb201");
+        nas_ckpt_put_str(&w, "fashion-mnist");
+        nas_ckpt_put_i64(&w, 0);
+        nas_ckpt_record_end(&w);
+        if (c == 0) { /* p != n_plain + embed_k */
+            nas_ckpt_record_begin(&w, "model");
+            const int32_t v[9] = {NAS_RANK_RIDGE, 3, 5, 7, 2, 0, 0, 7, 0};
+            for (int i = 0; i < 9; i++) {
+                nas_ckpt_put_i32(&w, v[i]);
+            }
+            for (int i = 0; i < 11; i++) {
+                nas_ckpt_put_f64(&w, 1.0);
+            }
+            nas_ckpt_record_end(&w);
+        }
+        void *bytes;
+        size_t nb;
+        ck_assert_int_eq(nas_ckpt_writer_finish(&w, &bytes, &nb), NAS_OK);
+        nas_rank_model m;
+        ck_assert_int_eq(nas_rank_load(bytes, nb, "ranker 5", NULL, &m), NAS_EFORMAT);
+        ck_assert_ptr_nonnull(strstr(nas_errmsg(), "ranker 5"));
+        ck_assert_ptr_nonnull(strstr(nas_errmsg(), c == 0   ? "inconsistent"
+                                                   : c == 1 ? "model"
+                                                            : "version"));
+        ck_assert_ptr_null(m.names);
+        nas_free(bytes);
+    }
+}
+END_TEST
+
 /* Every allocation of fit, save, load and predict failing in turn: NAS_ENOMEM or success, never
  * a crash or a leak (the sanitizer build checks the leaks). */
 START_TEST(test_rank__out_of_memory_everywhere) {
@@ -650,6 +688,7 @@ Suite *nas_test_rank_suite(void) {
     tc = tcase_create("saving");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_rank__save_load_round_trip);
+    tcase_add_test(tc, test_rank__inconsistent_rankers_refused);
     tcase_add_test(tc, test_rank__out_of_memory_everywhere);
     suite_add_tcase(s, tc);
     return s;
