@@ -144,11 +144,13 @@ typedef struct nas_rank_identity {
 } nas_rank_identity;
 
 typedef struct nas_rank_fit_config {
-    nas_rank_kind kind;   /* NAS_RANK_GP (default), NAS_RANK_RIDGE or NAS_RANK_PAIRWISE */
-    int embed_k;          /* principal directions kept of the embedding columns (default 3) */
-    int cv_folds;         /* k of the k-fold quality estimate (default 5; 0 = none) */
-    uint64_t seed;        /* fold assignment (default 1) */
-    nas_rank_identity id; /* copied into the model */
+    nas_rank_kind kind;       /* NAS_RANK_GP (default), NAS_RANK_RIDGE or NAS_RANK_PAIRWISE */
+    int embed_k;              /* principal directions kept of the embedding columns (default 3) */
+    int cv_folds;             /* k of the k-fold quality estimate (default 5; 0 = none) */
+    uint64_t seed;            /* fold assignment (default 1) */
+    nas_rank_identity id;     /* copied into the model */
+    const int64_t *label_ids; /* [n] optional: the store's ids of the label rows (e.g. training
+                                 ids), kept in the model and saved; NULL = none */
 } nas_rank_fit_config;
 
 nas_rank_fit_config nas_rank_fit_config_default(void);
@@ -157,18 +159,19 @@ nas_rank_fit_config nas_rank_fit_config_default(void);
 typedef struct nas_rank_model {
     nas_rank_kind kind;
     nas_rank_identity id;
-    int d;          /* columns of an input row */
-    char **names;   /* [d] their names (one block with the strings) */
-    uint8_t *used;  /* [d] 1: the model reads the column */
-    int n_plain;    /* used columns that are not embeddings (model inputs 0 .. n_plain) */
-    int n_emb;      /* used embedding columns */
-    int embed_k;    /* principal directions of them (model inputs n_plain .. p) */
-    double *e_mean; /* [n_emb] training mean embedding */
-    double *proj;   /* [embed_k, n_emb] principal directions (rows) */
-    int p;          /* model inputs: n_plain + embed_k */
-    double *mu;     /* [p] standardisation: mean ... */
-    double *sd;     /* [p] ... and standard deviation (population) */
-    int n;          /* labels seen */
+    int d;              /* columns of an input row */
+    char **names;       /* [d] their names (one block with the strings) */
+    uint8_t *used;      /* [d] 1: the model reads the column */
+    int n_plain;        /* used columns that are not embeddings (model inputs 0 .. n_plain) */
+    int n_emb;          /* used embedding columns */
+    int embed_k;        /* principal directions of them (model inputs n_plain .. p) */
+    double *e_mean;     /* [n_emb] training mean embedding */
+    double *proj;       /* [embed_k, n_emb] principal directions (rows) */
+    int p;              /* model inputs: n_plain + embed_k */
+    double *mu;         /* [p] standardisation: mean ... */
+    double *sd;         /* [p] ... and standard deviation (population) */
+    int n;              /* labels seen */
+    int64_t *label_ids; /* [n] their ids as the caller gave them (NULL: none given) */
     double y_mean, y_sd;
     /* ridge and pairwise: mean = intercept + w . z in standardised label units */
     double lambda;    /* penalty on standardised inputs and labels */

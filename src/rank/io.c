@@ -14,6 +14,7 @@
  *   weights     f64 [p]                                     (ridge, pairwise)
  *   train_z     f64 [n, p], alpha f64 [n]                   (gp)
  *   chol        f64 [n_chol, n_chol]                        (ridge, gp)
+ *   label_ids   i64 [n]                                     (when the caller gave them)
  */
 #include "rank-impl.h"
 
@@ -84,6 +85,9 @@ nas_status nas_rank_save(const nas_rank_model *m, void **bytes, size_t *n) {
     }
     if (m->n_chol > 0) {
         add_f64(&w, "chol", 2, m->n_chol, m->n_chol, m->chol);
+    }
+    if (m->label_ids) {
+        nas_ckpt_add(&w, "label_ids", NAS_CKPT_I64, 1, (int64_t[]){m->n}, m->label_ids);
     }
     st = nas_ckpt_writer_finish(&w, bytes, n);
     nas_free(msd);
@@ -264,6 +268,20 @@ nas_status nas_rank_load(const void *bytes, size_t n, const char *what,
     }
     if (m->n_chol > 0) {
         NAS_TRY(read_f64(&r, "chol", (int64_t)m->n_chol * m->n_chol, &m->chol));
+    }
+    NAS_TRY(nas_ckpt_find_opt(&r, "label_ids", NAS_CKPT_I64, &s));
+    if (s) {
+        if (s->count != m->n) {
+            st = nas_error(NAS_EFORMAT, "%s: %lld label ids for %d labels", what,
+                           (long long)s->count, m->n);
+            goto cleanup;
+        }
+        m->label_ids = nas_malloc(sizeof *m->label_ids * (size_t)m->n);
+        if (!m->label_ids) {
+            st = nas_error(NAS_ENOMEM, "%s: out of memory", what);
+            goto cleanup;
+        }
+        NAS_TRY(nas_ckpt_section_read(&r, s, m->label_ids, m->n));
     }
     for (int i = 0; i < m->n_chol; i++) {
         if (!(m->chol[(size_t)i * (size_t)m->n_chol + (size_t)i] > 0.0)) {

@@ -52,6 +52,7 @@ void nas_rank_model_free(nas_rank_model *m) {
         return;
     }
     nas_free(m->names);
+    nas_free(m->label_ids);
     nas_free(m->used);
     nas_free(m->e_mean);
     nas_free(m->proj);
@@ -370,6 +371,14 @@ nas_status nas_rank_fit(const nas_rank_fit_config *cfg, const double *X, int n, 
             return nas_error_wrap(st, "ranker cross-validation");
         }
         m->cv_folds = cfg->cv_folds < n ? cfg->cv_folds : n;
+    }
+    if (cfg->label_ids) {
+        m->label_ids = nas_malloc(sizeof *m->label_ids * (size_t)n);
+        if (!m->label_ids) {
+            nas_rank_model_free(m);
+            return nas_error(NAS_ENOMEM, "ranker fit: out of memory");
+        }
+        memcpy(m->label_ids, cfg->label_ids, sizeof *m->label_ids * (size_t)n);
     }
     return NAS_OK;
 }

@@ -514,6 +514,11 @@ START_TEST(test_rank__save_load_round_trip) {
         snprintf(fc.id.space, sizeof fc.id.space, "nb201");
         snprintf(fc.id.dataset, sizeof fc.id.dataset, "fashion-mnist");
         fc.id.ghn_id = 3;
+        int64_t ids[30];
+        for (int i = 0; i < n; i++) {
+            ids[i] = 100 + i;
+        }
+        fc.label_ids = kind == NAS_RANK_GP ? NULL : ids;
         nas_rank_model m, back;
         ck_assert_msg(nas_rank_fit(&fc, X, n, d, (const char *const *)names, y, &m) == NAS_OK, "%s",
                       nas_errmsg());
@@ -540,6 +545,12 @@ START_TEST(test_rank__save_load_round_trip) {
                       nas_errmsg());
         ck_assert_int_eq(back.kind, m.kind);
         ck_assert_str_eq(back.names[NAS_RANK_N_COLS + 5], "emb_5");
+        if (kind == NAS_RANK_GP) {
+            ck_assert_ptr_null(back.label_ids);
+        } else {
+            ck_assert_ptr_nonnull(back.label_ids);
+            ck_assert(back.label_ids[0] == 100 && back.label_ids[29] == 129);
+        }
         ck_assert(back.cv_tau == m.cv_tau && back.lambda == m.lambda && back.lml == m.lml &&
                   back.intercept == m.intercept);
         double a_mean[30], a_sd[30], b_mean[30], b_sd[30];
@@ -632,6 +643,8 @@ START_TEST(test_rank__out_of_memory_everywhere) {
     embed_data(n, &X, y, &names);
     for (int kind = NAS_RANK_RIDGE; kind <= NAS_RANK_PAIRWISE; kind++) {
         nas_rank_fit_config fc = config((nas_rank_kind)kind, 3);
+        const int64_t ids[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+        fc.label_ids = ids;
         bool done = false;
         for (long k = 1; k < 2000 && !done; k++) {
             nas_rank_model m, back;
