@@ -11,13 +11,19 @@
  *   build/experiments/rank_table DB [--csv experiments/data/nb201_fmnist_truth.csv] [--run R]
  *                                   [--truth val_acc|test_acc] [--labels 8,16,32,64]
  *                                   [--only COL,COL...] [--folds 5] [--boot 1000]
+ *                                   [--ghn FILE [--C 8] [--N 1]]
  *
  * Cells are matched to the store by arch text (the table's cells are NB201 class representatives,
  * as every ghnas search stores them). A scorer recorded in several runs is taken from the lowest
  * run id, or from run R only (--run; params and flops from any run). --only keeps the named
- * feature columns (e.g. log_synflow,log_params); the others are treated as missing.
+ * feature columns (e.g. log_synflow,log_params; "emb" = the embedding columns); the others are
+ * treated as missing. --ghn FILE adds the pooled node embedding of a GHN checkpoint (the cells
+ * compiled with the table's skeleton, --C 8 --N 1) as emb_* columns, which the models reduce to
+ * their leading principal directions.
  */
 #include "ghnas/eval.h"
+#include "ghnas/ghn.h"
+#include "ghnas/space.h"
 #include "ghnas/rank.h"
 #include "ghnas/store.h"
 
@@ -37,21 +43,24 @@ typedef struct cell {
     double truth;      /* seed 1 (NaN when missing) */
     double csv_params; /* from the table */
     double csv_flops;
-    nas_rank_input in;            /* from the store */
-    int64_t run[NAS_RANK_N_COLS]; /* run a feature came from (0: none yet) */
+    nas_rank_input in; /* from the store */
+    double *emb;       /* [hid] pooled GHN embedding (--ghn), NULL without */
 } cell;
 
 static void usage(FILE *f) {
-    fprintf(
-        f, "usage: rank_table DB [--csv FILE] [--run R] [--truth val_acc|test_acc]\n"
-           "                     [--labels 8,16,32,64] [--only COL,...] [--folds K] [--boot N]\n"
-           "Fits each ranker model (ridge, gp, pairwise) on the first L labelled fit-half cells "
-           "of the\n"
-           "truth table FILE (default experiments/data/nb201_fmnist_truth.csv), with features\n"
-           "from the scores results store DB holds for them, and prints Kendall tau / Spearman\n"
-           "rho and precision at the top 10%% of its predictions on the test half (95%% bootstrap\n"
-           "intervals from N resamples, default 1000), its K-fold CV estimate (default 5),\n"
-           "each single feature on the test half, and each model's CV on all labelled cells.\n");
+    fprintf(f,
+            "usage: rank_table DB [--csv FILE] [--run R] [--truth val_acc|test_acc]\n"
+            "                     [--labels 8,16,32,64] [--only COL,...] [--folds K] [--boot N]\n"
+            "                     [--ghn FILE [--C 8] [--N 1]]\n"
+            "Fits each ranker model (ridge, gp, pairwise) on the first L labelled fit-half\n"
+            "cells of the truth table FILE (default experiments/data/nb201_fmnist_truth.csv),\n"
+            "with features from the scores results store DB holds for them, and prints Kendall\n"
+            "tau / Spearman rho and precision at the top 10%% of its predictions on the test\n"
+            "half (95%% bootstrap intervals from N resamples, default 1000), its K-fold CV\n"
+            "estimate (default 5), each single feature on the test half, and each model's CV on\n"
+            "all labelled cells. --ghn FILE adds the pooled node embedding of that GHN\n"
+            "checkpoint (nets compiled at C, N; default the table's 8, 1) as emb_* columns;\n"
+            "--only takes 'emb' for them.\n");
 }
 
 static int csv_split(char *line, char **f, int cap) {
@@ -216,19 +225,63 @@ static nas_status read_scores(nas_store *db, int64_t run, cell *c, int n, int *n
     return NAS_OK;
 }
 
+/* The pooled embedding of every cell by the GHN of checkpoint `path`, its nets compiled at C, N;
+ * *hid receives the embedding size. */
+static nas_status embed_cells(const char *path, int C, int N, cell *c, int n, int *hid) {
+    nas_ghn g;
+    memset(&g, 0, sizeof g);
+    nas_ghn_data_info info;
+    NAS_CHECK(nas_ghn_load(&g, NULL, &info, path));
+    nas_status st = NAS_OK;
+    nas_space sp;
+    NAS_TRY(nas_space_load(&sp, "nb201"));
+    *hid = g.cfg.hid;
+    if (*hid > NAS_RANK_EMBED_MAX) {
+        st = nas_error(NAS_EINVAL, "%s: hid %d is more than %d embedding columns", path, *hid,
+                       NAS_RANK_EMBED_MAX);
+        goto cleanup;
+    }
+    for (int i = 0; i < n; i++) {
+        nas_arch a;
+        NAS_TRY(nas_arch_decode(&sp, c[i].arch, &a));
+        nas_net_config nc = nas_net_config_default();
+        nc.C = C;
+        nc.N = N;
+        nc.classes = g.cfg.classes;
+        if (info.in_c > 0) {
+            nc.in_c = info.in_c;
+            nc.in_h = info.in_h;
+            nc.in_w = info.in_w;
+        }
+        nas_net net;
+        NAS_TRY(nas_net_compile(&net, &sp, &a, &nc));
+        c[i].emb = malloc(sizeof *c[i].emb * (size_t)*hid);
+        st = c[i].emb ? nas_rank_embed(&g, &net, c[i].emb) : nas_error(NAS_ENOMEM, "out of memory");
+        nas_net_free(&net);
+        if (st != NAS_OK) {
+            goto cleanup;
+        }
+    }
+cleanup:
+    nas_ghn_free(&g);
+    return st;
+}
+
 /* Keep the columns of the comma-separated list `only` (NULL: all). */
-static nas_status apply_only(const char *only, double *X, int n, char *const *names) {
+static nas_status apply_only(const char *only, double *X, int n, int d, char *const *names) {
     if (!only) {
         return NAS_OK;
     }
-    bool keep[NAS_RANK_N_COLS];
+    bool keep[NAS_RANK_N_COLS + NAS_RANK_EMBED_MAX];
     int kept = 0;
-    for (int k = 0; k < NAS_RANK_N_COLS; k++) {
-        const size_t len = strlen(names[k]);
+    for (int k = 0; k < d; k++) {
+        const bool emb = k >= NAS_RANK_N_COLS;
+        const char *name = emb ? "emb" : names[k];
+        const size_t len = strlen(name);
         keep[k] = false;
         for (const char *p = only; *p;) {
             const size_t l = strcspn(p, ",");
-            keep[k] = keep[k] || (l == len && strncmp(p, names[k], l) == 0);
+            keep[k] = keep[k] || (l == len && strncmp(p, name, l) == 0);
             p += l + (p[l] == ',');
         }
         kept += keep[k];
@@ -237,9 +290,9 @@ static nas_status apply_only(const char *only, double *X, int n, char *const *na
         return nas_error(NAS_EINVAL, "--only '%s' names no feature column", only);
     }
     for (int i = 0; i < n; i++) {
-        for (int k = 0; k < NAS_RANK_N_COLS; k++) {
+        for (int k = 0; k < d; k++) {
             if (!keep[k]) {
-                X[(size_t)i * NAS_RANK_N_COLS + (size_t)k] = (double)NAN;
+                X[(size_t)i * (size_t)d + (size_t)k] = (double)NAN;
             }
         }
     }
@@ -292,8 +345,8 @@ static void print_quality(const char *name, const char *what, const double *x, c
 
 int main(int argc, char **argv) {
     const char *db_path = NULL, *csv = "experiments/data/nb201_fmnist_truth.csv";
-    const char *truth_col = "val_acc", *labels_arg = "8,16,32,64", *only = NULL;
-    long run = 0, folds = 5, boot = 1000;
+    const char *truth_col = "val_acc", *labels_arg = "8,16,32,64", *only = NULL, *ghn = NULL;
+    long run = 0, folds = 5, boot = 1000, net_C = 8, net_N = 1;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
@@ -317,6 +370,12 @@ int main(int argc, char **argv) {
             labels_arg = v;
         } else if (strcmp(o, "--only") == 0) {
             only = v;
+        } else if (strcmp(o, "--ghn") == 0) {
+            ghn = v;
+        } else if (strcmp(o, "--C") == 0) {
+            net_C = atol(v);
+        } else if (strcmp(o, "--N") == 0) {
+            net_N = atol(v);
         } else if (strcmp(o, "--boot") == 0) {
             boot = atol(v);
         } else if (strcmp(o, "--folds") == 0) {
@@ -336,7 +395,7 @@ int main(int argc, char **argv) {
         p += strcspn(p, ",");
         p += *p == ',';
     }
-    if (!db_path || folds < 0 || n_L == 0 || boot < 0 || boot > 100000) {
+    if (!db_path || folds < 0 || n_L == 0 || boot < 0 || boot > 100000 || net_C < 1 || net_N < 1) {
         usage(stderr);
         return 2;
     }
@@ -346,19 +405,21 @@ int main(int argc, char **argv) {
     cell *c = calloc(MAX_CELLS, sizeof *c);
     double *X = NULL, *y = NULL, *Xfit = NULL, *yfit = NULL, *Xtest = NULL, *ytest = NULL;
     double *pred = NULL, *col = NULL;
-    int n = 0, n_scored = 0;
+    int n = 0, n_scored = 0, hid = 0;
     if (!c) {
         fprintf(stderr, "rank_table: out of memory\n");
         goto cleanup;
     }
     if (read_table(csv, truth_col, c, &n) != NAS_OK ||
         nas_store_open(&db, db_path, NAS_STORE_READONLY) != NAS_OK ||
-        read_scores(db, run, c, n, &n_scored) != NAS_OK || nas_rank_feature_names(0, &names)) {
+        read_scores(db, run, c, n, &n_scored) != NAS_OK ||
+        (ghn && embed_cells(ghn, (int)net_C, (int)net_N, c, n, &hid) != NAS_OK) ||
+        nas_rank_feature_names(hid, &names)) {
         fprintf(stderr, "rank_table: %s\n", nas_errmsg());
         goto cleanup;
     }
     qsort(c, (size_t)n, sizeof *c, cmp_cell_index);
-    const int d = NAS_RANK_N_COLS;
+    const int d = nas_rank_n_features(hid);
     X = malloc(sizeof *X * (size_t)(n > 0 ? n : 1) * d * 2);
     y = malloc(sizeof *y * (size_t)(n > 0 ? n : 1) * 6);
     if (!X || !y) {
@@ -372,10 +433,11 @@ int main(int argc, char **argv) {
     col = y + 4 * n;
     int n_fit = 0, n_test = 0;
     for (int i = 0; i < n; i++) {
-        nas_rank_features(&c[i].in, 0, X + (size_t)i * d);
+        c[i].in.embed = c[i].emb;
+        nas_rank_features(&c[i].in, hid, X + (size_t)i * d);
         y[i] = c[i].truth;
     }
-    if (apply_only(only, X, n, names) != NAS_OK) {
+    if (apply_only(only, X, n, d, names) != NAS_OK) {
         fprintf(stderr, "rank_table: %s\n", nas_errmsg());
         goto cleanup;
     }
@@ -403,7 +465,7 @@ int main(int argc, char **argv) {
     /* single features on the test half */
     printf("\nsingle features on the test half (raw values, larger first):\n");
     print_header("");
-    for (int k = 0; k < d; k++) {
+    for (int k = 0; k < NAS_RANK_N_COLS; k++) {
         int m = 0;
         for (int i = 0; i < n_test; i++) {
             col[i] = Xtest[(size_t)i * d + (size_t)k];
@@ -439,13 +501,17 @@ int main(int argc, char **argv) {
                 nas_rank_model_free(&m);
                 goto cleanup;
             }
-            char used[256] = "";
+            char used[512] = "";
             size_t off = 0;
-            for (int k = 0; k < d && off < sizeof used - 32; k++) {
+            for (int k = 0; k < NAS_RANK_N_COLS && off < sizeof used - 32; k++) {
                 if (m.used[k]) {
                     off += (size_t)snprintf(used + off, sizeof used - off, "%s%s", off ? "," : "",
                                             names[k]);
                 }
+            }
+            if (m.n_emb > 0) {
+                snprintf(used + off, sizeof used - off, "%s%d emb columns -> %d directions",
+                         off ? " + " : "", m.n_emb, m.embed_k);
             }
             char hyper[96];
             if (m.kind != NAS_RANK_GP) {
@@ -489,6 +555,9 @@ int main(int argc, char **argv) {
 cleanup:
     nas_store_close(db);
     nas_free(names);
+    for (int i = 0; c && i < n; i++) {
+        free(c[i].emb);
+    }
     free(c);
     free(X);
     free(y);
