@@ -195,9 +195,12 @@ typedef struct nas_rank_model {
 
 /*
  * Fit a ranker on X[n, d] (row-major; names[d] the columns, e.g. nas_rank_feature_names) and
- * labels y[n], and measure its k-fold quality. Refuses (NAS_EINVAL, saying why): fewer than 3
- * labels, a non-finite label, constant labels, d < 1 or names missing, no usable column left
- * after the missing/constant rule. On failure *m is zeroed.
+ * labels y[n], and measure its k-fold quality (nas_rank_cv, when cfg->cv_folds >= 2 and n >= 4;
+ * otherwise cv_folds is 0 and cv_tau, cv_rho NaN). Cost: ridge O(n p^2) per lambda; the GP
+ * O(n^3) for each of its 42 grid points; pairwise O(n^2 p^2) per Newton step, for 5 lambdas x 5
+ * inner folds and the final fit. All times (1 + folds) with the quality estimate. Refuses
+ * (NAS_EINVAL, saying why): fewer than 3 labels, a non-finite label, constant labels, d < 1 or
+ * names missing, no usable column left after the missing/constant rule. On failure *m is zeroed.
  */
 nas_status nas_rank_fit(const nas_rank_fit_config *cfg, const double *X, int n, int d,
                         const char *const *names, const double *y, nas_rank_model *m);
