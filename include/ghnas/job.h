@@ -160,7 +160,7 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
 
 /* ---- score: architectures without training them --------------------------------------------- */
 
-#define NAS_JOB_SCORERS_MAX 9
+#define NAS_JOB_SCORERS_MAX NAS_SCORE_SET_MAX
 
 typedef struct nas_job_score_params {
     const char *ghn;          /* GHN checkpoint file (needed by the ghn scorer) */

@@ -88,6 +88,7 @@ struct nas_i_search {
     int64_t n_index; /* power of two */
     /* current round */
     nas_i_cand *round;
+    nas_score_cand *scored; /* [cfg.round] the round's scoring (nas_score_candidates) */
     int n_round;
     int64_t n_duplicates; /* proposals found already scored (this call) */
     /* strategy */
