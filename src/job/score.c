@@ -99,9 +99,7 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
         }
         NAS_TRY(nas_i_job_ghn_data(info.dataset, p->data_dir, &info, false, &ds, &split));
     } else if (want_data) {
-        info.n_val = 10000;
-        info.split_seed = 1;
-        NAS_TRY(nas_i_job_ghn_data(p->data, p->data_dir, &info, true, &ds, &split));
+        NAS_TRY(nas_i_job_proxy_data(p->data, p->data_dir, &info, &ds, &split));
     }
     NAS_TRY(nas_space_load(&sp, space_name ? space_name : "nb201"));
     snprintf(res->space, sizeof res->space, "%s", sp.name);
@@ -132,9 +130,7 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
     nas_rng rng;
     nas_rng_seed(&rng, p->seed);
     for (int k = p->n_archs; k < n_items; k++) {
-        do {
-            NAS_TRY(nas_arch_sample(&sp, &rng, &archs[k]));
-        } while (!nas_arch_is_valid(&sp, &archs[k]));
+        NAS_TRY(nas_arch_sample_valid(&sp, &rng, 0, &archs[k]));
     }
     for (int k = 0; k < n_items; k++) {
         NAS_TRY(nas_arch_encode(&sp, &archs[k], res->items[k].arch, sizeof res->items[k].arch));

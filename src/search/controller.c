@@ -425,11 +425,11 @@ nas_status nas_i_session_prepare(nas_i_search *s, nas_i_session *ss, const nas_s
     }
     nas_rng r;
     nas_rng_seed(&r, 12345);
-    nas_arch a;
-    int tries = 0;
-    do {
-        NAS_CHECK(nas_arch_sample(s->sp, &r, &a));
-    } while (!nas_arch_is_valid(s->sp, &a) && ++tries < 10000);
+    nas_arch a; /* a valid member, else the last of 10000 draws */
+    nas_status vs = nas_arch_sample_valid(s->sp, &r, 10000, &a);
+    if (vs != NAS_OK && vs != NAS_ENOTFOUND) {
+        return vs;
+    }
     nas_net net;
     nas_status st = nas_net_compile(&net, s->sp, &a, &s->cfg.net);
     if (st != NAS_OK) {
