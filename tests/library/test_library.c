@@ -2,7 +2,8 @@
  * The library without the command line: a program that includes only <ghnas.h> runs a small
  * params-scored search through the job layer (nas_job_search with nas_job_search_defaults())
  * into a temporary results store, and checks that the run finished with the expected number of
- * candidates, both in the job's result and in the store. Exit 0 = pass.
+ * candidates, both in the job's result and in the store (read back through nas_job_query).
+ * Exit 0 = pass.
  */
 #include <ghnas.h>
 
@@ -18,25 +19,39 @@ static int fail(const char *what) {
     return 1;
 }
 
-/* The number of scores the store holds for run_id (read-only handle). */
-static int stored_scores(const char *path, int64_t run_id, int64_t *n) {
-    nas_store *db = NULL;
-    if (nas_store_open(&db, path, NAS_STORE_READONLY) != NAS_OK) {
-        return fail("opening the store");
-    }
+/* Read the run back through the query job: its scores (an SQL count) and its top 5. */
+static int check_store(const char *path, int64_t run_id) {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM scores WHERE run_id = %lld", (long long)run_id);
-    nas_store_table t;
-    memset(&t, 0, sizeof t);
-    int rc = 0;
-    if (nas_store_query_sql(db, sql, &t) != NAS_OK) {
-        rc = fail("querying the store");
-    } else {
-        *n = nas_store_table_at(&t, 0, 0)->i;
+    nas_job_query_params q = nas_job_query_defaults();
+    q.db = path;
+    q.action = NAS_QUERY_SQL;
+    q.arg = sql;
+    nas_job_query_result r;
+    if (nas_job_query(&q, &r) != NAS_OK) {
+        return fail("nas_job_query sql");
     }
-    nas_store_table_free(&t);
-    nas_store_close(db);
-    return rc;
+    int64_t n = nas_store_table_at(&r.tables[0], 0, 0)->i;
+    nas_job_query_result_free(&r);
+    if (n != BUDGET) {
+        fprintf(stderr, "test_library: the store holds %lld scores, expected %d\n", (long long)n,
+                BUDGET);
+        return 1;
+    }
+    q.action = NAS_QUERY_TOP;
+    q.arg = NULL;
+    q.run = run_id;
+    q.k = 5;
+    if (nas_job_query(&q, &r) != NAS_OK) {
+        return fail("nas_job_query top");
+    }
+    n = r.tables[0].n_rows;
+    nas_job_query_result_free(&r);
+    if (n != 5) {
+        fprintf(stderr, "test_library: top 5 gave %lld rows\n", (long long)n);
+        return 1;
+    }
+    return 0;
 }
 
 int main(void) {
@@ -68,13 +83,7 @@ int main(void) {
                 (long long)res.search.n_results, (long long)res.search.n_scored, res.scorer);
         rc = 1;
     } else {
-        int64_t n = -1;
-        rc = stored_scores(path, res.search.run_id, &n);
-        if (rc == 0 && n != BUDGET) {
-            fprintf(stderr, "test_library: the store holds %lld scores, expected %d\n",
-                    (long long)n, BUDGET);
-            rc = 1;
-        }
+        rc = check_store(path, res.search.run_id);
     }
     nas_job_search_result_free(&res);
     char side[96];
