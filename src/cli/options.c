@@ -398,6 +398,11 @@ static void show_default(const nas_cli_opt *o, const char *defaults, char *buf, 
                 o->show(f, buf, cap);
                 break;
             }
+            if (o->parse == nas_cli_parse_scorer || o->parse == nas_cli_parse_scorers) {
+                const char *v = *(const char *const *)f; /* these parsers keep the text */
+                snprintf(buf, cap, "%s", v ? v : "none");
+                break;
+            }
             /* fall through */
         default:
             snprintf(buf, cap, "?");
