@@ -189,7 +189,7 @@ static void print_row(const char *run, const char *scorer, const char *subset, c
     if (csv) {
         printf("%s,%s,%s,%d,%s,%s,%s\n", run, scorer, subset, m->n, t, r, p);
     } else {
-        printf("%-5s %-12s %-7s %4d  %-22s  %-22s  %s\n", run, scorer, subset, m->n, t, r, p);
+        printf("%-18s %-10s %-7s %4d  %-22s  %-22s  %s\n", run, scorer, subset, m->n, t, r, p);
     }
 }
 
@@ -387,7 +387,7 @@ int main(int argc, char **argv) {
     if (!as_csv) {
         printf("truth: %s, %s of seed 1: %d cells (%d fit, %d test); %d with seed 2\n", csv,
                truth_col, n_all, n_all - n_test, n_test, n_two);
-        printf("%-5s %-12s %-7s %4s  %-22s  %-22s  %s\n", "run", "scorer", "cells", "n",
+        printf("%-18s %-10s %-7s %4s  %-22s  %-22s  %s\n", "run", "scorer", "cells", "n",
                "kendall_tau [95% CI]", "spearman_rho", "p@10%");
     } else {
         printf("run,scorer,cells,n,tau,tau_lo,tau_hi,rho,rho_lo,rho_hi,p10,p10_lo,p10_hi\n");
@@ -415,10 +415,11 @@ int main(int argc, char **argv) {
         snprintf(where, sizeof where, "WHERE s.run_id = %ld", run);
     }
     char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT s.run_id, s.scorer, a.arch, s.value FROM scores s JOIN architectures a ON "
-             "a.id = s.arch_id %s ORDER BY s.run_id, s.scorer",
-             where);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT s.run_id, s.scorer, a.arch, s.value, r.name FROM scores s JOIN architectures a "
+        "ON a.id = s.arch_id JOIN runs r ON r.id = s.run_id %s ORDER BY s.run_id, s.scorer",
+        where);
     if (nas_store_query_sql(db, sql, &q) != NAS_OK) {
         fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
         goto cleanup;
@@ -433,8 +434,11 @@ int main(int argc, char **argv) {
             r1++;
         }
         if (scores_of(&q, run_id, scorer, &t, x) > 0) {
-            char rs[24];
-            snprintf(rs, sizeof rs, "%lld", (long long)run_id);
+            char rs[48];
+            const nas_store_value *rn = nas_store_table_at(&q, r0, 4);
+            snprintf(rs, sizeof rs, "%lld%s%.30s", (long long)run_id,
+                     rn->type == NAS_STORE_TEXT && rn->s[0] ? ":" : "",
+                     rn->type == NAS_STORE_TEXT ? rn->s : "");
             for (int s = 0; s < 3; s++) {
                 if (measure(x, y, sets[s], n, (int)boot, &m) != NAS_OK) {
                     fprintf(stderr, "truth_rank: %s\n", nas_errmsg());

@@ -21,6 +21,7 @@
 #include "ghnas/ghn.h"
 #include "ghnas/score.h"
 #include "ghnas/search.h"
+#include "ghnas/store.h"
 
 #include <signal.h>
 
@@ -163,7 +164,7 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
 
 /* ---- score: architectures without training them --------------------------------------------- */
 
-#define NAS_JOB_SCORERS_MAX 9
+#define NAS_JOB_SCORERS_MAX NAS_SCORE_SET_MAX
 
 typedef struct nas_job_score_params {
     const char *ghn;          /* GHN checkpoint file (needed by the ghn scorer) */
@@ -208,6 +209,47 @@ typedef struct nas_job_score_result {
 
 nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *res);
 void nas_job_score_result_free(nas_job_score_result *res);
+
+/* ---- query: read a results store ------------------------------------------------------------ */
+
+typedef enum nas_job_query_action {
+    NAS_QUERY_RUNS = 0, /* every run */
+    NAS_QUERY_TOP,      /* a run's best architectures */
+    NAS_QUERY_ARCH,     /* one architecture (arg: id, text or canonical key), its scores and
+                           trainings: three tables */
+    NAS_QUERY_PARETO,   /* a run's Pareto front */
+    NAS_QUERY_GHNS,     /* the stored GHNs */
+    NAS_QUERY_SQL,      /* one read-only statement (arg) */
+    NAS_QUERY_UPGRADE,  /* migrate the store's schema: no table */
+    NAS_QUERY_COUNT
+} nas_job_query_action;
+
+/* "runs", "top", "arch", "pareto", "ghns", "sql", "upgrade". */
+const char *nas_job_query_action_name(nas_job_query_action a);
+
+typedef struct nas_job_query_params {
+    const char *db; /* the results store (opened read-only except for upgrade; never created) */
+    nas_job_query_action action;
+    const char *arg;    /* arch: id, text or key; sql: the statement */
+    int64_t k;          /* top: how many (10) */
+    int64_t run;        /* top, pareto: run id (0 = the newest run with scores) */
+    const char *scorer; /* top, pareto: NULL = the run's primary scorer */
+    nas_pareto_by by;   /* pareto: the cost (params) */
+} nas_job_query_params;
+
+nas_job_query_params nas_job_query_defaults(void);
+
+#define NAS_JOB_QUERY_TABLES 3
+
+typedef struct nas_job_query_result {
+    nas_store_table tables[NAS_JOB_QUERY_TABLES];
+    int n_tables;                            /* 3 for arch, 0 for upgrade, else 1 */
+    const char *names[NAS_JOB_QUERY_TABLES]; /* arch: the tables' names; else NULL */
+    int found_version, version;              /* upgrade: the schema before and now */
+} nas_job_query_result;
+
+nas_status nas_job_query(const nas_job_query_params *p, nas_job_query_result *res);
+void nas_job_query_result_free(nas_job_query_result *res);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,10 @@
  *
  * Data-free scorers need no inputs: nas_score_make(&sc, "params", NULL).
  *
+ * Scoring many candidates: nas_score_candidates (run.c) compiles architectures and scores each
+ * with a set of scorers, one candidate per thread -- the one path the search controller's rounds
+ * and the score job share.
+ *
  * Adding a scorer: a constructor (a file of src/score), one row in the registry (registry.c) and
  * a case in tests/unit/test_score.c if it needs inputs the test does not build yet.
  */
@@ -32,6 +36,7 @@
 #include "ghnas/net.h"
 #include "ghnas/proxy.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -168,6 +173,53 @@ nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg);
  * "bn batch". NAS_ENOTFOUND for unknown names, NAS_EINVAL for a bad configuration.
  */
 nas_status nas_scorer_proxy(nas_scorer *out, const char *name, const nas_proxy_config *cfg);
+
+/* ---- scoring a set of candidates (run.c) ----------------------------------------------------- */
+
+#define NAS_SCORE_SET_MAX 9   /* scorers applied to each candidate together */
+#define NAS_SCORE_MSG_MAX 384 /* an outcome's text: aux_json, or the failure's message */
+
+/* One scorer's outcome on one candidate. */
+typedef struct nas_score_outcome {
+    double value;                 /* NaN when it failed (or the candidate did not compile) */
+    double seconds;               /* time of the scorer's call alone */
+    nas_status st;                /* NAS_OK, or the scorer's failure */
+    char text[NAS_SCORE_MSG_MAX]; /* st == NAS_OK: the scorer's aux_json ("" = none); else the
+                                    failure's message (nas_errmsg() of that thread) */
+} nas_score_outcome;
+
+/* One candidate of nas_score_candidates: the caller sets arch; the rest is the outcome. */
+typedef struct nas_score_cand {
+    const nas_arch *arch;        /* the candidate; NULL = skip it (left untouched) */
+    bool done;                   /* compiled (or failed to) and scored; false when the stop
+                                    flag or the deadline skipped it */
+    nas_status st;               /* NAS_OK, or the compile failure (no scorer ran) */
+    char msg[NAS_SCORE_MSG_MAX]; /* the compile failure's message */
+    double compile_seconds;      /* time of nas_net_compile */
+    int64_t n_params, flops;     /* of the compiled net; -1 when not compiled */
+    int n_nodes;                 /* -1 when not compiled */
+    nas_score_outcome out[NAS_SCORE_SET_MAX]; /* [n_sc], in scorer order */
+} nas_score_cand;
+
+/* How nas_score_candidates runs. */
+typedef struct nas_score_run_config {
+    int threads;                       /* candidates at once; 0 = nas_get_threads() */
+    bool serial;                       /* one at a time regardless (cheap scorers) */
+    const volatile sig_atomic_t *stop; /* polled before each candidate; non-zero = skip the rest */
+    double deadline; /* nas_time_now() after which the rest is skipped; 0 = none */
+} nas_score_run_config;
+
+/*
+ * Compile every candidate with net configuration nc and score it with sc[0..n_sc), one candidate
+ * per thread (OpenBLAS runs single-threaded inside the parallel region; scorers share their ctx,
+ * e.g. the GHN scorer's pool of workspaces). Every scorer runs even when an earlier one failed;
+ * failures are recorded in the outcome (value NaN), not returned. Candidates skipped by the stop
+ * flag or the deadline keep done false. The scorers' values do not depend on the thread count.
+ * NAS_EINVAL for n_sc outside [1, NAS_SCORE_SET_MAX] or a scorer without a function.
+ */
+nas_status nas_score_candidates(const nas_space *sp, const nas_net_config *nc,
+                                const nas_scorer *const *sc, int n_sc, nas_score_cand *cands, int n,
+                                const nas_score_run_config *cfg);
 
 #ifdef __cplusplus
 }

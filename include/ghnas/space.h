@@ -227,6 +227,12 @@ typedef struct nas_arch {
 /* Uniformly random member of the space. nb101: uniform over labelled full DAGs. */
 nas_status nas_arch_sample(const nas_space *sp, nas_rng *rng, nas_arch *out);
 
+/* A uniformly random member that passes nas_arch_is_valid: up to max_tries draws (<= 0: until
+ * one is found); NAS_ENOTFOUND when none did (*out holds the last draw). */
+nas_status nas_arch_sample_valid(const nas_space *sp, nas_rng *rng, int max_tries, nas_arch *out);
+/* A uniformly random member's text (nas_arch_sample, then nas_arch_encode). */
+nas_status nas_arch_sample_text(const nas_space *sp, nas_rng *rng, char *buf, size_t cap);
+
 /*
  * A uniformly random one-edit neighbour of `parent` that is valid (nas_arch_is_valid): one edge
  * op (nb201, darts), one edge source (darts), one edge bit or vertex op (nb101, same vertex
@@ -318,6 +324,27 @@ nas_status nas_arch_canon_key(const nas_space *sp, const nas_arch *a, nas_canon_
 #define NAS_SPACE_ENUM_LIMIT 100000000ull
 nas_status nas_space_count(const nas_space *sp, nas_canon_kind kind, bool valid_only,
                            nas_progress *prog, uint64_t *out);
+
+/* Counting enumerates (a canonical rule or valid_only) at least this many members: slow enough
+ * for a progress line (nas_space_count_is_slow). */
+#define NAS_SPACE_COUNT_SLOW 200000ull
+bool nas_space_count_is_slow(const nas_space *sp, nas_canon_kind kind, bool valid_only);
+
+/* "text", "published", "igraph" (the run record's "canon"); and back (NAS_EINVAL otherwise). */
+const char *nas_canon_kind_name(nas_canon_kind k);
+nas_status nas_canon_kind_from_name(const char *name, nas_canon_kind *out);
+
+/* What `ghnas spaces check` reports of an architecture text. */
+typedef struct nas_arch_info {
+    char text[NAS_ARCH_STR_MAX];       /* the decoded genotype's text */
+    bool valid;                        /* nas_arch_is_valid */
+    bool has_published;                /* the space has a published rule: published is set */
+    char published[NAS_CANON_KEY_MAX]; /* its published key */
+    char igraph[NAS_CANON_KEY_MAX];    /* its igraph key */
+} nas_arch_info;
+
+/* Decode `text` and fill *out; the decoder's NAS_EFORMAT message for a bad text. */
+nas_status nas_arch_inspect(const nas_space *sp, const char *text, nas_arch_info *out);
 
 /*
  * Generic canonical hash of a vertex-coloured directed graph (igraph BLISS canonical

@@ -377,6 +377,8 @@ nas_status nas_store_query_arch(nas_store *db, const char *id_or_text, nas_store
                                 nas_store_table *scores, nas_store_table *trainings);
 
 typedef enum nas_pareto_by { NAS_PARETO_PARAMS = 0, NAS_PARETO_FLOPS = 1 } nas_pareto_by;
+/* "params" or "flops"; NAS_EINVAL "unknown cost 'x' (params or flops)" otherwise. */
+nas_status nas_pareto_by_from_name(const char *name, nas_pareto_by *out);
 
 /*
  * The Pareto front of a run: architectures no other one beats on both the score (direction from

@@ -95,6 +95,22 @@ void nas_cli_help(const nas_cli_spec *spec, const void *defaults, FILE *out);
 /* The spelling option `name` (its long name in the table) was given as, or NULL when not given. */
 const char *nas_cli_given(const nas_cli_spec *spec, const nas_cli_args *args, const char *name);
 
+/* An action of a command with actions (`ghnas spaces count`, `ghnas query DB top`). */
+typedef struct nas_cli_action {
+    const char *name;
+    unsigned opts; /* bits of the options that apply to it (options without bits apply to all) */
+} nas_cli_action;
+
+/* The action names joined by ", " into buf (truncated to cap). */
+void nas_cli_action_names(const nas_cli_action *acts, int n, char *buf, size_t cap);
+/* The index of action `word`; else -1 after "CMD: unknown action 'w' (names)" (exit code
+ * NAS_EXIT_USAGE). */
+int nas_cli_action_find(const char *cmd, const char *word, const nas_cli_action *acts, int n);
+/* -1 when every option given applies to the action, else NAS_EXIT_USAGE after "CMD: ACTION:
+ * option --x does not apply". */
+int nas_cli_action_check_opts(const nas_cli_spec *spec, const nas_cli_args *args,
+                              const nas_cli_action *act);
+
 /* Custom value types shared by commands. */
 nas_status nas_cli_parse_data(const char *opt, const char *value, void *field); /* --data */
 

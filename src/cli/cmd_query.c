@@ -2,7 +2,8 @@
  * `ghnas query DB ACTION`: runs, top, arch, pareto, ghns, sql (read-only) and upgrade, printed as
  * an aligned table, CSV (RFC 4180 quoting) or JSON (escaped, valid UTF-8, *_json columns embedded
  * as JSON). The store is opened read-only for everything but `upgrade`; a missing file is an
- * error, never created.
+ * error, never created. The options and actions are checked here; the query is the library's
+ * nas_job_query (src/job/query.c), the printing report.c's.
  */
 #include "cmd_query.h"
 
@@ -26,15 +27,6 @@ typedef struct query_params {
     bool schema;
 } query_params;
 
-static nas_status parse_format(const char *opt, const char *value, void *field) {
-    return nas_cli_format_parse(opt, value, field);
-}
-
-static void show_format(const void *field, char *buf, size_t cap) {
-    static const char *const names[] = {"table", "csv", "json"};
-    snprintf(buf, cap, "%s", names[*(const nas_cli_format *)field]);
-}
-
 static nas_status parse_scorer(const char *opt, const char *value, void *field) {
     if (!value[0]) {
         return nas_error(NAS_EINVAL, "%s: empty name", opt);
@@ -44,14 +36,8 @@ static nas_status parse_scorer(const char *opt, const char *value, void *field) 
 }
 
 static nas_status parse_by(const char *opt, const char *value, void *field) {
-    if (strcmp(value, "params") == 0) {
-        *(nas_pareto_by *)field = NAS_PARETO_PARAMS;
-    } else if (strcmp(value, "flops") == 0) {
-        *(nas_pareto_by *)field = NAS_PARETO_FLOPS;
-    } else {
-        return nas_error(NAS_EINVAL, "%s: unknown cost '%s' (params or flops)", opt, value);
-    }
-    return NAS_OK;
+    nas_status st = nas_pareto_by_from_name(value, field);
+    return st == NAS_OK ? NAS_OK : nas_error_wrap(st, "%s", opt);
 }
 
 #define STR_(x) #x
@@ -72,7 +58,7 @@ static const nas_cli_opt opts[] = {
     {"by", 0, NAS_CLI_CUSTOM, OFF(by), "COST", "pareto: cost, params (default) or flops",
      .parse = parse_by, .bits = OPT_BY},
     {"format", 0, NAS_CLI_CUSTOM, OFF(format), "F", "table (default), csv or json",
-     .parse = parse_format, .show = show_format},
+     .parse = nas_cli_format_parse, .show = nas_cli_format_show},
     {"schema", 0, NAS_CLI_FLAG, OFF(schema), NULL,
      "print the SQL schema of a new store (schema version " STR(
          NAS_STORE_SCHEMA_VERSION) ")\nand exit",
@@ -116,31 +102,12 @@ static const nas_cli_spec spec = {
 
 /* ---- command ------------------------------------------------------------------------------ */
 
-typedef struct query_action {
-    const char *name;
-    int n_args;   /* positional arguments after the action */
-    unsigned opt; /* options that apply */
-} query_action;
-
-static const query_action actions[] = {
-    {"runs", 0, 0},    {"top", 0, OPT_K | OPT_RUN | OPT_SCORER},
-    {"arch", 1, 0},    {"pareto", 0, OPT_BY | OPT_RUN | OPT_SCORER},
-    {"ghns", 0, 0},    {"sql", 1, 0},
-    {"upgrade", 0, 0},
-};
-
-#define N_ACTIONS (int)(sizeof actions / sizeof actions[0])
-
-static int print_schema(void) {
-    printf("-- ghnas results store, schema version %d\n", NAS_STORE_SCHEMA_VERSION);
-    printf("PRAGMA journal_mode = WAL;\nBEGIN;\n");
-    for (int v = 1; v <= NAS_STORE_SCHEMA_VERSION; v++) {
-        printf("-- step %d\n%s", v, nas_store_schema_step(v));
-    }
-    printf("PRAGMA application_id = %d;\nPRAGMA user_version = %d;\nCOMMIT;\n",
-           (int)NAS_STORE_APPLICATION_ID, NAS_STORE_SCHEMA_VERSION);
-    return NAS_EXIT_OK;
-}
+/* In nas_job_query_action order. */
+static const nas_cli_action actions[NAS_QUERY_COUNT] = {
+    {"runs", 0},   {"top", OPT_K | OPT_RUN | OPT_SCORER},
+    {"arch", 0},   {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
+    {"ghns", 0},   {"sql", 0},
+    {"upgrade", 0}};
 
 int nas_cli_query(int argc, char **argv) {
     query_params q = {NULL, NAS_CLI_FORMAT_TABLE, 10, 0, NULL, NAS_PARETO_PARAMS, false}, def = q;
@@ -149,12 +116,16 @@ int nas_cli_query(int argc, char **argv) {
     if (rc >= 0) {
         return rc;
     }
-    const unsigned given = args.given;
-    const bool schema = q.schema;
-    const nas_cli_format fmt = q.format;
     const char **pos = args.pos;
     int n_pos = args.n_pos;
-    if (q.db && !schema) { /* --db DB: the arguments start with the action */
+    if (q.schema) {
+        if (n_pos > 0 || args.given) {
+            return nas_cli_usage_error("query", "--schema takes no other arguments");
+        }
+        nas_cli_print_schema();
+        return NAS_EXIT_OK;
+    }
+    if (q.db) { /* --db DB: the arguments start with the action */
         if (n_pos == NAS_CLI_MAX_ARGS) {
             return nas_cli_usage_error("query", "too many arguments");
         }
@@ -162,97 +133,46 @@ int nas_cli_query(int argc, char **argv) {
         pos[0] = q.db;
         n_pos++;
     }
-    if (schema) {
-        if (n_pos > 0 || given) {
-            return nas_cli_usage_error("query", "--schema takes no other arguments");
-        }
-        return print_schema();
-    }
     if (n_pos == 0) {
         nas_cli_help(&spec, &def, stderr);
         return NAS_EXIT_USAGE;
     }
-    const char *path = pos[0];
+    char names[128];
+    nas_cli_action_names(actions, NAS_QUERY_COUNT, names, sizeof names);
     if (n_pos < 2) {
-        return nas_cli_usage_error("query",
-                                   "missing action after '%s' (runs, top, arch, pareto, ghns, sql, "
-                                   "upgrade)",
-                                   path);
+        return nas_cli_usage_error("query", "missing action after '%s' (%s)", pos[0], names);
     }
-    const query_action *act = NULL;
-    for (int i = 0; i < N_ACTIONS; i++) {
-        if (strcmp(pos[1], actions[i].name) == 0) {
-            act = &actions[i];
-        }
+    int a = nas_cli_action_find("query", pos[1], actions, NAS_QUERY_COUNT);
+    if (a < 0) {
+        return NAS_EXIT_USAGE;
     }
-    if (!act) {
-        return nas_cli_usage_error(
-            "query", "unknown action '%s' (runs, top, arch, pareto, ghns, sql, upgrade)", pos[1]);
+    const bool sql = a == NAS_QUERY_SQL, one_arg = sql || a == NAS_QUERY_ARCH;
+    if (n_pos - 2 < (int)one_arg) {
+        return nas_cli_usage_error("query", "%s: missing %s", pos[1],
+                                   sql ? "the SQL statement" : "the architecture id or text");
     }
-    if (n_pos - 2 < act->n_args) {
-        return nas_cli_usage_error("query", "%s: missing %s", act->name,
-                                   strcmp(act->name, "sql") == 0 ? "the SQL statement"
-                                                                 : "the architecture id or text");
+    if (n_pos - 2 > (int)one_arg) {
+        return nas_cli_usage_error("query", "%s: unexpected argument '%s'%s", pos[1],
+                                   pos[2 + one_arg], sql ? " (quote the whole statement)" : "");
     }
-    if (n_pos - 2 > act->n_args) {
-        return nas_cli_usage_error(
-            "query", "%s: unexpected argument '%s'%s", act->name, pos[2 + act->n_args],
-            strcmp(act->name, "sql") == 0 ? " (quote the whole statement)" : "");
+    if ((rc = nas_cli_action_check_opts(&spec, &args, &actions[a])) >= 0) {
+        return rc;
     }
-    unsigned stray = given & ~act->opt;
-    if (stray) {
-        for (int k = 0; k < spec.n_opts; k++) {
-            if ((opts[k].bits & stray) && args.as[k][0]) {
-                return nas_cli_usage_error("query", "%s: option %s does not apply", act->name,
-                                           args.as[k]);
-            }
-        }
-    }
-
-    bool upgrade = strcmp(act->name, "upgrade") == 0;
-    nas_store *db = NULL;
-    nas_status st = nas_store_open(&db, path, upgrade ? 0u : (unsigned)NAS_STORE_READONLY);
+    nas_job_query_params p = nas_job_query_defaults();
+    p.db = pos[0];
+    p.action = (nas_job_query_action)a;
+    p.arg = one_arg ? pos[2] : NULL;
+    p.k = q.k;
+    p.run = q.run;
+    p.scorer = q.scorer;
+    p.by = q.by;
+    nas_job_query_result r;
+    nas_status st = nas_job_query(&p, &r);
     if (st != NAS_OK) {
         return nas_cli_fail(st);
     }
-    nas_store_table t[3];
-    memset(t, 0, sizeof t);
-    if (upgrade) {
-        nas_store_info info;
-        nas_store_get_info(db, &info);
-        if (info.found_version < info.version) {
-            printf("%s: schema v%d -> v%d\n", path, info.found_version, info.version);
-        } else {
-            printf("%s: schema v%d (up to date)\n", path, info.version);
-        }
-    } else if (strcmp(act->name, "runs") == 0) {
-        st = nas_store_query_runs(db, &t[0]);
-    } else if (strcmp(act->name, "top") == 0) {
-        st = nas_store_query_top(db, q.run, q.scorer, q.k, &t[0]);
-    } else if (strcmp(act->name, "arch") == 0) {
-        st = nas_store_query_arch(db, pos[2], &t[0], &t[1], &t[2]);
-    } else if (strcmp(act->name, "pareto") == 0) {
-        st = nas_store_query_pareto(db, q.run, q.scorer, q.by, &t[0]);
-    } else if (strcmp(act->name, "ghns") == 0) {
-        st = nas_store_query_ghns(db, &t[0]);
-    } else {
-        st = nas_store_query_sql(db, pos[2], &t[0]);
-    }
-    if (st == NAS_OK && !upgrade) {
-        if (strcmp(act->name, "arch") == 0) {
-            static const char *const names[3] = {"architecture", "scores", "trainings"};
-            nas_cli_print_sections(stdout, t, names, 3, fmt);
-        } else {
-            nas_cli_print_table(stdout, &t[0], fmt);
-        }
-    }
-    for (int i = 0; i < 3; i++) {
-        nas_store_table_free(&t[i]);
-    }
-    nas_store_close(db);
-    if (st != NAS_OK) {
-        return nas_cli_fail(st);
-    }
+    nas_cli_print_query(&p, &r, q.format);
+    nas_job_query_result_free(&r);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         return nas_cli_fail(nas_error(NAS_EIO, "query: cannot write the output"));
     }

@@ -1,17 +1,16 @@
 /*
  * `ghnas spaces`: list the built-in search spaces, show one, count its members (all, valid, or
  * distinct under the published or igraph canonical rule), sample random architectures, and check
- * an architecture string.
+ * an architecture string. The work is src/space's (nas_space_count, nas_arch_sample_text,
+ * nas_arch_inspect), the printing report.c's.
  */
 #include "cmd_spaces.h"
 
 #include "cli.h"
-#include "ghnas/space.h"
+#include "report.h"
 
-#include <limits.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 /* Options, and which action they belong to. */
@@ -26,13 +25,11 @@ typedef struct spaces_params {
 #define OFF(f) offsetof(spaces_params, f)
 
 static nas_status parse_canonical(const char *opt, const char *value, void *field) {
-    if (strcmp(value, "igraph") == 0) {
-        *(nas_canon_kind *)field = NAS_CANON_IGRAPH;
-    } else if (strcmp(value, "published") == 0) {
-        *(nas_canon_kind *)field = NAS_CANON_PUBLISHED;
-    } else {
+    nas_canon_kind k;
+    if (nas_canon_kind_from_name(value, &k) != NAS_OK || k == NAS_CANON_TEXT) {
         return nas_error(NAS_EINVAL, "%s: '%s' is not igraph or published", opt, value);
     }
+    *(nas_canon_kind *)field = k;
     return NAS_OK;
 }
 
@@ -78,142 +75,16 @@ static const nas_cli_spec spec = {
     -1,
     false};
 
-/* ---- list ----------------------------------------------------------------------------------- */
-
-static int do_list(void) {
-    char names[64][64];
-    int n = 0;
-    nas_status st = nas_space_list(names, 64, &n);
-    if (st != NAS_OK) {
-        return nas_cli_fail(st);
-    }
-    int rc = NAS_EXIT_OK;
-    printf("%-12s %-11s %22s  %s\n", "name", "kind", "architectures", "description");
-    for (int i = 0; i < n && i < 64; i++) {
-        nas_space sp;
-        st = nas_space_load(&sp, names[i]);
-        if (st != NAS_OK) {
-            printf("%-12s %-11s %22s  (cannot be loaded; see stderr)\n", names[i], "?", "?");
-            fflush(stdout);
-            fprintf(stderr, "ghnas: error: %s\n", nas_errmsg());
-            rc = NAS_EXIT_FAILURE;
-            continue;
-        }
-        uint64_t size = 0;
-        char sz[32];
-        if (nas_space_size(&sp, &size) == NAS_OK) {
-            snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
-        } else {
-            snprintf(sz, sizeof sz, ">2^64");
-        }
-        char desc[72];
-        snprintf(desc, sizeof desc, "%s", sp.description);
-        if (strlen(sp.description) >= sizeof desc) {
-            memcpy(desc + sizeof desc - 4, "...", 4);
-        }
-        printf("%-12s %-11s %22s  %s\n", sp.name, nas_space_kind_name(sp.kind), sz, desc);
-    }
-    return rc;
-}
-
-/* ---- show ----------------------------------------------------------------------------------- */
-
-static void print_choices(const char *what, const int *v, int n) {
-    printf("    %-10s", what);
-    for (int i = 0; i < n; i++) {
-        printf("%s%d", i ? ", " : "", v[i]);
-    }
-    printf("\n");
-}
-
-static int do_show(const nas_space *sp) {
-    uint64_t size = 0;
-    bool size_ok = nas_space_size(sp, &size) == NAS_OK;
-    printf("name          %s\n", sp->name);
-    printf("file          %s\n", sp->path);
-    printf("kind          %s\n", nas_space_kind_name(sp->kind));
-    if (sp->description[0]) {
-        printf("description   %s\n", sp->description);
-    }
-    if (size_ok) {
-        printf("architectures %llu\n", (unsigned long long)size);
-    } else {
-        printf("architectures more than 2^64\n");
-    }
-    printf("canonical     %s\n",
-           nas_space_default_canon(sp) == NAS_CANON_PUBLISHED
-               ? (sp->kind == NAS_SPACE_NB201 ? "published (NB201 to_unique_str)"
-                                              : "published (NB101 hash_module)")
-               : "igraph (BLISS canonical form of the op-level DAG)");
-    if (sp->n_ops > 0) {
-        printf("ops          ");
-        for (int i = 0; i < sp->n_ops; i++) {
-            printf(" %d:%s", i, nas_cell_op_name(sp->ops[i]));
-        }
-        printf("\n");
-    }
-    switch (sp->kind) {
-        case NAS_SPACE_NB201:
-            printf("cell          %d nodes, %d edges (every i->j, i<j, carries one op)\n",
-                   sp->nodes, sp->nodes * (sp->nodes - 1) / 2);
-            break;
-        case NAS_SPACE_NB101:
-            printf("cell          at most %d vertices and %d edges, ops on interior vertices\n",
-                   sp->max_vertices, sp->max_edges);
-            printf("graphs        ");
-            for (int v = 2; v <= sp->max_vertices; v++) {
-                printf("%sV=%d: %llu", v > 2 ? ", " : "", v,
-                       (unsigned long long)sp->nb101_graphs[v]);
-            }
-            printf(" (unlabelled full DAGs)\n");
-            break;
-        case NAS_SPACE_DARTS:
-            printf("cells         normal + reduce; %d intermediate nodes x %d inputs, output = "
-                   "concat\n",
-                   sp->nodes, sp->inputs_per_node);
-            break;
-        case NAS_SPACE_MACRO:
-            printf("block         inverted_residual\n");
-            for (int i = 0; i < sp->n_stages; i++) {
-                const nas_macro_stage_space *s = &sp->stages[i];
-                printf("stage %d       stride %d\n", i, s->stride);
-                print_choices("depth", s->depth, s->n_depth);
-                print_choices("width", s->width, s->n_width);
-                print_choices("kernel", s->kernel, s->n_kernel);
-                print_choices("expansion", s->expansion, s->n_expansion);
-            }
-            break;
-        default:
-            break;
-    }
-    if (sp->n_skeleton > 0) {
-        printf("skeleton     ");
-        for (int i = 0; i < sp->n_skeleton; i++) {
-            const nas_skeleton_entry *e = &sp->skeleton[i];
-            if (e->is_string) {
-                printf(" %s=%s", e->key, e->text);
-            } else {
-                printf(" %s=%ld", e->key, e->value);
-            }
-        }
-        printf("\n");
-    }
-    return NAS_EXIT_OK;
-}
-
-/* ---- count ---------------------------------------------------------------------------------- */
+/* ---- actions -------------------------------------------------------------------------------- */
 
 static int do_count(const nas_space *sp, const spaces_params *p) {
     nas_canon_kind kind = p->canonical != NAS_CANON_TEXT ? p->canonical
                           : p->unique                    ? NAS_CANON_PUBLISHED
                                                          : NAS_CANON_TEXT;
-    bool valid = p->valid, quiet = p->quiet;
-    uint64_t size = 0;
     nas_progress prog;
-    bool show = !quiet && nas_space_size(sp, &size) == NAS_OK && size >= 200000 &&
-                (kind != NAS_CANON_TEXT || valid);
+    bool show = !p->quiet && nas_space_count_is_slow(sp, kind, p->valid);
     uint64_t n = 0;
-    nas_status st = nas_space_count(sp, kind, valid, show ? &prog : NULL, &n);
+    nas_status st = nas_space_count(sp, kind, p->valid, show ? &prog : NULL, &n);
     if (st != NAS_OK) {
         return nas_cli_fail(st);
     }
@@ -221,25 +92,17 @@ static int do_count(const nas_space *sp, const spaces_params *p) {
     return NAS_EXIT_OK;
 }
 
-/* ---- sample --------------------------------------------------------------------------------- */
-
 static int do_sample(const nas_space *sp, const spaces_params *p) {
-    int64_t n = p->n, seed = p->seed;
+    int64_t seed = p->seed;
     if (seed < 0) {
         seed = (int64_t)(nas_time_now() * 1e6) ^ (int64_t)getpid();
-        if (seed < 0) {
-            seed = -seed;
-        }
+        seed = seed < 0 ? -seed : seed;
     }
     nas_rng rng;
     nas_rng_seed(&rng, (uint64_t)seed);
     char text[NAS_ARCH_STR_MAX];
-    for (int64_t i = 0; i < n; i++) {
-        nas_arch a;
-        nas_status st = nas_arch_sample(sp, &rng, &a);
-        if (st == NAS_OK) {
-            st = nas_arch_encode(sp, &a, text, sizeof text);
-        }
+    for (int64_t i = 0; i < p->n; i++) {
+        nas_status st = nas_arch_sample_text(sp, &rng, text, sizeof text);
         if (st != NAS_OK) {
             return nas_cli_fail(st);
         }
@@ -248,34 +111,23 @@ static int do_sample(const nas_space *sp, const spaces_params *p) {
     return NAS_EXIT_OK;
 }
 
-/* ---- check ---------------------------------------------------------------------------------- */
-
 static int do_check(const nas_space *sp, const char *arch) {
-    nas_arch a;
-    nas_status st = nas_arch_decode(sp, arch, &a);
+    nas_arch_info info;
+    nas_status st = nas_arch_inspect(sp, arch, &info);
     if (st != NAS_OK) {
         return nas_cli_fail(st);
     }
-    char text[NAS_ARCH_STR_MAX], key[NAS_CANON_KEY_MAX];
-    NAS_ASSERT(nas_arch_encode(sp, &a, text, sizeof text) == NAS_OK);
-    printf("arch       %s\n", text);
-    printf("valid      %s\n", nas_arch_is_valid(sp, &a) ? "yes" : "no");
-    if (nas_space_default_canon(sp) == NAS_CANON_PUBLISHED) {
-        st = nas_arch_canon_key(sp, &a, NAS_CANON_PUBLISHED, key, sizeof key);
-        if (st != NAS_OK) {
-            return nas_cli_fail(st);
-        }
-        printf("published  %s\n", key);
-    }
-    st = nas_arch_canon_key(sp, &a, NAS_CANON_IGRAPH, key, sizeof key);
-    if (st != NAS_OK) {
-        return nas_cli_fail(st);
-    }
-    printf("igraph     %s\n", key);
+    nas_cli_print_arch_info(&info);
     return NAS_EXIT_OK;
 }
 
 /* ---- entry ---------------------------------------------------------------------------------- */
+
+enum { LIST, SHOW, COUNT, SAMPLE, CHECK, N_ACTIONS };
+
+static const nas_cli_action actions[N_ACTIONS] = {
+    {"list", 0}, {"show", 0}, {"count", FOR_COUNT}, {"sample", FOR_SAMPLE}, {"check", 0}};
+static const int n_args[N_ACTIONS] = {0, 1, 1, 1, 2}; /* after the action, NAME included */
 
 int nas_cli_spaces(int argc, char **argv) {
     spaces_params p = {false, false, false, NAS_CANON_TEXT, 1, -1}, def = p;
@@ -289,43 +141,27 @@ int nas_cli_spaces(int argc, char **argv) {
         return NAS_EXIT_USAGE;
     }
     const char *action = args.pos[0];
-    static const struct {
-        const char *name;
-        int n_args;    /* arguments after the action (the space NAME included) */
-        unsigned opts; /* options that apply */
-    } actions[] = {{"list", 0, 0},
-                   {"show", 1, 0},
-                   {"count", 1, FOR_COUNT},
-                   {"sample", 1, FOR_SAMPLE},
-                   {"check", 2, 0}};
-    int a = -1;
-    for (int i = 0; i < (int)(sizeof actions / sizeof actions[0]); i++) {
-        a = strcmp(action, actions[i].name) == 0 ? i : a;
-    }
+    int a = nas_cli_action_find("spaces", action, actions, N_ACTIONS);
     if (a < 0) {
-        return nas_cli_usage_error(
-            "spaces", "unknown action '%s' (list, show, count, sample, check)", action);
+        return NAS_EXIT_USAGE;
     }
-    for (int k = 0; k < spec.n_opts; k++) {
-        if (args.as[k][0] && !(opts[k].bits & actions[a].opts)) {
-            return nas_cli_usage_error("spaces", "%s: option %s does not apply", action,
-                                       args.as[k]);
-        }
+    if ((rc = nas_cli_action_check_opts(&spec, &args, &actions[a])) >= 0) {
+        return rc;
     }
-    if (a > 0 && args.n_pos < 2) {
+    if (a != LIST && args.n_pos < 2) {
         return nas_cli_usage_error(
             "spaces", "%s: needs a space NAME (a built-in name or a .json path)", action);
     }
-    if (a == 4 && args.n_pos != 3) {
+    if (a == CHECK && args.n_pos != 3) {
         return nas_cli_usage_error(
             "spaces", "check: needs exactly one ARCH string, got %d arguments", args.n_pos - 2);
     }
-    if (args.n_pos > 1 + actions[a].n_args) {
+    if (args.n_pos > 1 + n_args[a]) {
         return nas_cli_usage_error("spaces", "%s: unexpected argument '%s'", action,
-                                   args.pos[1 + actions[a].n_args]);
+                                   args.pos[1 + n_args[a]]);
     }
-    if (a == 0) {
-        return do_list();
+    if (a == LIST) {
+        return nas_cli_print_spaces() ? NAS_EXIT_OK : NAS_EXIT_FAILURE;
     }
     nas_space sp;
     nas_status st = nas_space_load(&sp, args.pos[1]);
@@ -333,11 +169,12 @@ int nas_cli_spaces(int argc, char **argv) {
         return nas_cli_fail(st);
     }
     switch (a) {
-        case 1:
-            return do_show(&sp);
-        case 2:
+        case SHOW:
+            nas_cli_print_space(&sp);
+            return NAS_EXIT_OK;
+        case COUNT:
             return do_count(&sp, &p);
-        case 3:
+        case SAMPLE:
             return do_sample(&sp, &p);
         default:
             return do_check(&sp, args.pos[2]);

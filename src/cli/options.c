@@ -398,6 +398,11 @@ static void show_default(const nas_cli_opt *o, const char *defaults, char *buf, 
                 o->show(f, buf, cap);
                 break;
             }
+            if (o->parse == nas_cli_parse_scorer || o->parse == nas_cli_parse_scorers) {
+                const char *v = *(const char *const *)f; /* these parsers keep the text */
+                snprintf(buf, cap, "%s", v ? v : "none");
+                break;
+            }
             /* fall through */
         default:
             snprintf(buf, cap, "?");
@@ -466,4 +471,39 @@ void nas_cli_help(const nas_cli_spec *spec, const void *defaults, FILE *out) {
                     reg[i].higher_is_better ? "higher" : "lower", reg[i].help);
         }
     }
+}
+
+/* ---- actions of a command ------------------------------------------------------------------ */
+
+void nas_cli_action_names(const nas_cli_action *acts, int n, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < cap; i++) {
+        int w = snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", acts[i].name);
+        len += w > 0 ? (size_t)w : 0;
+    }
+}
+
+int nas_cli_action_find(const char *cmd, const char *word, const nas_cli_action *acts, int n) {
+    for (int i = 0; i < n; i++) {
+        if (strcmp(word, acts[i].name) == 0) {
+            return i;
+        }
+    }
+    char names[256];
+    nas_cli_action_names(acts, n, names, sizeof names);
+    nas_cli_usage_error(cmd, "unknown action '%s' (%s)", word, names);
+    return -1;
+}
+
+int nas_cli_action_check_opts(const nas_cli_spec *spec, const nas_cli_args *args,
+                              const nas_cli_action *act) {
+    for (int k = 0; k < spec->n_opts; k++) {
+        const unsigned bits = spec->opts[k].bits;
+        if (args->as[k][0] && bits && !(bits & act->opts)) {
+            return nas_cli_usage_error(spec->cmd, "%s: option %s does not apply", act->name,
+                                       args->as[k]);
+        }
+    }
+    return -1;
 }

@@ -5,6 +5,8 @@
  */
 #include "report.h"
 
+#include "cli.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,17 +14,20 @@
 
 /* ---- formats -------------------------------------------------------------------------------- */
 
-nas_status nas_cli_format_parse(const char *opt, const char *s, nas_cli_format *out) {
-    if (strcmp(s, "table") == 0) {
-        *out = NAS_CLI_FORMAT_TABLE;
-    } else if (strcmp(s, "csv") == 0) {
-        *out = NAS_CLI_FORMAT_CSV;
-    } else if (strcmp(s, "json") == 0) {
-        *out = NAS_CLI_FORMAT_JSON;
-    } else {
-        return nas_error(NAS_EINVAL, "%s: unknown format '%s' (table, csv or json)", opt, s);
+static const char *const format_names[] = {"table", "csv", "json"};
+
+nas_status nas_cli_format_parse(const char *opt, const char *s, void *field) {
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(s, format_names[i]) == 0) {
+            *(nas_cli_format *)field = (nas_cli_format)i;
+            return NAS_OK;
+        }
     }
-    return NAS_OK;
+    return nas_error(NAS_EINVAL, "%s: unknown format '%s' (table, csv or json)", opt, s);
+}
+
+void nas_cli_format_show(const void *field, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s", format_names[*(const nas_cli_format *)field]);
 }
 
 /* ---- value formatting --------------------------------------------------------------------- */
@@ -510,4 +515,166 @@ void nas_cli_print_evaluate(const nas_job_evaluate_result *r) {
                er->scorer, er->n_corr);
     }
     fflush(stdout);
+}
+
+/* ---- spaces and the store's schema ------------------------------------------------------- */
+
+/* One row of `spaces list`. */
+static void print_space_row(const nas_space *sp) {
+    uint64_t size = 0;
+    char sz[32];
+    if (nas_space_size(sp, &size) == NAS_OK) {
+        snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
+    } else {
+        snprintf(sz, sizeof sz, ">2^64");
+    }
+    char desc[72];
+    snprintf(desc, sizeof desc, "%s", sp->description);
+    if (strlen(sp->description) >= sizeof desc) {
+        memcpy(desc + sizeof desc - 4, "...", 4);
+    }
+    printf("%-12s %-11s %22s  %s\n", sp->name, nas_space_kind_name(sp->kind), sz, desc);
+}
+
+static void print_choices(const char *what, const int *v, int n) {
+    printf("    %-10s", what);
+    for (int i = 0; i < n; i++) {
+        printf("%s%d", i ? ", " : "", v[i]);
+    }
+    printf("\n");
+}
+
+/* The structure lines of `spaces show` that depend on the kind of space. */
+static void print_structure(const nas_space *sp) {
+    switch (sp->kind) {
+        case NAS_SPACE_NB201:
+            printf("cell          %d nodes, %d edges (every i->j, i<j, carries one op)\n",
+                   sp->nodes, sp->nodes * (sp->nodes - 1) / 2);
+            break;
+        case NAS_SPACE_NB101:
+            printf("cell          at most %d vertices and %d edges, ops on interior vertices\n",
+                   sp->max_vertices, sp->max_edges);
+            printf("graphs        ");
+            for (int v = 2; v <= sp->max_vertices; v++) {
+                printf("%sV=%d: %llu", v > 2 ? ", " : "", v,
+                       (unsigned long long)sp->nb101_graphs[v]);
+            }
+            printf(" (unlabelled full DAGs)\n");
+            break;
+        case NAS_SPACE_DARTS:
+            printf("cells         normal + reduce; %d intermediate nodes x %d inputs, output = "
+                   "concat\n",
+                   sp->nodes, sp->inputs_per_node);
+            break;
+        case NAS_SPACE_MACRO:
+            printf("block         inverted_residual\n");
+            for (int i = 0; i < sp->n_stages; i++) {
+                const nas_macro_stage_space *s = &sp->stages[i];
+                printf("stage %d       stride %d\n", i, s->stride);
+                print_choices("depth", s->depth, s->n_depth);
+                print_choices("width", s->width, s->n_width);
+                print_choices("kernel", s->kernel, s->n_kernel);
+                print_choices("expansion", s->expansion, s->n_expansion);
+            }
+            break;
+        default:
+            break;
+    }
+}
+
+void nas_cli_print_space(const nas_space *sp) {
+    uint64_t size = 0;
+    bool size_ok = nas_space_size(sp, &size) == NAS_OK;
+    printf("name          %s\n", sp->name);
+    printf("file          %s\n", sp->path);
+    printf("kind          %s\n", nas_space_kind_name(sp->kind));
+    if (sp->description[0]) {
+        printf("description   %s\n", sp->description);
+    }
+    if (size_ok) {
+        printf("architectures %llu\n", (unsigned long long)size);
+    } else {
+        printf("architectures more than 2^64\n");
+    }
+    printf("canonical     %s\n",
+           nas_space_default_canon(sp) == NAS_CANON_PUBLISHED
+               ? (sp->kind == NAS_SPACE_NB201 ? "published (NB201 to_unique_str)"
+                                              : "published (NB101 hash_module)")
+               : "igraph (BLISS canonical form of the op-level DAG)");
+    if (sp->n_ops > 0) {
+        printf("ops          ");
+        for (int i = 0; i < sp->n_ops; i++) {
+            printf(" %d:%s", i, nas_cell_op_name(sp->ops[i]));
+        }
+        printf("\n");
+    }
+    print_structure(sp);
+    if (sp->n_skeleton > 0) {
+        printf("skeleton     ");
+        for (int i = 0; i < sp->n_skeleton; i++) {
+            const nas_skeleton_entry *e = &sp->skeleton[i];
+            if (e->is_string) {
+                printf(" %s=%s", e->key, e->text);
+            } else {
+                printf(" %s=%ld", e->key, e->value);
+            }
+        }
+        printf("\n");
+    }
+}
+
+void nas_cli_print_arch_info(const nas_arch_info *info) {
+    printf("arch       %s\n", info->text);
+    printf("valid      %s\n", info->valid ? "yes" : "no");
+    if (info->has_published) {
+        printf("published  %s\n", info->published);
+    }
+    printf("igraph     %s\n", info->igraph);
+}
+
+void nas_cli_print_schema(void) {
+    printf("-- ghnas results store, schema version %d\n", NAS_STORE_SCHEMA_VERSION);
+    printf("PRAGMA journal_mode = WAL;\nBEGIN;\n");
+    for (int v = 1; v <= NAS_STORE_SCHEMA_VERSION; v++) {
+        printf("-- step %d\n%s", v, nas_store_schema_step(v));
+    }
+    printf("PRAGMA application_id = %d;\nPRAGMA user_version = %d;\nCOMMIT;\n",
+           (int)NAS_STORE_APPLICATION_ID, NAS_STORE_SCHEMA_VERSION);
+}
+
+void nas_cli_print_query(const nas_job_query_params *p, const nas_job_query_result *r,
+                         nas_cli_format fmt) {
+    if (p->action == NAS_QUERY_UPGRADE && r->found_version < r->version) {
+        printf("%s: schema v%d -> v%d\n", p->db, r->found_version, r->version);
+    } else if (p->action == NAS_QUERY_UPGRADE) {
+        printf("%s: schema v%d (up to date)\n", p->db, r->version);
+    } else if (r->n_tables > 1) {
+        nas_cli_print_sections(stdout, r->tables, r->names, r->n_tables, fmt);
+    } else {
+        nas_cli_print_table(stdout, &r->tables[0], fmt);
+    }
+}
+
+bool nas_cli_print_spaces(void) {
+    char names[64][64];
+    int n = 0;
+    nas_status st = nas_space_list(names, 64, &n);
+    if (st != NAS_OK) {
+        nas_cli_fail(st);
+        return false;
+    }
+    bool all = true;
+    printf("%-12s %-11s %22s  %s\n", "name", "kind", "architectures", "description");
+    for (int i = 0; i < n && i < 64; i++) {
+        nas_space sp;
+        st = nas_space_load(&sp, names[i]);
+        if (st != NAS_OK) {
+            printf("%-12s %-11s %22s  (cannot be loaded; see stderr)\n", names[i], "?", "?");
+            nas_cli_fail(st); /* the message on stderr; the other spaces are still listed */
+            all = false;
+            continue;
+        }
+        print_space_row(&sp);
+    }
+    return all;
 }

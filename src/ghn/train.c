@@ -5,8 +5,10 @@
  * cosine schedule and gradient clipping. The meta-batch runs in parallel with OpenMP: one arch
  * per thread at a time, each thread with its own tape and its own gradient view of the shared
  * GHN parameters; the views are summed into the model's gradient after the step. Everything
- * random derives from (seed, step, index in the meta-batch), so a run is reproducible for any
- * thread count and a resumed run continues exactly where it stopped. Non-finite steps are
+ * random derives from (seed, step, index in the meta-batch), and member j of a step always runs
+ * on thread j mod T, so a run is bit-reproducible for a given thread count (other thread counts
+ * differ only in the order of float additions) and a resumed run continues exactly where it
+ * stopped. Non-finite steps are
  * skipped and counted; too many in a row stop the run.
  */
 #include "ghn-impl.h"
@@ -430,8 +432,11 @@ nas_status nas_ghn_train(nas_ghn *g, nas_ghn_trainer *tr, const nas_space *sp,
         nas_rng_split(&rb, &root, (uint64_t)step);
         draw_batch(&rb, idx, n, B, bidx);
         NAS_TRY(nas_data_batch(ds, bidx, B, norm, x, y));
+        /* static: member j always lands on the same thread, so each view sums the same members
+           in the same order and a step is bit-identical run to run (dynamic scheduling made the
+           float sums, and so every GHN trained on 2+ threads, differ between identical runs) */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (T > 1)
+#pragma omp parallel for num_threads(T) schedule(static, 1) if (T > 1)
 #endif
         for (int j = 0; j < m; j++) {
             int tid = 0;

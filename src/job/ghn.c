@@ -39,6 +39,13 @@ nas_status nas_i_job_ghn_data(const char *name, const char *dir, nas_ghn_data_in
     return NAS_OK;
 }
 
+nas_status nas_i_job_proxy_data(const char *name, const char *dir, nas_ghn_data_info *info,
+                                nas_dataset *ds, nas_data_split *split) {
+    info->n_val = NAS_I_JOB_VAL_N;
+    info->split_seed = NAS_I_JOB_SPLIT_SEED;
+    return nas_i_job_ghn_data(name, dir, info, true, ds, split);
+}
+
 nas_status nas_i_job_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,
                                     nas_ghn_data_info *info) {
     void *bytes = NULL;

@@ -13,6 +13,11 @@
 /* Proxies see one batch of this many training images (zero-cost-nas' default). */
 #define NAS_I_JOB_PROXY_BATCH 64
 
+/* The validation split a new GHN is trained beside, and that the proxies' training split
+ * leaves out: this many images with this split seed. */
+#define NAS_I_JOB_VAL_N      10000
+#define NAS_I_JOB_SPLIT_SEED 1
+
 /*
  * Load the training split of data set `name` from dir (NULL = default), split off info->n_val
  * validation examples with info->split_seed, and, when compute_norm is true, compute info->norm
@@ -21,6 +26,11 @@
  */
 nas_status nas_i_job_ghn_data(const char *name, const char *dir, nas_ghn_data_info *info,
                               bool compute_norm, nas_dataset *ds, nas_data_split *split);
+
+/* The data of scorers without a GHN (the proxies): the training split of `name` without the
+ * default validation split (NAS_I_JOB_VAL_N, NAS_I_JOB_SPLIT_SEED), normalised on itself. */
+nas_status nas_i_job_proxy_data(const char *name, const char *dir, nas_ghn_data_info *info,
+                                nas_dataset *ds, nas_data_split *split);
 
 /* Load GHN `ghn_id` of the store with its recorded data info (info may be NULL). */
 nas_status nas_i_job_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,

@@ -2,7 +2,8 @@
  * The score job: score given (or random) architectures without training them, with any scorers
  * at once -- a trained GHN's predicted weights (validation accuracy and loss on the split
  * recorded in its checkpoint), the zero-cost proxies, params and FLOPs -- through the scorer
- * interface the search uses, one architecture per thread.
+ * interface and the scoring path the search uses (nas_score_candidates), one architecture per
+ * thread.
  */
 #include "job-impl.h"
 
@@ -30,39 +31,15 @@ void nas_job_score_result_free(nas_job_score_result *res) {
     }
 }
 
-/* One architecture's scoring state (any thread). */
-typedef struct score_task {
-    nas_arch arch;
-    nas_status st;
-    char msg[384];
-} score_task;
-
-static void score_one(const nas_space *sp, const nas_net_config *nc, const nas_scorer *sc, int n_sc,
-                      score_task *t, nas_job_score_item *it) {
-    nas_net net;
-    t->st = nas_net_compile(&net, sp, &t->arch, nc);
-    if (t->st != NAS_OK) {
-        snprintf(t->msg, sizeof t->msg, "%s", nas_errmsg());
-        return;
+/* The loss of the ghn scorer's aux_json ({"loss": 0.123}, or null: NaN) into *loss; other
+   scorers' texts leave it alone. */
+static void take_ghn_loss(const char *aux, double *loss) {
+    const char *at = strstr(aux, "\"loss\": ");
+    if (at) {
+        char *end = NULL;
+        double v = strtod(at + 8, &end);
+        *loss = end != at + 8 ? v : (double)NAN;
     }
-    it->params = net.n_params;
-    for (int j = 0; j < n_sc && t->st == NAS_OK; j++) {
-        nas_score_value out;
-        out.value = (double)NAN;
-        out.aux_json[0] = '\0';
-        t->st = sc[j].fn(&sc[j], &net, &out);
-        it->value[j] = out.value;
-        const char *loss = strstr(out.aux_json, "\"loss\": ");
-        if (loss) { /* the ghn scorer's aux_json: {"loss": 0.123} or {"loss": null} */
-            char *end = NULL;
-            double v = strtod(loss + 8, &end);
-            it->ghn_loss = end != loss + 8 ? v : (double)NAN;
-        }
-        if (t->st != NAS_OK) {
-            snprintf(t->msg, sizeof t->msg, "%s: %s", sc[j].name, nas_errmsg());
-        }
-    }
-    nas_net_free(&net);
 }
 
 nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *res) {
@@ -106,7 +83,8 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
     memset(&ds, 0, sizeof ds);
     memset(&split, 0, sizeof split);
     memset(sc, 0, sizeof sc);
-    score_task *tasks = NULL;
+    nas_arch *archs = NULL;
+    nas_score_cand *cands = NULL;
     const char *space_name = p->space;
     const int n_items = p->n_archs + (int)p->random;
     if (want_ghn) {
@@ -121,9 +99,7 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
         }
         NAS_TRY(nas_i_job_ghn_data(info.dataset, p->data_dir, &info, false, &ds, &split));
     } else if (want_data) {
-        info.n_val = 10000;
-        info.split_seed = 1;
-        NAS_TRY(nas_i_job_ghn_data(p->data, p->data_dir, &info, true, &ds, &split));
+        NAS_TRY(nas_i_job_proxy_data(p->data, p->data_dir, &info, &ds, &split));
     }
     NAS_TRY(nas_space_load(&sp, space_name ? space_name : "nb201"));
     snprintf(res->space, sizeof res->space, "%s", sp.name);
@@ -141,25 +117,23 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
                                       p->val_n));
     }
     res->items = nas_calloc((size_t)n_items, sizeof *res->items);
-    tasks = nas_calloc((size_t)n_items, sizeof *tasks);
-    if (!res->items || !tasks) {
+    archs = nas_calloc((size_t)n_items, sizeof *archs);
+    cands = nas_calloc((size_t)n_items, sizeof *cands);
+    if (!res->items || !archs || !cands) {
         st = nas_error(NAS_ENOMEM, "score: out of memory");
         goto cleanup;
     }
     res->n = n_items;
     for (int k = 0; k < p->n_archs; k++) {
-        NAS_TRY(nas_arch_decode(&sp, p->archs[k], &tasks[k].arch));
+        NAS_TRY(nas_arch_decode(&sp, p->archs[k], &archs[k]));
     }
     nas_rng rng;
     nas_rng_seed(&rng, p->seed);
     for (int k = p->n_archs; k < n_items; k++) {
-        do {
-            NAS_TRY(nas_arch_sample(&sp, &rng, &tasks[k].arch));
-        } while (!nas_arch_is_valid(&sp, &tasks[k].arch));
+        NAS_TRY(nas_arch_sample_valid(&sp, &rng, 0, &archs[k]));
     }
     for (int k = 0; k < n_items; k++) {
-        NAS_TRY(
-            nas_arch_encode(&sp, &tasks[k].arch, res->items[k].arch, sizeof res->items[k].arch));
+        NAS_TRY(nas_arch_encode(&sp, &archs[k], res->items[k].arch, sizeof res->items[k].arch));
         res->items[k].ghn_loss = (double)NAN;
     }
     nas_net_config nc = nas_net_config_default();
@@ -171,25 +145,39 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
         nc.in_w = ds.w;
         nc.classes = want_ghn ? g.cfg.classes : ds.n_classes;
     }
-    const int T = p->threads > 0 ? p->threads : nas_get_threads();
-    (void)T;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (T > 1)
-#endif
-    for (int k = 0; k < n_items; k++) {
-        score_one(&sp, &nc, sc, n_names, &tasks[k], &res->items[k]);
+    const nas_scorer *scp[NAS_JOB_SCORERS_MAX];
+    for (int j = 0; j < n_names; j++) {
+        scp[j] = &sc[j];
     }
     for (int k = 0; k < n_items; k++) {
-        if (tasks[k].st != NAS_OK) {
-            st = nas_error(tasks[k].st, "score: %s: %s", res->items[k].arch, tasks[k].msg);
+        cands[k].arch = &archs[k];
+    }
+    nas_score_run_config rc = {.threads = p->threads};
+    NAS_TRY(nas_score_candidates(&sp, &nc, scp, n_names, cands, n_items, &rc));
+    for (int k = 0; k < n_items; k++) {
+        const nas_score_cand *c = &cands[k];
+        nas_job_score_item *it = &res->items[k];
+        if (c->st != NAS_OK) {
+            st = nas_error(c->st, "score: %s: %s", it->arch, c->msg);
             goto cleanup;
+        }
+        it->params = c->n_params;
+        for (int j = 0; j < n_names; j++) {
+            if (c->out[j].st != NAS_OK) {
+                st = nas_error(c->out[j].st, "score: %s: %s: %s", it->arch, sc[j].name,
+                               c->out[j].text);
+                goto cleanup;
+            }
+            it->value[j] = c->out[j].value;
+            take_ghn_loss(c->out[j].text, &it->ghn_loss);
         }
     }
 cleanup:
     for (int k = 0; k < NAS_JOB_SCORERS_MAX; k++) {
         nas_scorer_free(&sc[k]);
     }
-    nas_free(tasks);
+    nas_free(cands);
+    nas_free(archs);
     nas_data_split_free(&split);
     nas_data_free(&ds);
     nas_ghn_free(&g);

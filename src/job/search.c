@@ -23,16 +23,18 @@ nas_job_search_params nas_job_search_defaults(void) {
     p.db = "ghnas.db";
     p.space = "nb201";
     p.data = "fashion-mnist";
-    p.strategy = "evolution";
     p.scorer = "ghn";
     p.name = "";
     p.budget = 500; /* sized so the whole default run fits in 10 minutes on 2 cores */
     p.train_time = 180.0;
-    p.seed = 1;
-    p.round = 8;
-    p.population = 20;
-    p.sample = 5;
-    p.ls_init = 10;
+    /* the controller's defaults, not a second copy of them */
+    const nas_search_config c = nas_search_config_default();
+    p.strategy = nas_strategy_name(c.strategy);
+    p.seed = c.seed;
+    p.round = c.round;
+    p.population = c.population;
+    p.sample = c.sample;
+    p.ls_init = c.ls_init;
     p.val_n = 500;
     p.eval_top = 3;
     p.eval_epochs = 1;
@@ -77,8 +79,8 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const nas_job_se
     tc.threads = p->threads;
     NAS_TRY(nas_ghn_init(g, &gc, tc.seed));
     NAS_TRY(nas_ghn_trainer_init(&tr, g, &tc));
-    tr.data.n_val = 10000;
-    tr.data.split_seed = 1;
+    tr.data.n_val = NAS_I_JOB_VAL_N;
+    tr.data.split_seed = NAS_I_JOB_SPLIT_SEED;
     NAS_TRY(nas_i_job_ghn_data(p->data, p->data_dir, &tr.data, true, &ds, &split));
     snprintf(tr.data.space, sizeof tr.data.space, "%s", sp->name);
     char dur[16];
@@ -184,13 +186,14 @@ static nas_status resolve_ghn(nas_store *db, const nas_space *sp, const nas_job_
 /* The job's part of a run's configuration, recorded as config_json.cli. */
 static nas_status extra_json(const nas_job_search_params *p, const nas_ghn_data_info *info,
                              char **out) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:s}", "space",
-                          p->space, "data", p->data, "scorer", p->scorer, "val_n",
-                          (json_int_t)p->val_n, "n_val", (json_int_t)(info ? info->n_val : 10000),
-                          "split_seed", (json_int_t)(info ? info->split_seed : 1), "eval_batch",
-                          info && info->eval_batch > 0 ? info->eval_batch : 128, "eval_top",
-                          p->eval_top, "eval_epochs", p->eval_epochs, "eval_train_n",
-                          (json_int_t)p->eval_train_n, "scorers", p->scorers ? p->scorers : "");
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:s}", "space", p->space,
+                  "data", p->data, "scorer", p->scorer, "val_n", (json_int_t)p->val_n, "n_val",
+                  (json_int_t)(info ? info->n_val : NAS_I_JOB_VAL_N), "split_seed",
+                  (json_int_t)(info ? info->split_seed : NAS_I_JOB_SPLIT_SEED), "eval_batch",
+                  info && info->eval_batch > 0 ? info->eval_batch : 128, "eval_top", p->eval_top,
+                  "eval_epochs", p->eval_epochs, "eval_train_n", (json_int_t)p->eval_train_n,
+                  "scorers", p->scorers ? p->scorers : "");
     *out = o ? json_dumps(o, JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return *out ? NAS_OK : nas_error(NAS_ENOMEM, "search: out of memory");
@@ -352,9 +355,7 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
         have_info = true;
         NAS_TRY(nas_i_job_ghn_data(info.dataset, p.data_dir, &info, false, &ds, &split));
     } else if (need_data) { /* proxies: the training split, normalised on itself */
-        info.n_val = 10000;
-        info.split_seed = 1;
-        NAS_TRY(nas_i_job_ghn_data(p.data, p.data_dir, &info, true, &ds, &split));
+        NAS_TRY(nas_i_job_proxy_data(p.data, p.data_dir, &info, &ds, &split));
         have_info = true;
     } else if (p.eval_top > 0 && p.resume == 0) {
         /* fail early on a missing data set, before searching */

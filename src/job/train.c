@@ -20,7 +20,7 @@ nas_job_train_params nas_job_train_defaults(void) {
     p.out = "ghn.ckpt";
     p.ghn = nas_ghn_config_default();
     p.train = nas_ghn_train_defaults();
-    p.n_val = 10000;
+    p.n_val = NAS_I_JOB_VAL_N;
     p.save_every = 200;
     return p;
 }
@@ -111,7 +111,7 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
         NAS_TRY(nas_ghn_init(&g, &gc, tc.seed));
         NAS_TRY(nas_ghn_trainer_init(&tr, &g, &tc));
         tr.data.n_val = p->n_val;
-        tr.data.split_seed = 1;
+        tr.data.split_seed = NAS_I_JOB_SPLIT_SEED;
         NAS_TRY(nas_i_job_ghn_data(dataset, p->data_dir, &tr.data, true, &ds, &split));
     }
     NAS_TRY(nas_space_load(&sp, space_name));

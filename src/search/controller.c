@@ -11,10 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 /* ---- names and configuration ----------------------------------------------------------------- */
 
 static const char *const strategy_names[NAS_STRATEGY_COUNT] = {"random", "evolution", "exhaustive",
@@ -108,6 +104,7 @@ void nas_i_search_free(nas_i_search *s) {
     }
     nas_i_hist_free(s);
     nas_free(s->round);
+    nas_free(s->scored);
     memset(s, 0, sizeof *s);
 }
 
@@ -117,53 +114,65 @@ static bool stop_requested(const nas_search_config *c) {
     return c->stop && *c->stop != 0;
 }
 
-/* Compile and score one candidate (any thread): the primary scorer, then the extra ones. */
-static void score_one(const nas_i_search *s, const nas_i_session *ss, nas_i_cand *c) {
-    double t0 = nas_time_now();
-    nas_net net;
-    nas_score_value out;
-    out.value = (double)NAN;
-    out.aux_json[0] = '\0';
-    for (int x = 0; x < ss->n_extra; x++) {
-        c->xvalue[x] = (double)NAN;
-        c->xaux[x][0] = '\0';
-    }
-    c->st = nas_net_compile(&net, s->sp, &c->arch, &ss->net);
+_Static_assert(1 + NAS_SEARCH_EXTRA_MAX <= NAS_SCORE_SET_MAX,
+               "a round is scored with the primary and every extra scorer at once");
+
+/* Take over a scored candidate's outcome: the primary scorer's (failures as {"error": ...}, the
+   compile time counted with it), then the extra ones' (NaN when not compiled). */
+static void take_outcome(nas_i_cand *c, const nas_score_cand *r, int n_extra) {
+    const nas_score_outcome *o = &r->out[0];
+    c->n_params = r->n_params;
+    c->flops = r->flops;
+    c->n_nodes = r->n_nodes;
+    c->st = r->st != NAS_OK ? r->st : o->st;
+    c->seconds = r->compile_seconds + o->seconds;
     if (c->st == NAS_OK) {
-        c->n_params = net.n_params;
-        c->flops = net.flops;
-        c->n_nodes = net.n_nodes;
-        c->st = ss->sc->fn(ss->sc, &net, &out);
-    }
-    if (c->st == NAS_OK) {
-        c->value = out.value;
-        snprintf(c->aux, sizeof c->aux, "%s", out.aux_json);
+        c->value = o->value;
+        snprintf(c->aux, sizeof c->aux, "%s", o->text);
     } else {
         c->value = (double)NAN;
-        nas_i_json_error_into(c->aux, sizeof c->aux, nas_errmsg());
+        nas_i_json_error_into(c->aux, sizeof c->aux, r->st != NAS_OK ? r->msg : o->text);
     }
-    c->seconds = nas_time_now() - t0;
-    if (c->n_nodes < 0) {
-        c->done = true;
-        return; /* not compiled: the extras stay NaN with the primary's error */
-    }
-    for (int x = 0; x < ss->n_extra; x++) {
-        const nas_scorer *xs = s->cfg.extra[x];
-        nas_score_value xo;
-        xo.value = (double)NAN;
-        xo.aux_json[0] = '\0';
-        double tx = nas_time_now();
-        nas_status xst = xs->fn(xs, &net, &xo);
-        c->xseconds[x] = nas_time_now() - tx;
-        if (xst == NAS_OK) {
-            c->xvalue[x] = xo.value;
-            snprintf(c->xaux[x], sizeof c->xaux[x], "%s", xo.aux_json);
+    for (int x = 0; x < n_extra && x < NAS_SEARCH_EXTRA_MAX; x++) {
+        const nas_score_outcome *xo = &r->out[1 + x];
+        c->xvalue[x] = (double)NAN;
+        c->xaux[x][0] = '\0';
+        if (r->st != NAS_OK) {
+            continue; /* not compiled: the extras stay NaN with the primary's error */
+        }
+        c->xseconds[x] = xo->seconds;
+        if (xo->st == NAS_OK) {
+            c->xvalue[x] = xo->value;
+            snprintf(c->xaux[x], sizeof c->xaux[x], "%s", xo->text);
         } else {
-            nas_i_json_error_into(c->xaux[x], sizeof c->xaux[x], nas_errmsg());
+            nas_i_json_error_into(c->xaux[x], sizeof c->xaux[x], xo->text);
         }
     }
-    nas_net_free(&net);
     c->done = true;
+}
+
+/* Compile and score the round's candidates without a value yet with the primary and the extra
+   scorers, one candidate per thread unless serial (nas_score_candidates). */
+static nas_status score_round(nas_i_search *s, const nas_i_session *ss, bool serial,
+                              double deadline) {
+    const nas_scorer *sc[1 + NAS_SEARCH_EXTRA_MAX];
+    sc[0] = ss->sc;
+    for (int x = 0; x < ss->n_extra; x++) {
+        sc[1 + x] = s->cfg.extra[x];
+    }
+    for (int k = 0; k < s->n_round; k++) {
+        s->scored[k].arch = s->round[k].done ? NULL : &s->round[k].arch;
+    }
+    nas_score_run_config rc = {
+        .threads = s->cfg.threads, .serial = serial, .stop = s->cfg.stop, .deadline = deadline};
+    NAS_CHECK(
+        nas_score_candidates(s->sp, &ss->net, sc, 1 + ss->n_extra, s->scored, s->n_round, &rc));
+    for (int k = 0; k < s->n_round; k++) {
+        if (s->scored[k].arch && s->scored[k].done) {
+            take_outcome(&s->round[k], &s->scored[k], ss->n_extra);
+        }
+    }
+    return NAS_OK;
 }
 
 /* Store one result of the round; progress non-NULL on the round's last one. */
@@ -222,7 +231,6 @@ nas_status nas_i_session_loop(nas_i_search *s, nas_i_session *ss, nas_search_res
     const nas_search_config *cfg = &s->cfg;
     const double t_start = nas_time_now();
     const double deadline = cfg->time_limit > 0.0 ? t_start + cfg->time_limit : 0.0;
-    const int T = cfg->threads > 0 ? cfg->threads : nas_get_threads();
     nas_status st = NAS_OK;
     char *state = NULL;
     int64_t ok_scores = 0, n_timed = 0;
@@ -308,20 +316,7 @@ nas_status nas_i_session_loop(nas_i_search *s, nas_i_session *ss, nas_search_res
             double t0 = nas_time_now();
             const int n_round = s->n_round;
             const bool cheap = n_timed >= 16 && cand_seconds / (double)n_timed < 2e-3;
-            const bool par = T > 1 && to_score > 1 && !cheap;
-            (void)T;
-            (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (par)
-#endif
-            for (int k = 0; k < n_round; k++) {
-                nas_i_cand *c = &s->round[k];
-                if (c->done || stop_requested(cfg) ||
-                    (deadline > 0.0 && nas_time_now() >= deadline)) {
-                    continue;
-                }
-                score_one(s, ss, c);
-            }
+            NAS_TRY(score_round(s, ss, cheap, deadline));
             res->score_seconds += nas_time_now() - t0;
             for (int k = 0; k < n_round; k++) {
                 if (s->round[k].done && !s->round[k].reused) {
@@ -430,11 +425,11 @@ nas_status nas_i_session_prepare(nas_i_search *s, nas_i_session *ss, const nas_s
     }
     nas_rng r;
     nas_rng_seed(&r, 12345);
-    nas_arch a;
-    int tries = 0;
-    do {
-        NAS_CHECK(nas_arch_sample(s->sp, &r, &a));
-    } while (!nas_arch_is_valid(s->sp, &a) && ++tries < 10000);
+    nas_arch a; /* a valid member, else the last of 10000 draws */
+    nas_status vs = nas_arch_sample_valid(s->sp, &r, 10000, &a);
+    if (vs != NAS_OK && vs != NAS_ENOTFOUND) {
+        return vs;
+    }
     nas_net net;
     nas_status st = nas_net_compile(&net, s->sp, &a, &s->cfg.net);
     if (st != NAS_OK) {
@@ -478,7 +473,8 @@ nas_status nas_i_search_init(nas_i_search *s, const nas_space *sp, const nas_sea
     s->canon = nas_space_default_canon(sp);
     s->ops = strategy_ops(cfg->strategy);
     s->round = nas_calloc((size_t)cfg->round, sizeof *s->round);
-    if (!s->round) {
+    s->scored = nas_calloc((size_t)cfg->round, sizeof *s->scored);
+    if (!s->round || !s->scored) {
         return nas_error(NAS_ENOMEM, "search: out of memory for a round of %d", cfg->round);
     }
     nas_rng_seed(&s->rng, cfg->seed);

@@ -140,10 +140,6 @@ nas_status nas_i_json_int(json_t *obj, const char *key, const char *what, int64_
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
-const char *nas_i_canon_name(nas_canon_kind k) {
-    return k == NAS_CANON_PUBLISHED ? "published" : k == NAS_CANON_IGRAPH ? "igraph" : "text";
-}
-
 void nas_i_record_of(const nas_i_search *s, const nas_i_session *ss, nas_search_record *rec) {
     const nas_search_config *c = &s->cfg;
     memset(rec, 0, sizeof *rec);
@@ -156,7 +152,7 @@ void nas_i_record_of(const nas_i_search *s, const nas_i_session *ss, nas_search_
     rec->sample = c->sample;
     rec->ls_init = c->ls_init;
     rec->net = ss->net;
-    snprintf(rec->canon, sizeof rec->canon, "%s", nas_i_canon_name(s->canon));
+    snprintf(rec->canon, sizeof rec->canon, "%s", nas_canon_kind_name(s->canon));
     snprintf(rec->scorer, sizeof rec->scorer, "%s", ss->sc->name);
     rec->higher_is_better = ss->sc->higher_is_better;
     rec->has_recipe = true;

@@ -48,9 +48,9 @@ static nas_status check_same(int64_t run_id, const nas_search_record *rec, const
                          "run %lld records the extra scorers [%s] (names and recipes); given [%s]",
                          (long long)run_id, had, given);
     }
-    if (rec->canon[0] && strcmp(rec->canon, nas_i_canon_name(s->canon)) != 0) {
+    if (rec->canon[0] && strcmp(rec->canon, nas_canon_kind_name(s->canon)) != 0) {
         return nas_error(NAS_EINVAL, "run %lld used canonical form %s, this build uses %s",
-                         (long long)run_id, rec->canon, nas_i_canon_name(s->canon));
+                         (long long)run_id, rec->canon, nas_canon_kind_name(s->canon));
     }
     return NAS_OK;
 }

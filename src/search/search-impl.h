@@ -88,6 +88,7 @@ struct nas_i_search {
     int64_t n_index; /* power of two */
     /* current round */
     nas_i_cand *round;
+    nas_score_cand *scored; /* [cfg.round] the round's scoring (nas_score_candidates) */
     int n_round;
     int64_t n_duplicates; /* proposals found already scored (this call) */
     /* strategy */
@@ -155,8 +156,6 @@ nas_status nas_i_session_finish(nas_i_session *ss, nas_search_result *res, nas_s
 
 /* ---- run record and JSON helpers (record.c) -------------------------------------------------- */
 
-/* "published", "igraph" or "text": the record's "canon". */
-const char *nas_i_canon_name(nas_canon_kind k);
 /* The record of a prepared session (borrows the session's and configuration's texts). */
 void nas_i_record_of(const nas_i_search *s, const nas_i_session *ss, nas_search_record *rec);
 

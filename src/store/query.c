@@ -223,6 +223,17 @@ nas_status nas_store_query_top(nas_store *db, int64_t run_id, const char *scorer
     return rename_col(out, 2, name);
 }
 
+nas_status nas_pareto_by_from_name(const char *name, nas_pareto_by *out) {
+    if (strcmp(name, "params") == 0) {
+        *out = NAS_PARETO_PARAMS;
+    } else if (strcmp(name, "flops") == 0) {
+        *out = NAS_PARETO_FLOPS;
+    } else {
+        return nas_error(NAS_EINVAL, "unknown cost '%s' (params or flops)", name);
+    }
+    return NAS_OK;
+}
+
 nas_status nas_store_query_pareto(nas_store *db, int64_t run_id, const char *scorer,
                                   nas_pareto_by by, nas_store_table *out) {
     if (by != NAS_PARETO_PARAMS && by != NAS_PARETO_FLOPS) {

@@ -159,7 +159,10 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     expect_err "query missing db" 1 "nope.db' does not exist" "$ghnas" query "$tmp/nope.db" runs
     [ ! -e "$tmp/nope.db" ] && ok "query does not create a db" || bad "query does not create a db"
     expect_err "query no action" 2 "missing action" "$ghnas" query "$qdb"
-    expect_err "query unknown action" 2 "unknown action 'frob'" "$ghnas" query "$qdb" frob
+    expect_err "query unknown action" 2 \
+        "unknown action 'frob' \(runs, top, arch, pareto, ghns, sql, upgrade\)" "$ghnas" query "$qdb" frob
+    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, sql, upgrade\)" \
+        "$ghnas" query "$qdb"
     expect_err "query bad format" 2 "unknown format 'xml'" "$ghnas" query "$qdb" runs --format xml
     expect_err "query -k zero" 2 "out of range" "$ghnas" query "$qdb" top -k 0
     expect_err "query -k not a number" 2 "'many'" "$ghnas" query "$qdb" top -k many
@@ -526,6 +529,17 @@ expect_err "spaces missing value" 2 "seed needs a value" "$ghnas" spaces sample 
 expect_err "spaces flag with a value" 2 "valid takes no value" "$ghnas" spaces count nb201 --valid=1
 expect_err "spaces option of another action" 2 "count: option -n does not apply" \
     "$ghnas" spaces count nb201 -n 3
+expect_err "spaces unknown action lists the actions" 2 \
+    "unknown action 'frob' \(list, show, count, sample, check\)" "$ghnas" spaces frob
+out=$("$ghnas" spaces check nb201 '|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_1x1~0|skip_connect~1|nor_conv_1x1~2|' 2>&1)
+[ "$(printf '%s\n' "$out" | cut -c1-11 | tr -d ' ' | paste -sd,)" = "arch,valid,published,igraph" ] &&
+    grep -qx "published  (#+#)@nor_conv_1x1+(0)@nor_conv_1x1+(0)@nor_conv_3x3" <<<"$out" &&
+    grep -Eqx "igraph     [0-9a-f]{32}" <<<"$out" && ok "spaces check: text, validity and both keys" ||
+    bad "spaces check: text, validity and both keys" "$out"
+out=$("$ghnas" spaces check darts "$("$ghnas" spaces sample darts -n 1 --seed 2)" 2>&1)
+if ! grep -q "^published" <<<"$out" && grep -Eq "^igraph +[0-9a-f]{32}$" <<<"$out"; then
+    ok "spaces check darts: no published key"
+else bad "spaces check darts: no published key" "$out"; fi
 # show
 "$ghnas" show --format=dot --C=8 "$NB201_BENCH" | grep -q "^digraph" && ok "show --opt=value" ||
     bad "show --opt=value"

@@ -966,6 +966,24 @@ START_TEST(test_ghn__parallel_matches_serial) {
 }
 END_TEST
 
+/* The same run on the same thread count is bit-identical (member j always on thread j mod T). */
+START_TEST(test_ghn__two_threads_bit_reproducible) {
+    train_setup a, b;
+    setup_train(&a, tiny_train(4, 2));
+    setup_train(&b, tiny_train(4, 2));
+    nas_progress_set_enabled(false);
+    ck_assert_int_eq(nas_ghn_train(&a.g, &a.tr, &a.sp, &a.ds, NULL, 0, NULL, NULL, NULL), NAS_OK);
+    ck_assert_int_eq(nas_ghn_train(&b.g, &b.tr, &b.sp, &b.ds, NULL, 0, NULL, NULL, NULL), NAS_OK);
+    nas_progress_set_enabled(true);
+    ck_assert_int_eq(memcmp(a.g.params.data, b.g.params.data,
+                            (size_t)a.g.params.numel * sizeof *a.g.params.data),
+                     0);
+    ck_assert(a.tr.last_loss == b.tr.last_loss);
+    teardown_train(&a);
+    teardown_train(&b);
+}
+END_TEST
+
 START_TEST(test_ghn__nonfinite_steps_are_skipped_then_stop) {
     train_setup ts;
     nas_ghn_train_config tc = tiny_train(50, 2);
@@ -1476,6 +1494,7 @@ Suite *nas_test_ghn_suite(void) {
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, test_ghn__training_lowers_the_loss);
     tcase_add_test(tc, test_ghn__parallel_matches_serial);
+    tcase_add_test(tc, test_ghn__two_threads_bit_reproducible);
     tcase_add_test(tc, test_ghn__nonfinite_steps_are_skipped_then_stop);
     tcase_add_test(tc, test_ghn__time_limit_callback_and_config_errors);
     tcase_add_test(tc, test_ghn__holdout_partition);

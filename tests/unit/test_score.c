@@ -3,7 +3,8 @@
  * direction of every entry equal to the scorer it makes and to the store's rule for old results,
  * and to what a search records), lookup of unknown names (NAS_ENOTFOUND listing the names),
  * making params and flops without inputs, the refusal of scorers whose inputs are missing, and
- * scorers made through the registry equal to the ones made by their own constructors.
+ * scorers made through the registry equal to the ones made by their own constructors, and
+ * scoring a set of candidates (nas_score_candidates: any thread count, failures, the stop flag).
  */
 #include "test_suites.h"
 #include "testdir.h"
@@ -367,6 +368,137 @@ START_TEST(test_score__registry_equals_constructors) {
 }
 END_TEST
 
+/* ---- scoring a set of candidates ------------------------------------------------------------ */
+
+static nas_net_config small_net_config(void) {
+    nas_net_config nc = nas_net_config_default();
+    nc.C = 4;
+    nc.N = 1;
+    nc.in_c = 1;
+    nc.in_h = nc.in_w = 8;
+    nc.classes = 4; /* the small GHN's and the noise images' */
+    return nc;
+}
+
+/* Every registered scorer at once: the values do not depend on the thread count, the sizes are
+   the compiled nets', a NULL arch is skipped. */
+START_TEST(test_score__candidates_any_thread_count) {
+    nas_space sp;
+    ck_assert_int_eq(nas_space_load(&sp, "nb201"), NAS_OK);
+    nas_dataset ds = noise_dataset();
+    nas_ghn g = small_ghn();
+    nas_score_inputs in = all_inputs(&g, &ds);
+    const char *names[] = {"ghn", "params", "flops", "synflow", "naswot"};
+    enum { NS = 5, NA = 5 };
+    nas_scorer sc[NS];
+    const nas_scorer *scp[NS];
+    for (int j = 0; j < NS; j++) {
+        ck_assert_msg(nas_score_make(&sc[j], names[j], &in) == NAS_OK, "%s", nas_errmsg());
+        scp[j] = &sc[j];
+    }
+    nas_arch archs[NA];
+    nas_rng rng;
+    nas_rng_seed(&rng, 5);
+    for (int k = 0; k < NA; k++) {
+        do {
+            ck_assert_int_eq(nas_arch_sample(&sp, &rng, &archs[k]), NAS_OK);
+        } while (!nas_arch_is_valid(&sp, &archs[k]));
+    }
+    const nas_net_config nc = small_net_config();
+    static nas_score_cand c1[NA], c2[NA];
+    memset(c1, 0, sizeof c1);
+    memset(c2, 0, sizeof c2);
+    for (int k = 0; k < NA; k++) {
+        c1[k].arch = &archs[k];
+        c2[k].arch = k == 2 ? NULL : &archs[k];
+    }
+    nas_score_run_config one = {.threads = 1}, two = {.threads = 2};
+    ck_assert_int_eq(nas_score_candidates(&sp, &nc, scp, NS, c1, NA, &one), NAS_OK);
+    ck_assert_int_eq(nas_score_candidates(&sp, &nc, scp, NS, c2, NA, &two), NAS_OK);
+    for (int k = 0; k < NA; k++) {
+        ck_assert(c1[k].done);
+        ck_assert_int_eq(c1[k].st, NAS_OK);
+        if (k == 2) {
+            ck_assert(!c2[k].done);
+            continue;
+        }
+        nas_net net;
+        ck_assert_int_eq(nas_net_compile(&net, &sp, &archs[k], &nc), NAS_OK);
+        ck_assert_int_eq(c1[k].n_params, net.n_params);
+        ck_assert_int_eq(c1[k].flops, net.flops);
+        ck_assert_int_eq(c1[k].n_nodes, net.n_nodes);
+        ck_assert(c1[k].out[1].value == (double)net.n_params);
+        nas_net_free(&net);
+        for (int j = 0; j < NS; j++) {
+            ck_assert_msg(c1[k].out[j].st == NAS_OK, "%s: %s", names[j], c1[k].out[j].text);
+            ck_assert_msg(memcmp(&c1[k].out[j].value, &c2[k].out[j].value, sizeof(double)) == 0,
+                          "%s on arch %d: %.17g (1 thread) vs %.17g (2)", names[j], k,
+                          c1[k].out[j].value, c2[k].out[j].value);
+            ck_assert_str_eq(c1[k].out[j].text, c2[k].out[j].text);
+        }
+    }
+    ck_assert_ptr_nonnull(strstr(c1[0].out[0].text, "\"loss\": "));
+    for (int j = 0; j < NS; j++) {
+        nas_scorer_free(&sc[j]);
+    }
+    nas_ghn_free(&g);
+    nas_data_free(&ds);
+}
+END_TEST
+
+static nas_status failing_fn(const nas_scorer *sc, const nas_net *net, nas_score_value *out) {
+    (void)net;
+    out->value = 1.0; /* must not leak into the outcome */
+    return nas_error(NAS_EINVAL, "%s refuses every net", sc->name);
+}
+
+/* A failing scorer is recorded (NaN, its message) and the others still run; the stop flag skips
+   the rest; a bad scorer set is refused. */
+START_TEST(test_score__candidates_failures_and_stop) {
+    nas_space sp;
+    ck_assert_int_eq(nas_space_load(&sp, "nb201"), NAS_OK);
+    nas_scorer bad, params;
+    memset(&bad, 0, sizeof bad);
+    snprintf(bad.name, sizeof bad.name, "bad");
+    bad.fn = failing_fn;
+    ck_assert_int_eq(nas_score_make(&params, "params", NULL), NAS_OK);
+    const nas_scorer *scp[2] = {&bad, &params};
+    nas_arch a;
+    ck_assert_int_eq(nas_arch_decode(&sp,
+                                     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|"
+                                     "skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+                                     &a),
+                     NAS_OK);
+    const nas_net_config nc = small_net_config();
+    static nas_score_cand c[3];
+    memset(c, 0, sizeof c);
+    for (int k = 0; k < 3; k++) {
+        c[k].arch = &a;
+    }
+    nas_score_run_config rc = {.threads = 2};
+    ck_assert_int_eq(nas_score_candidates(&sp, &nc, scp, 2, c, 3, &rc), NAS_OK);
+    for (int k = 0; k < 3; k++) {
+        ck_assert(c[k].done);
+        ck_assert_int_eq(c[k].st, NAS_OK);
+        ck_assert_int_eq(c[k].out[0].st, NAS_EINVAL);
+        ck_assert(isnan(c[k].out[0].value));
+        ck_assert_str_eq(c[k].out[0].text, "bad refuses every net");
+        ck_assert_int_eq(c[k].out[1].st, NAS_OK);
+        ck_assert(c[k].out[1].value == (double)c[k].n_params);
+    }
+    volatile sig_atomic_t stop = 1;
+    rc.stop = &stop;
+    ck_assert_int_eq(nas_score_candidates(&sp, &nc, scp, 2, c, 3, &rc), NAS_OK);
+    for (int k = 0; k < 3; k++) {
+        ck_assert(!c[k].done);
+    }
+    ck_assert_int_eq(nas_score_candidates(&sp, &nc, scp, 0, c, 3, &rc), NAS_EINVAL);
+    scp[1] = NULL;
+    ck_assert_int_eq(nas_score_candidates(&sp, &nc, scp, 2, c, 3, &rc), NAS_EINVAL);
+    nas_scorer_free(&params);
+}
+END_TEST
+
 Suite *nas_test_score_suite(void) {
     Suite *s = suite_create("score");
     TCase *reg = tcase_create("registry");
@@ -385,5 +517,10 @@ Suite *nas_test_score_suite(void) {
     tcase_set_timeout(st, 60);
     tcase_add_test(st, test_score__search_records_direction);
     suite_add_tcase(s, st);
+    TCase *cs = tcase_create("candidates");
+    tcase_set_timeout(cs, 120);
+    tcase_add_test(cs, test_score__candidates_any_thread_count);
+    tcase_add_test(cs, test_score__candidates_failures_and_stop);
+    suite_add_tcase(s, cs);
     return s;
 }

@@ -2,7 +2,8 @@
  * Tests for src/space: space files (good and broken), the four kinds' sample/encode/decode round
  * trips, mutation, enumeration counts (NB201 15625/15284/6466, NB101 cumulative unique counts and
  * 423624), MD5 (RFC 1321 vectors), the NB101 hash of a published cell, the igraph canonical hash
- * under vertex relabelling, and the error messages for bad files and bad arch strings.
+ * under vertex relabelling, the error messages for bad files and bad arch strings, and info.c's
+ * services (canonical rule names, nas_arch_inspect, valid and text sampling).
  */
 #include "test_suites.h"
 
@@ -865,6 +866,56 @@ START_TEST(test_space__small_spaces_enumerate_fully) {
 }
 END_TEST
 
+/* The services of info.c: canonical rule names both ways, inspecting an arch text (keys equal to
+   nas_arch_canon_key's), drawing valid members and member texts. */
+START_TEST(test_space__info_services) {
+    for (int k = 0; k < 3; k++) {
+        nas_canon_kind back;
+        ck_assert_int_eq(nas_canon_kind_from_name(nas_canon_kind_name((nas_canon_kind)k), &back),
+                         NAS_OK);
+        ck_assert_int_eq((int)back, k);
+    }
+    nas_canon_kind none;
+    ck_assert_int_eq(nas_canon_kind_from_name("bliss", &none), NAS_EINVAL);
+    nas_space sp;
+    ck_assert_int_eq(nas_space_load(&sp, "nb201"), NAS_OK);
+    nas_rng rng;
+    nas_rng_seed(&rng, 11);
+    for (int i = 0; i < 20; i++) {
+        nas_arch a;
+        ck_assert_int_eq(nas_arch_sample_valid(&sp, &rng, 0, &a), NAS_OK);
+        ck_assert(nas_arch_is_valid(&sp, &a));
+        char text[NAS_ARCH_STR_MAX], key[NAS_CANON_KEY_MAX];
+        ck_assert_int_eq(nas_arch_encode(&sp, &a, text, sizeof text), NAS_OK);
+        static nas_arch_info info;
+        ck_assert_int_eq(nas_arch_inspect(&sp, text, &info), NAS_OK);
+        ck_assert_str_eq(info.text, text);
+        ck_assert(info.valid && info.has_published);
+        ck_assert_int_eq(nas_arch_canon_key(&sp, &a, NAS_CANON_PUBLISHED, key, sizeof key), NAS_OK);
+        ck_assert_str_eq(info.published, key);
+        ck_assert_int_eq(nas_arch_canon_key(&sp, &a, NAS_CANON_IGRAPH, key, sizeof key), NAS_OK);
+        ck_assert_str_eq(info.igraph, key);
+    }
+    /* the same stream as nas_arch_sample + nas_arch_encode */
+    nas_rng r1, r2;
+    nas_rng_seed(&r1, 4);
+    nas_rng_seed(&r2, 4);
+    char t1[NAS_ARCH_STR_MAX], t2[NAS_ARCH_STR_MAX];
+    nas_arch a;
+    ck_assert_int_eq(nas_arch_sample_text(&sp, &r1, t1, sizeof t1), NAS_OK);
+    ck_assert_int_eq(nas_arch_sample(&sp, &r2, &a), NAS_OK);
+    ck_assert_int_eq(nas_arch_encode(&sp, &a, t2, sizeof t2), NAS_OK);
+    ck_assert_str_eq(t1, t2);
+    static nas_arch_info bad;
+    ck_assert_int_eq(nas_arch_inspect(&sp, "|bogus~0|", &bad), NAS_EFORMAT);
+    ck_assert(!nas_space_count_is_slow(&sp, NAS_CANON_PUBLISHED, true)); /* 15625 members */
+    nas_space nb101;
+    ck_assert_int_eq(nas_space_load(&nb101, "nb101"), NAS_OK);
+    ck_assert(nas_space_count_is_slow(&nb101, NAS_CANON_PUBLISHED, false));
+    ck_assert(!nas_space_count_is_slow(&nb101, NAS_CANON_TEXT, false));
+}
+END_TEST
+
 Suite *nas_test_space_suite(void) {
     Suite *s = suite_create("space");
     TCase *tc = tcase_create("md5");
@@ -883,6 +934,7 @@ Suite *nas_test_space_suite(void) {
     tcase_add_test(tc, test_space__sample_encode_decode_round_trip);
     tcase_add_test(tc, test_space__published_strings_round_trip);
     tcase_add_test(tc, test_space__bad_arch_strings);
+    tcase_add_test(tc, test_space__info_services);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sample_mutate");
