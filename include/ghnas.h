@@ -21,6 +21,7 @@
 #include "ghnas/ghn.h"
 #include "ghnas/proxy.h"
 #include "ghnas/score.h"
+#include "ghnas/rank.h"
 #include "ghnas/eval.h"
 #include "ghnas/search.h"
 #include "ghnas/job.h"
