@@ -187,20 +187,6 @@ nas_status nas_eval_precision_at(const double *x, const double *y, int64_t n, do
     return st;
 }
 
-/* qsort of item indices by trained val_acc, best first. */
-typedef struct acc_idx {
-    double acc;
-    int i;
-} acc_idx;
-
-static int cmp_acc_desc(const void *a, const void *b) {
-    const acc_idx *p = a, *q = b;
-    if (p->acc != q->acc) {
-        return p->acc < q->acc ? 1 : -1;
-    }
-    return (p->i > q->i) - (p->i < q->i);
-}
-
 nas_status nas_eval_correlations(nas_store *db, int64_t search_run, const nas_eval_item *items,
                                  int n, int n_boot, uint64_t seed, nas_eval_corr **out,
                                  int *n_out) {
@@ -215,7 +201,7 @@ nas_status nas_eval_correlations(nas_store *db, int64_t search_run, const nas_ev
     memset(&top, 0, sizeof top);
     nas_eval_corr *rows = NULL;
     double *score = nas_malloc(sizeof *score * (size_t)(n > 0 ? n : 1) * 4);
-    acc_idx *order = nas_malloc(sizeof *order * (size_t)(n > 0 ? n : 1));
+    val_pos *order = nas_malloc(sizeof *order * (size_t)(n > 0 ? n : 1));
     if (!score || !order) {
         st = nas_error(NAS_ENOMEM, "correlations: out of memory");
         goto cleanup;
@@ -226,10 +212,10 @@ nas_status nas_eval_correlations(nas_store *db, int64_t search_run, const nas_ev
     for (int i = 0; i < n; i++) {
         acc[i] = items[i].status == NAS_RUN_FINISHED ? items[i].val_acc : (double)NAN;
         if (!isnan(acc[i])) {
-            order[n_trained++] = (acc_idx){acc[i], i};
+            order[n_trained++] = (val_pos){acc[i], i};
         }
     }
-    qsort(order, (size_t)n_trained, sizeof *order, cmp_acc_desc);
+    qsort(order, (size_t)n_trained, sizeof *order, cmp_val_desc); /* best first */
     const int half = (n_trained + 1) / 2;
 
     NAS_TRY(nas_store_query_run_scorers(db, search_run, &sc));
