@@ -26,6 +26,29 @@ static double quantile_sorted(const double *v, int n, double q) {
     return v[lo] + (pos - (double)lo) * (v[hi] - v[lo]);
 }
 
+/* The pairs where neither value is NaN, in order, into px/py; returns how many. */
+static int64_t complete_pairs(const double *x, const double *y, int64_t n, double *px, double *py) {
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isnan(x[i]) && !isnan(y[i])) {
+            px[m] = x[i];
+            py[m] = y[i];
+            m++;
+        }
+    }
+    return m;
+}
+
+/* One bootstrap resample of the m pairs (with replacement) into bx/by. */
+static void resample(const double *px, const double *py, int64_t m, nas_rng *rng, double *bx,
+                     double *by) {
+    for (int64_t i = 0; i < m; i++) {
+        int64_t j = (int64_t)nas_rng_below(rng, (uint64_t)m);
+        bx[i] = px[j];
+        by[i] = py[j];
+    }
+}
+
 nas_status nas_eval_corr_ci(const double *x, const double *y, int64_t n, int n_boot, nas_rng *rng,
                             nas_eval_ci *tau, nas_eval_ci *rho) {
     tau->value = tau->lo = tau->hi = (double)NAN;
@@ -43,14 +66,7 @@ nas_status nas_eval_corr_ci(const double *x, const double *y, int64_t n, int n_b
         goto cleanup;
     }
     double *py = px + n, *bx = px + 2 * n, *by = px + 3 * n;
-    int64_t m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isnan(x[i]) && !isnan(y[i])) {
-            px[m] = x[i];
-            py[m] = y[i];
-            m++;
-        }
-    }
+    const int64_t m = complete_pairs(x, y, n, px, py);
     NAS_TRY(nas_eval_kendall_tau(px, py, m, &tau->value));
     NAS_TRY(nas_eval_spearman_rho(px, py, m, &rho->value));
     if (n_boot == 0 || m < 2) {
@@ -59,11 +75,7 @@ nas_status nas_eval_corr_ci(const double *x, const double *y, int64_t n, int n_b
     double *bt_tau = bt, *bt_rho = bt + n_boot;
     int nt = 0, nr = 0;
     for (int b = 0; b < n_boot; b++) {
-        for (int64_t i = 0; i < m; i++) {
-            int64_t j = (int64_t)nas_rng_below(rng, (uint64_t)m);
-            bx[i] = px[j];
-            by[i] = py[j];
-        }
+        resample(px, py, m, rng, bx, by);
         double t = (double)NAN, r = (double)NAN;
         NAS_TRY(nas_eval_kendall_tau(bx, by, m, &t));
         NAS_TRY(nas_eval_spearman_rho(bx, by, m, &r));
@@ -148,24 +160,13 @@ nas_status nas_eval_precision_ci(const double *x, const double *y, int64_t n, do
         goto cleanup;
     }
     double *py = px + n, *bx = px + 2 * n, *by = px + 3 * n;
-    int64_t m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isnan(x[i]) && !isnan(y[i])) {
-            px[m] = x[i];
-            py[m] = y[i];
-            m++;
-        }
-    }
+    const int64_t m = complete_pairs(x, y, n, px, py);
     p->value = precision_pairs(px, py, m, frac, vp, in_y);
     if (n_boot == 0 || m < 2) {
         goto cleanup;
     }
     for (int b = 0; b < n_boot; b++) {
-        for (int64_t i = 0; i < m; i++) {
-            int64_t j = (int64_t)nas_rng_below(rng, (uint64_t)m);
-            bx[i] = px[j];
-            by[i] = py[j];
-        }
+        resample(px, py, m, rng, bx, by);
         bt[b] = precision_pairs(bx, by, m, frac, vp, in_y);
     }
     qsort(bt, (size_t)n_boot, sizeof *bt, cmp_double);
