@@ -72,6 +72,17 @@ enum {
 
 struct nas_job_search_result;
 
+/* One round of the label-earning loop (nas_job_search_params.learn), as on_round reports it. */
+typedef struct nas_job_learn_round {
+    int round;          /* 1, 2, ... */
+    int64_t eval_run;   /* the evaluate run that trained its candidates */
+    int64_t ranker_id;  /* the ranker fitted after it */
+    int64_t search_run; /* the search run that ranked with it */
+    int trainings;      /* finished trainings of the loop so far */
+    int n_labels;       /* labels the ranker saw (0 when it was fitted by an earlier process) */
+    double cv_tau;      /* its cross-validated Kendall tau (NaN: not measured here) */
+} nas_job_learn_round;
+
 typedef struct nas_job_search_params {
     const char *db;       /* results store, created when missing ("ghnas.db") */
     const char *space;    /* built-in name or .json path ("nb201") */
@@ -82,6 +93,8 @@ typedef struct nas_job_search_params {
     const char *scorers;  /* more scorers recorded for every candidate, comma-separated (NULL) */
     const char *ghn;      /* a stored GHN id or a checkpoint file to import (NULL = the newest
                              stored GHN of the space and data set, else train one) */
+    const char *ranker;   /* the ranker scorer's ranker: a stored id (NULL = the store's newest
+                             of the space and data set) */
     const char *name;     /* run label ("") */
     int64_t budget;       /* architectures scored by the run (500; 0 = no limit) */
     double time_limit;    /* seconds of searching (0 = no limit) */
@@ -99,10 +112,24 @@ typedef struct nas_job_search_params {
     int eval_epochs;      /* epochs of that training (1) */
     int64_t eval_train_n; /* its training images (10000; 0 = all) */
     int64_t resume;       /* > 0: continue this run (space, strategy, scorers, seed, shape, val_n
-                             and data come from it; eval_* and budget too unless in given) */
-    bool force;           /* resume a run still marked running */
-    bool quiet;           /* no progress bars */
-    unsigned given;       /* NAS_JOB_GIVEN_* */
+                             and data come from it; eval_* and budget too unless in given; the
+                             loop's learn_* too when it was its first run) */
+    /* The label-earning loop (learn.c): after the search, train the learn_round best untrained
+       candidates (learn_epochs on learn_train_n images, validated past the GHN's images), fit a
+       ranker on every training of that recipe in the store, search again with it (budget as
+       above) and train the learn_round it rates best (mean + learn_kappa sd), until learn
+       trainings are done; the closing evaluation then takes the last round's run. */
+    int learn;               /* trainings in all (0 = no loop) */
+    int learn_round;         /* trainings per round (4; >= 3) */
+    int learn_epochs;        /* epochs of each (4) */
+    int64_t learn_train_n;   /* its training images (10000) */
+    const char *learn_model; /* "gp" */
+    double learn_kappa;      /* standard deviations added to the mean when choosing (1) */
+    bool in_learn;           /* set by the loop for its own searches */
+    void (*on_round)(const nas_job_learn_round *r, void *user); /* after each round (NULL) */
+    bool force;                        /* resume a run still marked running */
+    bool quiet;                        /* no progress bars */
+    unsigned given;                    /* NAS_JOB_GIVEN_* */
     const volatile sig_atomic_t *stop; /* polled; non-zero stops and marks the run interrupted */
     /* Called once the search part is done, before the closing evaluation (NULL = none). */
     void (*on_searched)(const struct nas_job_search_result *res, void *user);
@@ -114,6 +141,7 @@ nas_job_search_params nas_job_search_defaults(void);
 typedef struct nas_job_search_result {
     nas_search_result search;         /* the run's figures (run_id 0: never started) */
     char scorer[NAS_SCORER_NAME_MAX]; /* the primary scorer's stored name */
+    char space[64];                   /* the space searched */
     int64_t ghn_id;                   /* the GHN used (0 = none) */
     bool evaluated;                   /* the closing evaluation ran */
     nas_job_evaluate_result eval;     /* its result */
@@ -168,6 +196,8 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
 
 typedef struct nas_job_score_params {
     const char *ghn;          /* GHN checkpoint file (needed by the ghn scorer) */
+    const char *db;           /* results store of the ranker scorer (its ranker and GHN) */
+    const char *ranker;       /* ranker id in db (NULL = the newest of the space and data set) */
     const char *scorers;      /* comma-separated scorer names (NULL = "ghn") */
     const char *space;        /* NULL = the GHN's space, else "nb201" */
     const char *data;         /* data set of the proxies without a GHN ("fashion-mnist") */
@@ -210,6 +240,50 @@ typedef struct nas_job_score_result {
 nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *res);
 void nas_job_score_result_free(nas_job_score_result *res);
 
+/* ---- rank: fit a learned ranker on a store's trainings --------------------------------------- */
+
+typedef struct nas_job_rank_params {
+    const char *db;       /* results store with finished trainings (required; never created) */
+    const char *space;    /* search space of the labels ("nb201") */
+    const char *data;     /* data set of the labels ("fashion-mnist") */
+    const char *data_dir; /* NULL = the data set's default directory */
+    int64_t run;          /* labels of this evaluate run only (0 = every run of space + data) */
+    int64_t recipe_run;   /* > 0: the labels' recipe is that of this evaluate run's trainings
+                             (0 = the recipe with the most trained architectures) */
+    const char *model;    /* "gp" (default), "ridge" or "pairwise" */
+    const char *ghn;      /* a stored GHN id, a checkpoint file (imported), or "none"; NULL = the
+                             store's newest GHN of the space and data set, none if it has none */
+    const char *features; /* groups "size,ghn,embed,proxies" or "all" (NULL = all available) */
+    int embed_k;          /* principal directions kept of the embedding (3) */
+    int cv_folds;         /* k of the cross-validated quality (5; 0 = none) */
+    uint64_t seed;        /* folds (1) */
+    int64_t val_n;        /* GHN validation images per feature row (500, as the search) */
+    int max_labels;       /* the first K labelled architectures only (0 = all) */
+    const char *name;     /* the ranker's label ("") */
+    int threads;          /* architectures featurised at once (0 = all cores) */
+    bool quiet;           /* no progress bars */
+} nas_job_rank_params;
+
+nas_job_rank_params nas_job_rank_defaults(void);
+
+typedef struct nas_job_rank_result {
+    int64_t ranker_id;  /* its id in the store */
+    int64_t ghn_id;     /* the GHN its features read (0 = none) */
+    int n_labels;       /* labelled architectures (seeds of one averaged) */
+    int n_trainings;    /* trainings behind them */
+    char model[16];     /* "gp", ... */
+    char groups[64];    /* feature groups computed ("size,ghn,embed,proxies") */
+    char features[512]; /* columns the model reads ("log_params,...,emb_*") */
+    int cv_folds;       /* 0 = quality not measured */
+    double cv_tau, cv_rho;
+    double seconds; /* features + fit */
+} nas_job_rank_result;
+
+/* Fit a ranker on the store's trainings and store it (nas_store_ranker_add). Refuses, saying why,
+ * a store without trainings, fewer than 3 labelled architectures, a GHN of another space or data
+ * set, and features that need a GHN when there is none. */
+nas_status nas_job_rank(const nas_job_rank_params *p, nas_job_rank_result *res);
+
 /* ---- query: read a results store ------------------------------------------------------------ */
 
 typedef enum nas_job_query_action {
@@ -219,12 +293,13 @@ typedef enum nas_job_query_action {
                            trainings: three tables */
     NAS_QUERY_PARETO,   /* a run's Pareto front */
     NAS_QUERY_GHNS,     /* the stored GHNs */
+    NAS_QUERY_RANKERS,  /* the stored learned rankers */
     NAS_QUERY_SQL,      /* one read-only statement (arg) */
     NAS_QUERY_UPGRADE,  /* migrate the store's schema: no table */
     NAS_QUERY_COUNT
 } nas_job_query_action;
 
-/* "runs", "top", "arch", "pareto", "ghns", "sql", "upgrade". */
+/* "runs", "top", "arch", "pareto", "ghns", "rankers", "sql", "upgrade". */
 const char *nas_job_query_action_name(nas_job_query_action a);
 
 typedef struct nas_job_query_params {

@@ -44,7 +44,7 @@
 extern "C" {
 #endif
 
-#define NAS_STORE_SCHEMA_VERSION 2          /* PRAGMA user_version written by this build */
+#define NAS_STORE_SCHEMA_VERSION 3          /* PRAGMA user_version written by this build */
 #define NAS_STORE_APPLICATION_ID 0x67686E73 /* PRAGMA application_id: "ghns" */
 
 /* Environment variable (testing aid): writers may not grow a file beyond this many pages
@@ -311,6 +311,35 @@ nas_status nas_store_ghn_find(nas_store *db, const char *space, const char *data
 /* The checkpoint of a GHN as heap bytes (nas_free); NAS_ENOTFOUND for an unknown id. */
 nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes, size_t *n);
 
+/* ---- learned rankers (rank.h) -------------------------------------------------------------- */
+
+typedef struct nas_ranker_record {
+    const char *name;        /* label ("" default) */
+    const char *space;       /* required */
+    const char *dataset;     /* required */
+    int64_t ghn_id;          /* GHN whose features it reads (0 = none) */
+    const char *model;       /* required: "gp", "ridge", "pairwise" */
+    const char *features;    /* the columns it reads, comma-separated */
+    int64_t n_labels;        /* labelled architectures it was fitted on */
+    const char *labels_json; /* their training ids, a JSON array (default "[]") */
+    const char *recipe_json; /* the labels' training recipe and the features' recipe ("{}") */
+    double cv_tau, cv_rho;   /* cross-validated quality (NaN = not measured) */
+    double seconds;          /* time of the fit (NaN = unknown) */
+    const void *checkpoint;  /* required: nas_rank_save bytes */
+    size_t checkpoint_bytes;
+} nas_ranker_record;
+
+nas_status nas_store_ranker_add(nas_store *db, const nas_ranker_record *rec, int64_t *ranker_id);
+
+/* Newest ranker of (space, dataset); NAS_ENOTFOUND when none. */
+nas_status nas_store_ranker_find(nas_store *db, const char *space, const char *dataset,
+                                 int64_t *ranker_id);
+
+/* The saved model of a ranker as heap bytes (nas_free), and optionally its GHN id (0 = none)
+ * and recipe_json (heap, nas_free); NAS_ENOTFOUND for an unknown id. */
+nas_status nas_store_ranker_checkpoint(nas_store *db, int64_t ranker_id, void **bytes, size_t *n,
+                                       int64_t *ghn_id, char **recipe_json);
+
 /* ---- readers: results as tables ------------------------------------------------------------- */
 
 typedef enum nas_store_type {
@@ -390,6 +419,16 @@ nas_status nas_store_query_pareto(nas_store *db, int64_t run_id, const char *sco
 
 /* The GHN models (without checkpoints): id, space, dataset, steps, losses, size, runs using it. */
 nas_status nas_store_query_ghns(nas_store *db, nas_store_table *out);
+
+/* Every ranker: id, name, space, dataset, ghn_id, model, n_labels, cv_tau, cv_rho, features,
+ * seconds, created_at. */
+nas_status nas_store_query_rankers(nas_store *db, nas_store_table *out);
+
+/* The labels a ranker may learn from: finished scratch trainings with a validation accuracy in
+ * runs of (space, dataset), of run run_id only unless 0: training id, arch_id, arch,
+ * recipe_json, val_acc, run_id, by training id. */
+nas_status nas_store_query_labels(nas_store *db, const char *space, const char *dataset,
+                                  int64_t run_id, nas_store_table *out);
 
 /*
  * One SQL statement on a store opened with NAS_STORE_READONLY. Anything but a read-only statement

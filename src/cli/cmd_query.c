@@ -72,6 +72,7 @@ static const nas_cli_spec spec = {
     "       ghnas query DB arch ID|ARCH\n"
     "       ghnas query DB pareto [--by params|flops] [--run ID] [--scorer S]\n"
     "       ghnas query DB ghns\n"
+    "       ghnas query DB rankers\n"
     "       ghnas query DB sql \"SELECT ...\"\n"
     "       ghnas query DB upgrade\n"
     "       ghnas query --schema\n"
@@ -89,9 +90,11 @@ static const nas_cli_spec spec = {
     "  pareto   the Pareto front of a run: no other architecture has a better score at\n"
     "           lower or equal cost; sorted by cost (--by, --run, --scorer)\n"
     "  ghns     the stored GHN models (without their checkpoints)\n"
+    "  rankers  the learned rankers fitted by ghnas rank: model, GHN, labels, features and\n"
+    "           cross-validated Kendall tau / Spearman rho\n"
     "  sql      one read-only SQL statement (SELECT, WITH, read PRAGMAs); statements that\n"
     "           write are refused. Tables: runs, ghn_models, architectures, scores, scorers,\n"
-    "           trainings, run_state; views: leaderboard, pareto, pareto_flops\n"
+    "           trainings, run_state, rankers; views: leaderboard, pareto, pareto_flops\n"
     "  upgrade  migrate a store written by an older ghnas to this version's schema (the only\n"
     "           action that writes)\n",
     opts,
@@ -104,10 +107,10 @@ static const nas_cli_spec spec = {
 
 /* In nas_job_query_action order. */
 static const nas_cli_action actions[NAS_QUERY_COUNT] = {
-    {"runs", 0},   {"top", OPT_K | OPT_RUN | OPT_SCORER},
-    {"arch", 0},   {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
-    {"ghns", 0},   {"sql", 0},
-    {"upgrade", 0}};
+    {"runs", 0}, {"top", OPT_K | OPT_RUN | OPT_SCORER},
+    {"arch", 0}, {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
+    {"ghns", 0}, {"rankers", 0},
+    {"sql", 0},  {"upgrade", 0}};
 
 int nas_cli_query(int argc, char **argv) {
     query_params q = {NULL, NAS_CLI_FORMAT_TABLE, 10, 0, NULL, NAS_PARETO_PARAMS, false}, def = q;

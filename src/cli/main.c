@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "cmd_evaluate.h"
 #include "cmd_query.h"
+#include "cmd_rank.h"
 #include "cmd_score.h"
 #include "cmd_search.h"
 #include "cmd_show.h"
@@ -19,7 +20,8 @@ static int cmd_version(int argc, char **argv);
 static const nas_cli_command commands[] = {
     {"evaluate", nas_cli_evaluate,
      "train architectures of a search run; Kendall tau / Spearman rho"},
-    {"query", nas_cli_query, "read a results store: runs, top, arch, pareto, ghns, sql"},
+    {"query", nas_cli_query, "read a results store: runs, top, arch, pareto, ghns, rankers, sql"},
+    {"rank", nas_cli_rank, "fit a learned ranker on a store's trainings (the ranker scorer)"},
     {"score", nas_cli_score, "score architectures with a trained GHN (predicted weights)"},
     {"search", nas_cli_search,
      "search a space (trains a GHN first when needed) and evaluate the best"},

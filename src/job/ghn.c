@@ -1,12 +1,17 @@
 /*
  * GHN hand-offs shared by the jobs: the data split a GHN was trained and is scored on, loading a
- * stored GHN, and storing a trained one.
+ * stored GHN, storing a trained one, and a GHN the user gives (a stored id or a checkpoint file
+ * imported into the store).
  */
 #include "job-impl.h"
 
+#include "ghnas/container.h"
+
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 nas_status nas_i_job_ghn_data(const char *name, const char *dir, nas_ghn_data_info *info,
                               bool compute_norm, nas_dataset *ds, nas_data_split *split) {
@@ -84,6 +89,63 @@ nas_status nas_i_job_ghn_save_store(nas_store *db, const nas_ghn *g, const nas_g
     size_t n = 0;
     NAS_CHECK(nas_ghn_save_mem(g, tr, &bytes, &n));
     nas_status st = nas_i_job_ghn_store(db, g, tr, bytes, n, ghn_id);
+    nas_free(bytes);
+    return st;
+}
+
+nas_status nas_i_job_ghn_import(nas_store *db, const void *ckpt, size_t n_ckpt,
+                                const nas_ghn_data_info *info, int64_t *ghn_id) {
+    int64_t newest = 0;
+    nas_status st = nas_store_ghn_find(db, info->space, info->dataset, &newest);
+    if (st == NAS_OK) {
+        void *a = NULL;
+        size_t na = 0;
+        bool same = false;
+        if (nas_store_ghn_checkpoint(db, newest, &a, &na) == NAS_OK) {
+            same = na == n_ckpt && memcmp(a, ckpt, na) == 0;
+        }
+        nas_free(a);
+        if (same) {
+            *ghn_id = newest;
+            return NAS_OK;
+        }
+    } else if (st != NAS_ENOTFOUND) {
+        return st;
+    }
+    nas_error_clear();
+    nas_ghn_record rec = {.space = info->space,
+                          .dataset = info->dataset,
+                          .config_json = "{}",
+                          .steps = 0,
+                          .train_loss = (double)NAN,
+                          .val_acc = (double)NAN,
+                          .seconds = (double)NAN,
+                          .checkpoint = ckpt,
+                          .checkpoint_bytes = n_ckpt};
+    return nas_store_ghn_add(db, &rec, ghn_id);
+}
+
+nas_status nas_i_job_ghn_given(nas_store *db, const char *opt, const char *spec, nas_ghn *g,
+                               nas_ghn_data_info *info, int64_t *ghn_id) {
+    char *end = NULL;
+    long id = strtol(spec, &end, 10);
+    if (end != spec && *end == '\0' && access(spec, F_OK) != 0) {
+        if (id < 1) {
+            return nas_error(NAS_EINVAL, "%s: '%s' is not a GHN id (>= 1)", opt, spec);
+        }
+        *ghn_id = id;
+        return nas_i_job_ghn_from_store(db, *ghn_id, g, info);
+    }
+    void *bytes = NULL; /* read once: loaded and imported from the same bytes */
+    size_t n = 0;
+    NAS_CHECK(nas_file_read_all(spec, &bytes, &n));
+    nas_status st = nas_ghn_load_mem(g, NULL, info, bytes, n, spec, NULL);
+    if (st == NAS_OK && info->dataset[0] == '\0') {
+        st = nas_error(NAS_EFORMAT, "%s: the checkpoint records no dataset (weights only?)", spec);
+    }
+    if (st == NAS_OK) {
+        st = nas_i_job_ghn_import(db, bytes, n, info, ghn_id);
+    }
     nas_free(bytes);
     return st;
 }

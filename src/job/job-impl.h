@@ -41,15 +41,48 @@ nas_status nas_i_job_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,
 nas_status nas_i_job_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
                                const void *ckpt, size_t n_ckpt, int64_t *ghn_id);
 
+/* GHN checkpoint bytes ckpt[0..n_ckpt) with data info `info`: the store's newest GHN of the same
+ * space and data set when its bytes are the same, else a new stored GHN. */
+nas_status nas_i_job_ghn_import(nas_store *db, const void *ckpt, size_t n_ckpt,
+                                const nas_ghn_data_info *info, int64_t *ghn_id);
+
+/* A GHN given by the user as `spec` (option `opt` in messages): a stored GHN id, or a checkpoint
+ * file, loaded and imported into the store (nas_i_job_ghn_import). */
+nas_status nas_i_job_ghn_given(nas_store *db, const char *opt, const char *spec, nas_ghn *g,
+                               nas_ghn_data_info *info, int64_t *ghn_id);
+
 /* Save g and tr in memory and store them (nas_i_job_ghn_store). */
 nas_status nas_i_job_ghn_save_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
                                     int64_t *ghn_id);
 
 /* Scorer `name` of the registry (score.h) on the loaded GHN g (or NULL), its data info, data
- * set and split; val_n caps the GHN's validation images. */
+ * set and split, and the fitted ranker rk (NULL = none); val_n caps the GHN's validation
+ * images. */
 nas_status nas_i_job_make_scorer(const char *name, nas_scorer *out, const nas_ghn *g,
                                  const nas_ghn_data_info *info, const nas_dataset *ds,
-                                 const nas_data_split *split, int64_t val_n);
+                                 const nas_data_split *split, int64_t val_n,
+                                 const nas_ranker_scorer_config *rk);
+
+/* The ranker featurizer (score.h) on the same inputs as nas_i_job_make_scorer; want[d] as
+ * nas_score_featurizer_make. */
+nas_status nas_i_job_featurizer(const nas_ghn *g, const nas_ghn_data_info *info,
+                                const nas_dataset *ds, const nas_data_split *split, int64_t val_n,
+                                const uint8_t *want, int d, nas_score_featurizer **out);
+
+/* A fitted ranker of the store for a job: ranker `spec` (an id; NULL = the newest of space and
+ * data set), loaded with the identity checks of nas_rank_load (space, data set), into *m; its
+ * id, its GHN id (0 = none) and its training skeleton (net C, N; 0 when not recorded). */
+nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *space,
+                                 const char *dataset, nas_rank_model *m, int64_t *ranker_id,
+                                 int64_t *ghn_id, int *net_C, int *net_N);
+
+/* Validation images of the loop's trainings: past the first images, which the GHN and the
+ * ranker's GHN features score on (nas_job_search_params.val_n). */
+#define NAS_I_JOB_LEARN_VAL_OFFSET 5000
+#define NAS_I_JOB_LEARN_VAL_N      5000
+
+/* The label-earning loop of nas_job_search (learn.c); p->learn > 0. */
+nas_status nas_i_job_learn(const nas_job_search_params *p, nas_job_search_result *res);
 
 /* The evaluate job on an open store. */
 nas_status nas_i_job_evaluate_in(nas_store *db, const nas_job_evaluate_params *p,

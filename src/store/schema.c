@@ -168,7 +168,27 @@ static const char migrate_v2[] =
     "WHERE s.value IS NOT NULL;\n" PARETO_VIEW("pareto", "n_params")
         PARETO_VIEW("pareto_flops", "flops");
 
-static const char *const steps[NAS_STORE_SCHEMA_VERSION + 1] = {NULL, schema_v1, migrate_v2};
+/* v3: learned rankers (rank.h) fitted on the store's trainings, with what they depend on. */
+static const char migrate_v3[] = "CREATE TABLE rankers (\n"
+                                 "    id          INTEGER PRIMARY KEY,\n"
+                                 "    name        TEXT NOT NULL DEFAULT '',\n"
+                                 "    space       TEXT NOT NULL,\n"
+                                 "    dataset     TEXT NOT NULL,\n"
+                                 "    ghn_id      INTEGER REFERENCES ghn_models(id),\n"
+                                 "    model       TEXT NOT NULL,\n"
+                                 "    features    TEXT NOT NULL DEFAULT '',\n"
+                                 "    n_labels    INTEGER NOT NULL,\n"
+                                 "    labels_json TEXT NOT NULL DEFAULT '[]',\n"
+                                 "    recipe_json TEXT NOT NULL DEFAULT '{}',\n"
+                                 "    cv_tau      REAL,\n"
+                                 "    cv_rho      REAL,\n"
+                                 "    seconds     REAL,\n"
+                                 "    created_at  TEXT NOT NULL DEFAULT (datetime('now')),\n"
+                                 "    checkpoint  BLOB NOT NULL\n"
+                                 ");\n";
+
+static const char *const steps[NAS_STORE_SCHEMA_VERSION + 1] = {NULL, schema_v1, migrate_v2,
+                                                                migrate_v3};
 
 const char *nas_store_schema_step(int version) {
     if (version < 1 || version > NAS_STORE_SCHEMA_VERSION) {

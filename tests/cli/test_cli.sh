@@ -160,8 +160,8 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     [ ! -e "$tmp/nope.db" ] && ok "query does not create a db" || bad "query does not create a db"
     expect_err "query no action" 2 "missing action" "$ghnas" query "$qdb"
     expect_err "query unknown action" 2 \
-        "unknown action 'frob' \(runs, top, arch, pareto, ghns, sql, upgrade\)" "$ghnas" query "$qdb" frob
-    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, sql, upgrade\)" \
+        "unknown action 'frob' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade\)" "$ghnas" query "$qdb" frob
+    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade\)" \
         "$ghnas" query "$qdb"
     expect_err "query bad format" 2 "unknown format 'xml'" "$ghnas" query "$qdb" runs --format xml
     expect_err "query -k zero" 2 "out of range" "$ghnas" query "$qdb" top -k 0
@@ -205,7 +205,7 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     else
         bad "query upgrade disk full" "exit $rc, stderr: $(head -c 300 "$tmp/err")"
     fi
-    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v2" "$ghnas" query "$tmp/v1.db" upgrade
+    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v3" "$ghnas" query "$tmp/v1.db" upgrade
     expect_out "query upgraded runs" $'id\n1' "$ghnas" query "$tmp/v1.db" sql "SELECT id FROM runs" --format csv
 
     # Permissions, as an unprivileged user (root reads and writes everything).
@@ -462,6 +462,87 @@ else
             ok "score with five proxies" || bad "score with five proxies" "$out $(head -c 300 "$tmp/err")"
         expect_err "score unknown scorer" 2 "unknown scorer 'zen'" "$ghnas" score --scorer zen --random 1
         expect_err "score ghn without --ghn" 2 "needs --ghn FILE" "$ghnas" score --scorers ghn,snip --random 1
+
+        # learned rankers (issue 12): fit on the store's trainings, score and search with them,
+        # refusals. g.db holds GHN 1 and the search run 1; train 6 of its architectures briefly.
+        expect_err "rank without trainings" 2 "no finished training of space nb201" \
+            "$ghnas" rank "$pdb" --quiet
+        expect_err "rank missing store" 1 "nope.db' does not exist" "$ghnas" rank "$sdir/nope.db"
+        expect_err "rank without store" 2 "missing the results store DB" "$ghnas" rank
+        expect_err "rank bad model" 2 "unknown ranker model 'forest'" \
+            "$ghnas" rank "$gdb" --model forest
+        expect_err "rank bad features" 2 "unknown group 'colour'" "$ghnas" rank "$gdb" --features colour
+        expect_err "rank --cv-folds 1" 2 "cv-folds: 0 \\(skip\\) or at least 2" \
+            "$ghnas" rank "$gdb" --cv-folds 1
+        expect_err "rank too few labels" 2 "a ranker needs at least 3" \
+            "$ghnas" rank "$gdb" --run 2 --quiet
+        "$ghnas" evaluate "$gdb" --run 1 --top 6 --train-n 256 --val-n 200 --epochs 1 --quiet \
+            >/dev/null 2>"$tmp/err" || bad "evaluate 6 for the ranker" "$(head -c 300 "$tmp/err")"
+        out=$("$ghnas" rank "$gdb" --val-n 64 --cv-folds 3 --quiet 2>"$tmp/err")
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "^ranker: 1$" <<<"$out" && grep -q "^labels: 6 architectures" <<<"$out" &&
+            grep -q "^ghn: 1$" <<<"$out" && grep -q "^cv: 3-fold Kendall tau" <<<"$out" &&
+            grep -q "^feature groups: size,ghn,embed,proxies$" <<<"$out"; then
+            ok "rank: a GP on the GHN and proxy features"
+        else
+            bad "rank: a GP on the GHN and proxy features" "exit $rc, $out $(head -c 300 "$tmp/err")"
+        fi
+        out=$("$ghnas" rank "$gdb" --model ridge --features size,proxies --name sp --cv-folds 0 \
+            --quiet 2>"$tmp/err")
+        grep -q "^ghn: none$" <<<"$out" && grep -q "^features used: log_params" <<<"$out" &&
+            grep -q "^cv: not measured" <<<"$out" && ok "rank --features size,proxies (no GHN)" ||
+            bad "rank --features size,proxies (no GHN)" "$out $(head -c 300 "$tmp/err")"
+        expect_out "query rankers" $'id,name,model,ghn_id\n1,"",gp,1\n2,sp,ridge,' \
+            "$ghnas" query "$gdb" sql "SELECT id, name, model, ghn_id FROM rankers" --format csv
+        "$ghnas" query "$gdb" rankers | grep -q "cv_tau" && ok "query DB rankers" || bad "query DB rankers"
+        out=$("$ghnas" score --db "$gdb" --ranker 1 --scorers ranker,params --val-n 64 --random 2 2>"$tmp/err")
+        [ "$(grep -vc '^#' <<<"$out")" = 2 ] && grep -q "^# ranker  params" <<<"$out" &&
+            ok "score --scorers ranker" || bad "score --scorers ranker" "$out $(head -c 300 "$tmp/err")"
+        expect_err "score ranker without --db" 2 "ranker scorer needs --db" \
+            "$ghnas" score --scorers ranker --random 1
+        expect_err "score unknown ranker" 1 "ranker 9 does not exist" \
+            "$ghnas" score --db "$gdb" --ranker 9 --scorers ranker --random 1
+        expect_err "score ranker of another space" 2 "fitted on search space 'nb201' and cannot rank.*'nb101'" \
+            "$ghnas" score --db "$gdb" --ranker 2 --space nb101 --scorers ranker --random 1
+        expect_err "score ranker with --ghn" 2 "leave --ghn out" \
+            "$ghnas" score --db "$gdb" --ranker 1 --ghn "$sdir/garbage.db" --scorers ranker --random 1
+        out=$("$ghnas" search --db "$gdb" --scorer ranker --ranker 1 --val-n 64 --budget 8 \
+            --eval-top 0 --quiet 2>"$tmp/err")
+        rc=$?
+        [ $rc -eq 0 ] && grep -q "^best ranker" <<<"$out" && ok "search --scorer ranker" ||
+            bad "search --scorer ranker" "exit $rc, $out $(head -c 300 "$tmp/err")"
+        rrun=$("$ghnas" query "$gdb" sql "SELECT max(id) FROM runs WHERE kind = 'search'" --format csv | tail -1)
+        out=$("$ghnas" search --db "$gdb" --resume "$rrun" --budget 12 --quiet 2>"$tmp/err")
+        grep -q "finished: 12 architectures (4 scored" <<<"$out" && ok "search --scorer ranker resumes" ||
+            bad "search --scorer ranker resumes" "$out $(head -c 300 "$tmp/err")"
+        expect_err "search ranker and --ghn" 2 "leave --ghn out" \
+            "$ghnas" search --db "$gdb" --scorer ranker --ranker 1 --ghn 1 --eval-top 0
+        expect_err "search ranker of another space" 2 "cannot rank architectures of 'nb101'" \
+            "$ghnas" search --db "$gdb" --scorer ranker --ranker 2 --space nb101 --eval-top 0
+        expect_err "search without a ranker" 1 "has no ranker for space 'nb201'.*ghnas rank" \
+            "$ghnas" search --db "$pdb" --scorer ranker --eval-top 0
+        # the loop that earns labels: search, train 3, fit, search with the ranker, train 3 more
+        ldb=$sdir/l.db
+        out=$("$ghnas" search --db "$ldb" --scorer params --budget 8 --learn 6 --learn-round 3 \
+            --learn-epochs 1 --learn-train-n 256 --eval-top 0 --quiet 2>"$tmp/err")
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "^learn round 1: trained in evaluate run 2 (3 trainings so far); ranker 1 on 3 labels" <<<"$out" &&
+            grep -q "^learn round 2: trained in evaluate run 4 (6 trainings so far); ranker 2 on 6 labels" <<<"$out"; then
+            ok "search --learn: two rounds"
+        else
+            bad "search --learn: two rounds" "exit $rc, $out $(head -c 300 "$tmp/err")"
+        fi
+        expect_out "search --learn trained 6 distinct" $'n,a\n6,6' "$ghnas" query "$ldb" sql \
+            "SELECT count(*) AS n, count(DISTINCT arch_id) AS a FROM trainings WHERE status = 'finished'" --format csv
+        out=$("$ghnas" search --db "$ldb" --resume 1 --quiet 2>"$tmp/err")
+        grep -q "^learn round 2: trained in evaluate run 4 (6 trainings so far); ranker 2;" <<<"$out" &&
+            [ "$("$ghnas" query "$ldb" sql "SELECT count(*) FROM rankers" --format csv | tail -1)" = 2 ] &&
+            ok "search --learn resumes without redoing" ||
+            bad "search --learn resumes without redoing" "$out $(head -c 300 "$tmp/err")"
+        expect_err "search --learn-round 2" 2 "learn-round: 2 is out of range" \
+            "$ghnas" search --db "$ldb" --learn 4 --learn-round 2
+        expect_err "search --resume --learn" 2 "learn cannot change when resuming" \
+            "$ghnas" search --db "$ldb" --resume 1 --learn 9
 
 
         # ghnas train / score: checkpoints, resume, the store, refusals.

@@ -621,7 +621,7 @@ START_TEST(test_store__migrate_v1_to_v2_real) {
     nas_store_info info;
     nas_store_get_info(db, &info);
     ck_assert_int_eq(info.found_version, 1);
-    ck_assert_int_eq(info.version, 2);
+    ck_assert_int_eq(info.version, NAS_STORE_SCHEMA_VERSION);
     ck_assert_int_eq(nas_store_check(db), NAS_OK);
     /* v2 pieces work on the migrated data: run_state, scorers, runs.scorer. */
     nas_rng rng;
@@ -634,7 +634,7 @@ START_TEST(test_store__migrate_v1_to_v2_real) {
     nas_run_info_free(&ri);
     nas_store_close(db);
 
-    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), NAS_STORE_SCHEMA_VERSION);
     ck_assert_int_eq(sql_int(p, "SELECT higher_is_better FROM scorers WHERE name = 'val_loss'"), 0);
     ck_assert_int_eq(sql_int(p, "SELECT higher_is_better FROM scorers WHERE name = 'val_acc'"), 1);
     ck_assert_int_eq(sql_int(p, "SELECT higher_is_better FROM scorers WHERE name = 'synflow'"), 1);
@@ -659,10 +659,86 @@ START_TEST(test_store__migrate_v1_to_v2_real) {
     /* Migrating again is a no-op. */
     db = open_ok(p, 0);
     nas_store_get_info(db, &info);
-    ck_assert_int_eq(info.found_version, 2);
+    ck_assert_int_eq(info.found_version, NAS_STORE_SCHEMA_VERSION);
     nas_store_close(db);
     ck_assert_ptr_null(nas_store_schema_step(0));
     ck_assert_ptr_null(nas_store_schema_step(NAS_STORE_SCHEMA_VERSION + 1));
+}
+END_TEST
+
+/* Rankers: a v2 store migrates to v3 with the table; add, find, read back, list, and the labels
+   a ranker learns from (finished scratch trainings of the space and data set only). */
+START_TEST(test_store__rankers_and_labels) {
+    char p[512];
+    test_tpath(p, "rk.db");
+    ck_assert_int_eq(nas_store_debug_create(p, 2), NAS_OK);
+    ck_assert_int_eq(
+        nas_store_debug_exec(
+            p, "INSERT INTO runs (id, kind, status, space, dataset) VALUES"
+               " (1, 'evaluate', 'finished', 'nb201', 'fm'), (2, 'evaluate', 'finished', 'nb101',"
+               " 'fm');"
+               "INSERT INTO architectures (id, space, canonical_hash, arch) VALUES"
+               " (1, 'nb201', 'a', 'A'), (2, 'nb201', 'b', 'B'), (3, 'nb101', 'c', 'C');"
+               "INSERT INTO trainings (id, run_id, arch_id, recipe_json, epochs, val_acc, status,"
+               " init) VALUES (1, 1, 1, '{}', 1, 0.8, 'finished', 'scratch'),"
+               " (2, 1, 2, '{}', 1, 0.7, 'finished', 'scratch'),"
+               " (3, 1, 2, '{\"y\": 2}', 1, NULL, 'running', 'scratch'),"
+               " (4, 1, 1, '{\"x\": 1}', 1, 0.9, 'finished', 'ghn'),"
+               " (5, 2, 3, '{}', 1, 0.6, 'finished', 'scratch');"),
+        NAS_OK);
+    nas_store *db = open_ok(p, 0);
+    nas_store_info info;
+    nas_store_get_info(db, &info);
+    ck_assert_int_eq(info.found_version, 2);
+    int64_t id = 0;
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", &id), NAS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "ghnas rank"));
+    nas_ranker_record rec = {.space = "nb201", .dataset = "fm", .model = "gp"};
+    ck_assert_int_eq(nas_store_ranker_add(db, &rec, &id), NAS_EINVAL); /* no bytes */
+    const char bytes[5] = "RNKR";
+    rec.checkpoint = bytes;
+    rec.checkpoint_bytes = sizeof bytes;
+    rec.n_labels = 2;
+    rec.cv_tau = (double)NAN;
+    rec.cv_rho = 0.5;
+    rec.seconds = 1.5;
+    rec.recipe_json = "{\"net_C\": 8}";
+    ck_assert_int_eq(nas_store_ranker_add(db, &rec, &id), NAS_OK);
+    ck_assert_int_eq(id, 1);
+    rec.model = "ridge";
+    ck_assert_int_eq(nas_store_ranker_add(db, &rec, &id), NAS_OK);
+    int64_t found = 0;
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", &found), NAS_OK);
+    ck_assert_int_eq(found, 2); /* the newest */
+    void *b = NULL;
+    size_t n = 0;
+    int64_t ghn = -1;
+    char *recipe = NULL;
+    ck_assert_int_eq(nas_store_ranker_checkpoint(db, 1, &b, &n, &ghn, &recipe), NAS_OK);
+    ck_assert_uint_eq(n, sizeof bytes);
+    ck_assert_mem_eq(b, bytes, n);
+    ck_assert_int_eq(ghn, 0);
+    ck_assert_str_eq(recipe, "{\"net_C\": 8}");
+    nas_free(b);
+    nas_free(recipe);
+    ck_assert_int_eq(nas_store_ranker_checkpoint(db, 9, &b, &n, NULL, NULL), NAS_ENOTFOUND);
+    nas_store_table t = {0};
+    ck_assert_int_eq(nas_store_query_rankers(db, &t), NAS_OK);
+    ck_assert_int_eq(t.n_rows, 2);
+    ck_assert_str_eq(nas_store_table_at(&t, 1, nas_store_table_col(&t, "model"))->s, "ridge");
+    ck_assert_int_eq(nas_store_table_at(&t, 0, nas_store_table_col(&t, "cv_tau"))->type,
+                     NAS_STORE_NULL);
+    nas_store_table_free(&t);
+    ck_assert_int_eq(nas_store_query_labels(db, "nb201", "fm", 0, &t), NAS_OK);
+    ck_assert_int_eq(t.n_rows, 2); /* not the running one, the ghn-init one, the nb101 one */
+    ck_assert_int_eq(nas_store_table_at(&t, 0, 0)->i, 1);
+    ck_assert_str_eq(nas_store_table_at(&t, 1, 2)->s, "B");
+    nas_store_table_free(&t);
+    ck_assert_int_eq(nas_store_query_labels(db, "nb201", "fm", 2, &t), NAS_OK);
+    ck_assert_int_eq(t.n_rows, 0);
+    nas_store_table_free(&t);
+    nas_store_close(db);
+    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), NAS_STORE_SCHEMA_VERSION);
 }
 END_TEST
 
@@ -1313,6 +1389,7 @@ Suite *nas_test_store_suite(void) {
     tc = tcase_create("migration");
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_store__migrate_v1_to_v2_real);
+    tcase_add_test(tc, test_store__rankers_and_labels);
     suite_add_tcase(s, tc);
     tc = tcase_create("refusal");
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
