@@ -10,6 +10,9 @@
  *   params     parameter count of the compiled net            lower is better   needs nothing
  *   flops      2 x multiply-accumulates per image              lower is better   needs nothing
  *   ghn        validation accuracy of GHN-predicted weights    higher (ghn_acc)  a GHN + its data
+ *   ghn_loss   their validation cross-entropy                  lower             a GHN + its data
+ *   ghn_bn, ghn_bn_loss  the same with BN recalibrated on       higher (ghn_bn_acc) / lower
+ *              training images (running statistics) instead of each batch's own
  *   grad_norm, snip, synflow, jacob_cov, naswot
  *              zero-cost proxies at initialisation (proxy.h)   higher is better  a data batch
  *   ranker     validation accuracy a learned ranker (rank.h)   higher is better  a fitted ranker
@@ -95,6 +98,10 @@ typedef struct nas_ghn_scorer_config {
     nas_data_norm norm;
     int batch;           /* evaluation batch: BN uses its statistics (>= 1) */
     const char *data_id; /* where the images come from, for the recipe ("fashion-mnist val ...") */
+    /* ghn_bn, ghn_bn_loss: BN recalibrated on these training images instead (ghn.h); calib.ds
+       NULL = not available */
+    nas_ghn_bn_calib calib;
+    const char *calib_id; /* where the calibration images come from, for the recipe */
 } nas_ghn_scorer_config;
 
 /* What a registry entry may need (bit flags). */

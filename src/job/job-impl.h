@@ -13,6 +13,10 @@
 /* Proxies see one batch of this many training images (zero-cost-nas' default). */
 #define NAS_I_JOB_PROXY_BATCH 64
 
+/* ghn_bn scorers: BN recalibrated on this many batches of NAS_I_JOB_PROXY_BATCH training images
+ * (the first of the training split). */
+#define NAS_I_JOB_BN_CALIB_BATCHES 4
+
 /* The validation split a new GHN is trained beside, and that the proxies' training split
  * leaves out: this many images with this split seed. */
 #define NAS_I_JOB_VAL_N      10000

@@ -22,6 +22,9 @@ static nas_score_inputs job_inputs(const nas_ghn *g, const nas_ghn_data_info *in
                                    const nas_dataset *ds, const nas_data_split *split,
                                    int64_t val_n, data_ids *ids) {
     char *ghn_id = ids->ghn, *data_id = ids->data;
+    const int64_t fit = split->n_train / NAS_I_JOB_PROXY_BATCH; /* whole batches available */
+    const int calib_batches =
+        (int)(fit < NAS_I_JOB_BN_CALIB_BATCHES ? fit : NAS_I_JOB_BN_CALIB_BATCHES);
     snprintf(ghn_id, sizeof ids->ghn, "%s validation split %lld/seed %llu, first images",
              info->dataset, (long long)info->n_val, (unsigned long long)info->split_seed);
     snprintf(data_id, sizeof ids->data, "%s training split (validation %lld/seed %llu)",
@@ -32,7 +35,12 @@ static nas_score_inputs job_inputs(const nas_ghn *g, const nas_ghn_data_info *in
                                    .n = val_n < split->n_val ? val_n : split->n_val,
                                    .norm = info->norm,
                                    .batch = info->eval_batch > 0 ? info->eval_batch : 128,
-                                   .data_id = ghn_id},
+                                   .data_id = ghn_id,
+                                   .calib = {.ds = calib_batches > 0 ? ds : NULL,
+                                             .idx = split->train,
+                                             .batches = calib_batches,
+                                             .batch_size = NAS_I_JOB_PROXY_BATCH},
+                                   .calib_id = data_id},
                            .data = {.ds = ds,
                                     .idx = split->train,
                                     .n = split->n_train,

@@ -51,6 +51,8 @@ static nas_score_inputs all_inputs(const nas_ghn *g, const nas_dataset *ds) {
     nas_data_norm_identity(&in.ghn.norm, ds->c);
     in.ghn.batch = 8;
     in.ghn.data_id = "noise val";
+    in.ghn.calib = (nas_ghn_bn_calib){.ds = ds, .idx = NULL, .batches = 2, .batch_size = 8};
+    in.ghn.calib_id = "noise train";
     in.data.ds = ds;
     in.data.n = ds->n;
     nas_data_norm_identity(&in.data.norm, ds->c);
@@ -157,6 +159,8 @@ START_TEST(test_score__registry_directions) {
         {"flops", "flops", false, NAS_SCORE_NEEDS_NONE},
         {"ghn", "ghn_acc", true, NAS_SCORE_NEEDS_GHN},
         {"ghn_loss", "ghn_loss", false, NAS_SCORE_NEEDS_GHN},
+        {"ghn_bn", "ghn_bn_acc", true, NAS_SCORE_NEEDS_GHN},
+        {"ghn_bn_loss", "ghn_bn_loss", false, NAS_SCORE_NEEDS_GHN},
         {"grad_norm", "grad_norm", true, NAS_SCORE_NEEDS_DATA},
         {"snip", "snip", true, NAS_SCORE_NEEDS_DATA},
         {"synflow", "synflow", true, NAS_SCORE_NEEDS_DATA},
