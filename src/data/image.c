@@ -85,14 +85,14 @@ static uint32_t be32(const unsigned char *p) {
 
 static nas_status read_idx(const char *path, const unsigned char *b, size_t len, int c, int h,
                            int w, uint8_t **out, int64_t *n) {
-    if (len < 16) {
-        return nas_error(NAS_EFORMAT, "%s: IDX header truncated (%zu bytes)", path, len);
-    }
     if (be32(b) != IDX_IMAGES) {
         return nas_error(NAS_EFORMAT,
                          "%s: IDX magic 0x%08x is not an images file (0x00000803; a labels file "
                          "goes to --labels)",
                          path, be32(b));
+    }
+    if (len < 16) {
+        return nas_error(NAS_EFORMAT, "%s: IDX header truncated (%zu bytes)", path, len);
     }
     uint32_t cnt = be32(b + 4), rows = be32(b + 8), cols = be32(b + 12);
     if (rows != (uint32_t)h || cols != (uint32_t)w || c != 1) {
