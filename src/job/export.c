@@ -84,7 +84,7 @@ static nas_status from_training(const nas_job_model_source *s, resolved *r) {
     nas_store_close(db);
     NAS_CHECK(st);
     if (t.status != NAS_RUN_FINISHED) {
-        st = nas_error(NAS_EINVAL,
+        st = nas_error(NAS_ENOTFOUND,
                        "training %lld of %s is %s (%d of %d epochs): only a finished training "
                        "keeps its weights (ghnas evaluate resumes it)",
                        (long long)t.id, s->db, nas_run_status_name(t.status), t.epochs_done,

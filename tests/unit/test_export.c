@@ -467,7 +467,7 @@ START_TEST(test_export__job_refusals) {
     test_tpath(out, "m.onnx");
     ck_assert_int_eq(export_training(db, 99, out), NAS_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "training 99 does not exist"));
-    ck_assert_int_eq(export_training(db, 1, out), NAS_EINVAL);
+    ck_assert_int_eq(export_training(db, 1, out), NAS_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "is running"));
     ck_assert_int_eq(export_training(db, 2, out), NAS_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "no kept weights"));
