@@ -26,7 +26,8 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev libigraph-dev libsqlite3-dev
-          sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev dataset-fashion-mnist)
+          sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev libpng-dev dataset-fashion-mnist
+          python3-onnx python3-numpy)
 [ "$dev" = 1 ] && packages+=(clang-format python3)
 
 missing=()
@@ -41,6 +42,21 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
+fi
+
+# ONNX Runtime for the export tests (tests/onnx): Node.js and npm when missing, then the npm
+# packages locked in tests/onnx/package-lock.json (CPU binaries bundled; no install scripts).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "setup: installing nodejs npm"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        nodejs npm >/dev/null
+fi
+if [ ! -d "$root/tests/onnx/node_modules/onnxruntime-node" ]; then
+    echo "setup: npm ci in tests/onnx (onnxruntime-node)"
+    (cd "$root/tests/onnx" && npm ci --ignore-scripts --no-audit --no-fund --silent >/dev/null)
 fi
 
 [ "$do_build" = 1 ] || exit 0

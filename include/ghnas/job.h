@@ -18,6 +18,7 @@
 
 #include "ghnas/core.h"
 #include "ghnas/eval.h"
+#include "ghnas/export.h"
 #include "ghnas/ghn.h"
 #include "ghnas/score.h"
 #include "ghnas/search.h"
@@ -325,6 +326,94 @@ typedef struct nas_job_query_result {
 
 nas_status nas_job_query(const nas_job_query_params *p, nas_job_query_result *res);
 void nas_job_query_result_free(nas_job_query_result *res);
+
+/* ---- export / predict: a trained (or GHN-predicted) model ----------------------------------- */
+
+/*
+ * Where the model comes from: a finished training of a store (its kept weights), or an
+ * architecture with weights predicted by a GHN (or randomly initialised, to test the export
+ * itself). Predicted and random weights get BatchNorm running statistics from bn_calib batches
+ * of training images (the GHN's data split and normalisation; the random ones: the training
+ * split of fashion-mnist without the default validation images, normalised on itself).
+ */
+typedef struct nas_job_model_source {
+    const char *db;       /* results store (with training, or a stored GHN id as ghn) */
+    int64_t training;     /* > 0: that finished training of db */
+    const char *arch;     /* else this architecture text ... */
+    const char *space;    /* ... of this space (NULL = the GHN's, else nb201) */
+    const char *ghn;      /* ... with this GHN's weights: a checkpoint file, or an id of db */
+    bool random_init;     /* ... or random weights (seed) instead of a GHN's */
+    int C, N;             /* skeleton (0 = the space's) */
+    uint64_t seed;        /* random weights (1) */
+    int bn_calib;         /* BN statistics from this many batches (8) */
+    int bn_batch;         /* of this many images (0 = the GHN's evaluation batch, else 128) */
+    const char *data_dir; /* data set directory (NULL = default) */
+} nas_job_model_source;
+
+/* What the model is, for printing and metadata. */
+typedef struct nas_job_model_info {
+    char source[160]; /* "training 3 of x.db", "GHN ghn.ckpt", "random init (seed 1)" */
+    char space[64];
+    char arch[NAS_ARCH_STR_MAX];
+    char dataset[32];
+    int64_t n_params;
+    int classes;
+    double train_acc, val_acc, test_acc; /* a stored training's; NaN otherwise */
+} nas_job_model_info;
+
+typedef struct nas_job_export_params {
+    nas_job_model_source src;
+    const char *out;    /* the file written (required; replaced atomically) */
+    const char *format; /* "onnx" or "npz" (NULL = by out's extension, else onnx) */
+} nas_job_export_params;
+
+nas_job_export_params nas_job_export_defaults(void);
+
+typedef struct nas_job_export_result {
+    nas_job_model_info model;
+    char format[8]; /* "onnx" or "npz" */
+    size_t bytes;   /* written */
+    int n_meta;     /* ONNX metadata entries written */
+} nas_job_export_result;
+
+/* Resolve the model and write it. Bad sources are NAS_EINVAL / NAS_ENOTFOUND / NAS_EFORMAT with
+ * a message naming the training, GHN or file; an unwritable out is NAS_EIO (nothing written). */
+nas_status nas_job_export(const nas_job_export_params *p, nas_job_export_result *res);
+
+typedef struct nas_job_predict_params {
+    nas_job_model_source src;
+    const char *const *inputs; /* image files: PNG, PGM or IDX (nas_data_read_images) */
+    int n_inputs;
+    const char *labels; /* IDX labels of the one IDX input (NULL = none) */
+    int64_t limit;      /* at most this many images (0 = all) */
+    int batch;          /* images per forward pass (256) */
+} nas_job_predict_params;
+
+nas_job_predict_params nas_job_predict_defaults(void);
+
+typedef struct nas_job_predict_result {
+    nas_job_model_info model;
+    int64_t n; /* images */
+    int classes;
+    float *logits;   /* [n, classes] */
+    float *probs;    /* [n, classes] softmax of the logits */
+    int32_t *pred;   /* [n] argmax */
+    int32_t *labels; /* [n] or NULL */
+    int32_t *file;   /* [n] index into inputs of each image's file */
+    int64_t *index;  /* [n] index of the image in its file */
+    double accuracy; /* with labels; NaN otherwise */
+} nas_job_predict_result;
+
+nas_status nas_job_predict(const nas_job_predict_params *p, nas_job_predict_result *res);
+void nas_job_predict_result_free(nas_job_predict_result *res);
+
+/* Fashion-MNIST's class names ("T-shirt/top", ...; NULL for another data set or class). */
+const char *nas_job_class_name(const char *dataset, int k);
+
+/* Drop the kept weights of training `training` of store `db` (0 = of all), then shrink the
+ * file; *n_dropped rows and *bytes of weights. */
+nas_status nas_job_drop_weights(const char *db, int64_t training, int64_t *n_dropped,
+                                int64_t *bytes);
 
 #ifdef __cplusplus
 }

@@ -44,7 +44,7 @@
 extern "C" {
 #endif
 
-#define NAS_STORE_SCHEMA_VERSION 3          /* PRAGMA user_version written by this build */
+#define NAS_STORE_SCHEMA_VERSION 4          /* PRAGMA user_version written by this build */
 #define NAS_STORE_APPLICATION_ID 0x67686E73 /* PRAGMA application_id: "ghns" */
 
 /* Environment variable (testing aid): writers may not grow a file beyond this many pages
@@ -289,6 +289,51 @@ nas_status nas_store_training_finish(nas_store *db, int64_t training_id, nas_run
 /* The resume checkpoint (heap bytes for nas_free); NAS_ENOTFOUND when there is none. */
 nas_status nas_store_training_checkpoint(nas_store *db, int64_t training_id, void **bytes,
                                          size_t *n);
+
+/* ---- kept weights of finished trainings (schema v4) ---------------------------------------- */
+
+/* What a finished training keeps: its final weights as bytes of a documented layout. */
+typedef struct nas_kept_weights {
+    const char *format; /* layout name and version, e.g. "ghnas-model/1" */
+    int64_t n_params;   /* parameter floats in it */
+    const void *bytes;
+    size_t n_bytes; /* > 0, < 2 GiB */
+} nas_kept_weights;
+
+/*
+ * nas_store_training_finish, and when status is finished and kw is non-NULL, the kept weights
+ * (trained_weights row, replacing an older one) in the same transaction: a reader sees the
+ * training finished together with its weights or neither.
+ */
+nas_status nas_store_training_finish_kept(nas_store *db, int64_t training_id, nas_run_status status,
+                                          double train_acc, double val_acc, double test_acc,
+                                          const nas_kept_weights *kw);
+
+/* One training with what its export needs. Strings are heap copies (nas_store_training_free). */
+typedef struct nas_store_training {
+    int64_t id, run_id, arch_id;
+    nas_run_status status;
+    int epochs, epochs_done;
+    double train_acc, val_acc, test_acc; /* NaN when not recorded */
+    double seconds;                      /* training time */
+    char *space, *dataset, *arch, *init, *recipe_json;
+    bool has_weights;        /* a trained_weights row exists */
+    char weights_format[32]; /* its format ("" without) */
+    int64_t weights_bytes;   /* its size */
+    void *weights;           /* the bytes when asked for and kept (nas_free), else NULL */
+} nas_store_training;
+
+/* Training `id` (NAS_ENOTFOUND naming it when unknown); with_weights also reads the kept bytes. */
+nas_status nas_store_training_get(nas_store *db, int64_t id, bool with_weights,
+                                  nas_store_training *out);
+void nas_store_training_free(nas_store_training *t);
+
+/*
+ * Delete the kept weights of training `id` (0 = of every training), then VACUUM so the file
+ * shrinks. *n_dropped and *bytes (either may be NULL) say how many rows and blob bytes went.
+ * An id that has none is NAS_ENOTFOUND. The trainings themselves (accuracies, curves) stay.
+ */
+nas_status nas_store_drop_weights(nas_store *db, int64_t id, int64_t *n_dropped, int64_t *bytes);
 
 /* ---- GHN models ------------------------------------------------------------------------------ */
 

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "cmd_evaluate.h"
+#include "cmd_export.h"
 #include "cmd_query.h"
 #include "cmd_rank.h"
 #include "cmd_score.h"
@@ -20,7 +21,10 @@ static int cmd_version(int argc, char **argv);
 static const nas_cli_command commands[] = {
     {"evaluate", nas_cli_evaluate,
      "train architectures of a search run; Kendall tau / Spearman rho"},
-    {"query", nas_cli_query, "read a results store: runs, top, arch, pareto, ghns, rankers, sql"},
+    {"export", nas_cli_export, "write a trained model (or GHN-predicted weights) as ONNX or .npz"},
+    {"predict", nas_cli_predict, "run a trained model on images (PNG, PGM, IDX): classes"},
+    {"query", nas_cli_query,
+     "read a results store: runs, top, arch, pareto, ghns, rankers, sql, drop-weights"},
     {"rank", nas_cli_rank, "fit a learned ranker on a store's trainings (the ranker scorer)"},
     {"score", nas_cli_score, "score architectures with a trained GHN (predicted weights)"},
     {"search", nas_cli_search,

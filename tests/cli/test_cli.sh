@@ -160,8 +160,8 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     [ ! -e "$tmp/nope.db" ] && ok "query does not create a db" || bad "query does not create a db"
     expect_err "query no action" 2 "missing action" "$ghnas" query "$qdb"
     expect_err "query unknown action" 2 \
-        "unknown action 'frob' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade\)" "$ghnas" query "$qdb" frob
-    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade\)" \
+        "unknown action 'frob' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade, drop-weights\)" "$ghnas" query "$qdb" frob
+    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade, drop-weights\)" \
         "$ghnas" query "$qdb"
     expect_err "query bad format" 2 "unknown format 'xml'" "$ghnas" query "$qdb" runs --format xml
     expect_err "query -k zero" 2 "out of range" "$ghnas" query "$qdb" top -k 0
@@ -205,7 +205,7 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     else
         bad "query upgrade disk full" "exit $rc, stderr: $(head -c 300 "$tmp/err")"
     fi
-    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v3" "$ghnas" query "$tmp/v1.db" upgrade
+    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v4" "$ghnas" query "$tmp/v1.db" upgrade
     expect_out "query upgraded runs" $'id\n1' "$ghnas" query "$tmp/v1.db" sql "SELECT id FROM runs" --format csv
 
     # Permissions, as an unprivileged user (root reads and writes everything).
@@ -687,6 +687,78 @@ out=$("$ghnas" score --scorer params -- "$NB201_BENCH" 2>/dev/null)
 expect_err "score unknown option" 2 "score: unknown option '--randon'" "$ghnas" score --randon 2
 expect_err "score malformed value" 2 "random: 'x' is not an integer" "$ghnas" score --scorer params --random=x
 expect_err "score missing value" 2 "ghn needs a value" "$ghnas" score --ghn
+
+
+# ---- export / predict / drop-weights (issue 14) ----------------------------------------------------
+edir="$tmp/export"
+mkdir -p "$edir"
+edb="$edir/e.db"
+for c in export predict; do
+    "$ghnas" $c --help >/dev/null 2>&1 && ok "$c --help" || bad "$c --help"
+done
+if "$ghnas" search --db "$edb" --scorer params --budget 4 --C 4 --N 1 --eval-top 1 \
+    --eval-epochs 1 --eval-train-n 256 --quiet >/dev/null 2>"$tmp/err"; then
+    ok "export: a store with one finished training"
+    "$ghnas" export --db "$edb" --training 1 --out "$edir/m.onnx" >"$tmp/out" 2>"$tmp/err" &&
+        grep -q "wrote .*m.onnx (onnx" "$tmp/out" && [ -s "$edir/m.onnx" ] &&
+        ok "export --training to onnx" || bad "export --training to onnx" "$(cat "$tmp/out" "$tmp/err")"
+    "$ghnas" export --db "$edb" --training 1 -o "$edir/m.npz" >/dev/null 2>&1 &&
+        [ "$(head -c 2 "$edir/m.npz")" = PK ] && ok "export --training to npz" ||
+        bad "export --training to npz"
+    fm=${GHNAS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+    out=$("$ghnas" predict --db "$edb" --training 1 -n 5 --labels "$fm/t10k-labels-idx1-ubyte.gz" \
+        "$fm/t10k-images-idx3-ubyte.gz" 2>"$tmp/err")
+    [ "$(wc -l <<<"$out")" = 6 ] && head -1 <<<"$out" | grep -q "^file,index,label,pred,class,prob,p0" &&
+        grep -q "accuracy" "$tmp/err" && ok "predict IDX with labels (csv)" ||
+        bad "predict IDX with labels (csv)" "$out $(cat "$tmp/err")"
+    { printf 'P5\n28 28\n255\n'; head -c 784 /dev/zero; } >"$edir/a.pgm"
+    "$ghnas" predict --db "$edb" --training 1 --format json "$edir/a.pgm" | grep -q '"pred": ' &&
+        ok "predict PGM (json)" || bad "predict PGM (json)"
+    { printf 'P5\n32 32\n255\n'; head -c 1024 /dev/zero; } >"$edir/b.pgm"
+    expect_err "predict wrong image size" 1 "b.pgm: the image is 32x32.*takes 28x28" \
+        "$ghnas" predict --db "$edb" --training 1 "$edir/b.pgm"
+    printf 'GIF89a....' >"$edir/c.gif"
+    expect_err "predict wrong image format" 1 "c.gif: not an image ghnas reads" \
+        "$ghnas" predict --db "$edb" --training 1 "$edir/c.gif"
+    expect_err "predict without images" 2 "at least one IMAGE" \
+        "$ghnas" predict --db "$edb" --training 1
+    expect_err "export unknown training" 1 "training 7 does not exist" \
+        "$ghnas" export --db "$edb" --training 7 --out "$edir/x.onnx"
+    expect_err "export unwritable output" 1 "cannot write into directory '/nonexistent/d'" \
+        "$ghnas" export --db "$edb" --training 1 --out /nonexistent/d/x.onnx
+    cp "$edir/m.onnx" "$edir/keep.onnx"
+    "$ghnas" query "$edb" sql "SELECT 1" >/dev/null
+    sqlite3 "$edb" "UPDATE trained_weights SET weights = CAST(zeroblob(bytes) AS BLOB)" 2>/dev/null ||
+        "$ghnas" query "$edb" upgrade >/dev/null
+    expect_err "export damaged kept weights" 1 "kept weights of training 1.*not a ghnas" \
+        "$ghnas" export --db "$edb" --training 1 --out "$edir/m.onnx"
+    cmp -s "$edir/m.onnx" "$edir/keep.onnx" && ok "a refused export leaves the output alone" ||
+        bad "a refused export leaves the output alone"
+    out=$("$ghnas" query "$edb" drop-weights 1 2>&1)
+    grep -q "dropped the kept weights of 1 training" <<<"$out" && ok "query drop-weights" ||
+        bad "query drop-weights" "$out"
+    expect_err "export after drop-weights" 1 "training 1 of .* has no kept weights" \
+        "$ghnas" export --db "$edb" --training 1 --out "$edir/x.onnx"
+    expect_err "drop-weights again" 1 "training 1 has no kept weights" \
+        "$ghnas" query "$edb" drop-weights 1
+    expect_err "drop-weights bad id" 2 "'x' is not an integer" "$ghnas" query "$edb" drop-weights x
+    sqlite3 "$edb" "UPDATE trainings SET status = 'interrupted'" 2>/dev/null &&
+        expect_err "export unfinished training" 1 "training 1 of .* is interrupted" \
+            "$ghnas" export --db "$edb" --training 1 --out "$edir/x.onnx"
+else
+    bad "export: a store with one finished training" "$(head -c 400 "$tmp/err")"
+fi
+expect_err "export without a model" 2 "give --db DB --training ID, or an ARCH" \
+    "$ghnas" export --out "$edir/x.onnx"
+expect_err "export ARCH without weights" 2 "ARCH needs its weights" \
+    "$ghnas" export "$NB201_BENCH" --out "$edir/x.onnx"
+expect_err "export without --out" 2 "missing --out" "$ghnas" export "$NB201_BENCH" --init random
+expect_err "export bad --format" 2 "'tflite' is not onnx or npz" \
+    "$ghnas" export "$NB201_BENCH" --init random --out x --format tflite
+expect_err "export --training without --db" 2 "training needs --db" \
+    "$ghnas" export --training 1 --out "$edir/x.onnx"
+expect_err "export --ghn garbage" 1 "not a ghnas GHN checkpoint" \
+    "$ghnas" export "$NB201_BENCH" --ghn "$edir/a.pgm" --out "$edir/x.onnx"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -742,7 +742,97 @@ START_TEST(test_store__rankers_and_labels) {
 }
 END_TEST
 
-/* ---- refusals -------------------------------------------------------------------------------- */
+/* Issue 14: v4 keeps the weights of finished trainings. A v2 store with a finished training
+ * (whose checkpoint was cleared) migrates: the training is intact and has no kept weights;
+ * trainings finished afterwards keep theirs, atomically with the status; drop-weights removes
+ * them. */
+START_TEST(test_store__migrate_v2_to_v4_kept_weights) {
+    char p[512];
+    test_tpath(p, "v2.db");
+    ck_assert_int_eq(nas_store_debug_create(p, 2), NAS_OK);
+    ck_assert_int_eq(
+        nas_store_debug_exec(
+            p, "INSERT INTO runs (id, kind, status, space, dataset, scorer) VALUES"
+               " (1, 'search', 'finished', 'nb201', 'fm', 'acc'),"
+               " (2, 'evaluate', 'finished', 'nb201', 'fm', '');"
+               "INSERT INTO architectures (id, space, canonical_hash, arch) VALUES"
+               " (1, 'nb201', 'a', 'A'), (2, 'nb201', 'b', 'B');"
+               "INSERT INTO trainings (id, run_id, arch_id, epochs, epochs_done, test_acc, status)"
+               " VALUES (1, 2, 1, 2, 2, 0.8, 'finished');"),
+        NAS_OK);
+    nas_store *db = NULL;
+    ck_assert_int_eq(nas_store_open(&db, p, NAS_STORE_READONLY), NAS_EUNSUPPORTED);
+    db = open_ok(p, 0);
+    nas_store_info info;
+    nas_store_get_info(db, &info);
+    ck_assert_int_eq(info.found_version, 2);
+    ck_assert_int_eq(info.version, NAS_STORE_SCHEMA_VERSION);
+    ck_assert_int_eq(nas_store_check(db), NAS_OK);
+    nas_store_training t;
+    ck_assert_int_eq(nas_store_training_get(db, 1, true, &t), NAS_OK);
+    ck_assert_int_eq(t.status, NAS_RUN_FINISHED);
+    ck_assert(!t.has_weights);
+    ck_assert_ptr_null(t.weights);
+    ck_assert_double_eq_tol(t.test_acc, 0.8, 1e-12);
+    ck_assert_str_eq(t.arch, "A");
+    ck_assert_str_eq(t.space, "nb201");
+    nas_store_training_free(&t);
+    ck_assert_int_eq(nas_store_training_get(db, 9, false, &t), NAS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "training 9 does not exist"));
+
+    /* A training finished now keeps its weights; a failed one does not. */
+    nas_training_spec ts = {
+        .run_id = 2, .arch_id = 2, .recipe_json = "{}", .init = "scratch", .epochs = 1};
+    nas_training_info ti;
+    ck_assert_int_eq(nas_store_training_begin(db, &ts, &ti), NAS_OK);
+    unsigned char blob[100];
+    for (int i = 0; i < 100; i++) {
+        blob[i] = (unsigned char)(i * 7);
+    }
+    nas_kept_weights kw = {"test/1", 25, blob, sizeof blob};
+    nas_kept_weights bad = {"", 25, blob, sizeof blob};
+    ck_assert_int_eq(
+        nas_store_training_finish_kept(db, ti.id, NAS_RUN_FINISHED, 0.9, 0.8, 0.7, &bad),
+        NAS_EINVAL);
+    ck_assert_int_eq(
+        nas_store_training_finish_kept(db, ti.id, NAS_RUN_FINISHED, 0.9, 0.8, 0.7, &kw), NAS_OK);
+    ck_assert_int_eq(nas_store_training_get(db, ti.id, true, &t), NAS_OK);
+    ck_assert(t.has_weights);
+    ck_assert_str_eq(t.weights_format, "test/1");
+    ck_assert_int_eq(t.weights_bytes, 100);
+    ck_assert_mem_eq(t.weights, blob, sizeof blob);
+    ck_assert_double_eq_tol(t.test_acc, 0.7, 1e-12);
+    nas_store_training_free(&t);
+    ck_assert_int_eq(nas_store_training_finish_kept(db, 99, NAS_RUN_FINISHED, 0, 0, 0, &kw),
+                     NAS_ENOTFOUND);
+    ck_assert_int_eq(sql_int(p, "SELECT count(*) FROM trained_weights"), 1); /* rolled back */
+    /* Dropping: an id without weights is refused, then all go and the trainings stay. */
+    int64_t nd = -1, bytes = -1;
+    ck_assert_int_eq(nas_store_drop_weights(db, 1, &nd, &bytes), NAS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "no kept weights"));
+    ck_assert_int_eq(nas_store_drop_weights(db, 0, &nd, &bytes), NAS_OK);
+    ck_assert_int_eq(nd, 1);
+    ck_assert_int_eq(bytes, 100);
+    ck_assert_int_eq(nas_store_training_get(db, ti.id, true, &t), NAS_OK);
+    ck_assert(!t.has_weights);
+    ck_assert_int_eq(t.status, NAS_RUN_FINISHED);
+    nas_store_training_free(&t);
+    nas_store_close(db);
+    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), NAS_STORE_SCHEMA_VERSION);
+    ck_assert_int_eq(sql_int(p, "SELECT count(*) FROM trainings"), 2);
+    /* Deleting a training deletes its kept weights (ON DELETE CASCADE). */
+    db = open_ok(p, 0);
+    ck_assert_int_eq(
+        nas_store_training_finish_kept(db, ti.id, NAS_RUN_FINISHED, 0.9, 0.8, 0.7, &kw), NAS_OK);
+    nas_store_close(db);
+    ck_assert_int_eq(nas_store_debug_exec(p, "PRAGMA foreign_keys = ON; DELETE FROM trainings"),
+                     NAS_OK);
+    ck_assert_int_eq(sql_int(p, "SELECT count(*) FROM trained_weights"), 0);
+}
+END_TEST
+
+/* ---- refusals
+ * -------------------------------------------------------------------------------- */
 
 /* Open with every mode; each must fail with `want` mentioning the path and leave the bytes. */
 static void expect_refused(const char *path, nas_status want, const char *needle) {
@@ -818,7 +908,8 @@ START_TEST(test_store__refuse_foreign_newer_damaged) {
     spit(p, whole, 50);
     expect_refused(p, NAS_EFORMAT, "only 50 bytes");
 
-    /* Damage inside (header intact): the open works, the integrity check or a query reports it. */
+    /* Damage inside (header intact): the open works, the integrity check or a query reports it.
+     */
     memset(whole + n / 2, 0x5a, 4096);
     spit(p, whole, n);
     free(whole);
@@ -1038,7 +1129,8 @@ START_TEST(test_store__sql_is_read_only) {
 }
 END_TEST
 
-/* ---- batches, concurrency, crashes ----------------------------------------------------------- */
+/* ---- batches, concurrency, crashes
+ * ----------------------------------------------------------- */
 
 START_TEST(test_store__batch_atomic_for_readers) {
     char p[512];
@@ -1390,6 +1482,7 @@ Suite *nas_test_store_suite(void) {
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_store__migrate_v1_to_v2_real);
     tcase_add_test(tc, test_store__rankers_and_labels);
+    tcase_add_test(tc, test_store__migrate_v2_to_v4_kept_weights);
     suite_add_tcase(s, tc);
     tc = tcase_create("refusal");
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
