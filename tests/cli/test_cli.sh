@@ -561,6 +561,13 @@ else
         out=$("$ghnas" score --ghn "$ck" --val-n 64 --random 2 --seed 3 "$NB201_BENCH" 2>"$tmp/err")
         [ "$(grep -vc '^#' <<<"$out")" = 3 ] && grep -q "^# 3 architectures: mean val_acc" <<<"$out" &&
             ok "score 3 architectures" || bad "score 3 architectures" "$out $(head -c 300 "$tmp/err")"
+        out=$("$ghnas" score --ghn "$ck" --val-n 64 --scorers ghn,ghn_bn,ghn_bn_loss "$NB201_BENCH" 2>"$tmp/err")
+        if grep -q "^# val_acc  val_loss  ghn_bn  ghn_bn_loss" <<<"$out" &&
+            awk '!/^#/ { exit !($3 >= 0 && $3 <= 1 && $4 > 0) }' <<<"$out"; then
+            ok "score ghn_bn, ghn_bn_loss (BN recalibrated)"
+        else
+            bad "score ghn_bn, ghn_bn_loss (BN recalibrated)" "$out $(head -c 300 "$tmp/err")"
+        fi
         head -c 1000 "$ck" >"$sdir/trunc.ckpt"
         expect_err "score truncated checkpoint" 1 "trunc.ckpt: truncated checkpoint" \
             "$ghnas" score --ghn "$sdir/trunc.ckpt" "$NB201_BENCH"
