@@ -19,6 +19,7 @@
 #include "ghnas/train.h"
 #include "ghnas/net.h"
 #include "ghnas/ghn.h"
+#include "ghnas/plot.h"
 #include "ghnas/proxy.h"
 #include "ghnas/score.h"
 #include "ghnas/rank.h"

@@ -26,7 +26,8 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev libigraph-dev libsqlite3-dev
-          sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev dataset-fashion-mnist)
+          sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev dataset-fashion-mnist
+          libcairo2-dev libgraphviz-dev)
 [ "$dev" = 1 ] && packages+=(clang-format python3)
 
 missing=()

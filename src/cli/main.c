@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "cmd_evaluate.h"
+#include "cmd_plot.h"
 #include "cmd_query.h"
 #include "cmd_score.h"
 #include "cmd_search.h"
@@ -19,7 +20,10 @@ static int cmd_version(int argc, char **argv);
 static const nas_cli_command commands[] = {
     {"evaluate", nas_cli_evaluate,
      "train architectures of a search run; Kendall tau / Spearman rho"},
+    {"plot", nas_cli_plot,
+     "draw a figure of a results store: history, pareto, curves, scorers, ghn"},
     {"query", nas_cli_query, "read a results store: runs, top, arch, pareto, ghns, sql"},
+    {"report", nas_cli_report, "write a one-file HTML report of a search run"},
     {"score", nas_cli_score, "score architectures with a trained GHN (predicted weights)"},
     {"search", nas_cli_search,
      "search a space (trains a GHN first when needed) and evaluate the best"},
