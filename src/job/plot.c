@@ -684,8 +684,22 @@ static nas_status build_scorers(nas_store *db, const nas_job_plot_params *p, fig
     nas_eval_item *items = NULL;
     nas_eval_corr *corr = NULL;
     int n_corr = 0;
-    int64_t run = 0, ev = 0;
-    NAS_CHECK(resolve_search(db, p->db, p->run, &run, &ev));
+    int64_t run = 0, ev = 0, given = p->run;
+    if (given <= 0) { /* the newest evaluate run with finished trainings */
+        NAS_CHECK(sqlf(db, &t,
+                       "SELECT max(run_id) FROM trainings WHERE status = 'finished'"
+                       " AND val_acc IS NOT NULL"));
+        if (at(&t, 0, 0)->type != NAS_STORE_INT) {
+            nas_store_table_free(&t);
+            return nas_error(NAS_ENOTFOUND,
+                             "results store '%s' has no finished trainings: the scorers figure "
+                             "compares each scorer with the trained accuracy (ghnas evaluate DB "
+                             "--run ID --sample K first)",
+                             p->db);
+        }
+        given = at(&t, 0, 0)->i;
+    }
+    NAS_CHECK(resolve_search(db, p->db, given, &run, &ev));
     if (ev == 0) {
         int n_ids = 0;
         NAS_CHECK(eval_runs_of(db, run, true, &ev, 1, &n_ids));

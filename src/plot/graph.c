@@ -6,10 +6,24 @@
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
+#include <stdio.h>
 #include <string.h>
 
 bool nas_plot_has_graphviz(void) {
     return true;
+}
+
+/* Graphviz's last error message, kept for ours instead of printed on stderr. Graphviz keeps its
+ * own global state, so layouts are not run from several threads at once anyway. */
+static char gv_error[256];
+
+static int keep_error(char *msg) {
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
+        n--;
+    }
+    snprintf(gv_error, sizeof gv_error, "%.*s", (int)n, msg);
+    return 0;
 }
 
 nas_status nas_plot_graph_svg(const char *dot, char **svg, size_t *n) {
@@ -23,10 +37,14 @@ nas_status nas_plot_graph_svg(const char *dot, char **svg, size_t *n) {
         return nas_error(NAS_EINTERNAL, "graph: Graphviz could not start (gvContext)");
     }
     nas_status st = NAS_OK;
+    gv_error[0] = '\0';
+    agusererrf old = agseterrf(keep_error);
     Agraph_t *g = agmemread(dot);
     if (!g) {
+        agseterrf(old);
         gvFreeContext(gvc);
-        return nas_error(NAS_EFORMAT, "graph: Graphviz could not read the DOT text");
+        return nas_error(NAS_EFORMAT, "graph: Graphviz could not read the DOT text%s%s",
+                         gv_error[0] ? ": " : "", gv_error);
     }
     char *out = NULL;
     unsigned int len = 0;
@@ -52,6 +70,7 @@ nas_status nas_plot_graph_svg(const char *dot, char **svg, size_t *n) {
         gvFreeRenderData(out);
     }
     agclose(g);
+    agseterrf(old);
     gvFreeContext(gvc);
     return st;
 }
