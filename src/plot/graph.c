@@ -6,6 +6,7 @@
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,8 +14,15 @@ bool nas_plot_has_graphviz(void) {
     return true;
 }
 
-/* Graphviz's last error message, kept for ours instead of printed on stderr. Graphviz keeps its
- * own global state, so layouts are not run from several threads at once anyway. */
+/*
+ * One Graphviz context for the process, made on first use and never freed: Graphviz 2.42's text
+ * layout (the pango plugin) remembers the last font name by pointer into the context's font
+ * table, so a second context after freeing the first reads freed memory. Graphviz keeps global
+ * state, so calls are serialised by a lock. Its last error message is kept for ours instead of
+ * printed on stderr.
+ */
+static GVC_t *gv_context;
+static pthread_mutex_t gv_lock = PTHREAD_MUTEX_INITIALIZER;
 static char gv_error[256];
 
 static int keep_error(char *msg) {
@@ -26,30 +34,28 @@ static int keep_error(char *msg) {
     return 0;
 }
 
-nas_status nas_plot_graph_svg(const char *dot, char **svg, size_t *n) {
-    *svg = NULL;
-    *n = 0;
-    if (!dot) {
-        return nas_error(NAS_EINVAL, "graph: no DOT text");
+static nas_status graph_svg_locked(const char *dot, char **svg, size_t *n) {
+    if (!gv_context) {
+        gv_context = gvContext();
+        if (!gv_context) {
+            return nas_error(NAS_EINTERNAL, "graph: Graphviz could not start (gvContext)");
+        }
     }
-    GVC_t *gvc = gvContext();
-    if (!gvc) {
-        return nas_error(NAS_EINTERNAL, "graph: Graphviz could not start (gvContext)");
-    }
+    GVC_t *gvc = gv_context;
     nas_status st = NAS_OK;
     gv_error[0] = '\0';
     agusererrf old = agseterrf(keep_error);
     Agraph_t *g = agmemread(dot);
     if (!g) {
         agseterrf(old);
-        gvFreeContext(gvc);
         return nas_error(NAS_EFORMAT, "graph: Graphviz could not read the DOT text%s%s",
                          gv_error[0] ? ": " : "", gv_error);
     }
     char *out = NULL;
     unsigned int len = 0;
     if (gvLayout(gvc, g, "dot") != 0) {
-        st = nas_error(NAS_EINTERNAL, "graph: Graphviz layout (dot) failed");
+        st = nas_error(NAS_EINTERNAL, "graph: Graphviz layout (dot) failed%s%s",
+                       gv_error[0] ? ": " : "", gv_error);
     } else {
         if (gvRenderData(gvc, g, "svg", &out, &len) != 0 || !out) {
             st = nas_error(NAS_EINTERNAL, "graph: Graphviz could not render SVG");
@@ -71,6 +77,17 @@ nas_status nas_plot_graph_svg(const char *dot, char **svg, size_t *n) {
     }
     agclose(g);
     agseterrf(old);
-    gvFreeContext(gvc);
+    return st;
+}
+
+nas_status nas_plot_graph_svg(const char *dot, char **svg, size_t *n) {
+    *svg = NULL;
+    *n = 0;
+    if (!dot) {
+        return nas_error(NAS_EINVAL, "graph: no DOT text");
+    }
+    pthread_mutex_lock(&gv_lock);
+    nas_status st = graph_svg_locked(dot, svg, n);
+    pthread_mutex_unlock(&gv_lock);
     return st;
 }

@@ -11,7 +11,8 @@
 #define NAS_I_PLOT_MAX_TICKS 24
 
 /* The ticks of an axis over [lo, hi] (log: values > 0, ticks at decades, with 2 and 5 between
- * when the range spans fewer than three decades; integer: whole-number steps only). */
+ * when the range spans less than 2.5 decades and at every whole multiple within about one;
+ * integer: whole-number steps only). */
 typedef struct nas_i_plot_ticks {
     int n;
     double v[NAS_I_PLOT_MAX_TICKS]; /* tick values, ascending, within [lo, hi] */

@@ -74,10 +74,12 @@ void nas_i_plot_ticks_make(double lo, double hi, bool log, bool integer, nas_i_p
         if (every < 1) {
             every = 1;
         }
-        const bool minor = lb - la < 2.5;
+        /* within about a decade every whole multiple, up to 2.5 decades 1-2-5, else decades */
+        static const double all[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, few[3] = {1, 2, 5};
+        const double *mult = lb - la < 1.2 ? all : few;
+        const int n_mult = lb - la < 1.2 ? 9 : lb - la < 2.5 ? 3 : 1;
         for (int d = d0; d <= d1 && t->n < NAS_I_PLOT_MAX_TICKS; d++) {
-            static const double mult[3] = {1.0, 2.0, 5.0};
-            for (int m = 0; m < (minor ? 3 : 1) && t->n < NAS_I_PLOT_MAX_TICKS; m++) {
+            for (int m = 0; m < n_mult && t->n < NAS_I_PLOT_MAX_TICKS; m++) {
                 if (m == 0 && d % every != 0) {
                     continue;
                 }
