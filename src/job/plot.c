@@ -385,29 +385,6 @@ cleanup:
 
 /* ---- pareto ------------------------------------------------------------------------------- */
 
-typedef struct cost_pt {
-    double cost, value;
-} cost_pt;
-
-static int cmp_cost_best(const void *a, const void *b, bool higher) {
-    const cost_pt *x = a, *y = b;
-    if (x->cost != y->cost) {
-        return x->cost < y->cost ? -1 : 1;
-    }
-    if (x->value != y->value) {
-        return (higher ? x->value > y->value : x->value < y->value) ? -1 : 1;
-    }
-    return 0;
-}
-
-static int cmp_hi(const void *a, const void *b) {
-    return cmp_cost_best(a, b, true);
-}
-
-static int cmp_lo(const void *a, const void *b) {
-    return cmp_cost_best(a, b, false);
-}
-
 static nas_status build_pareto(nas_store *db, const nas_job_plot_params *p, fig_build *b,
                                nas_plot_figure *fig, nas_job_plot_result *res) {
     nas_status st = NAS_OK;
@@ -464,38 +441,19 @@ static nas_status build_pareto(nas_store *db, const nas_job_plot_params *p, fig_
                        (long long)run, yname, cost_label);
         goto cleanup;
     }
-    cost_pt *pt = nas_arena_alloc(&b->arena, sizeof *pt * (size_t)n);
     double *x = darr(b, n), *y = darr(b, n), *fx = darr(b, n), *fy = darr(b, n);
-    OOM(pt && x && y && fx && fy);
+    int64_t *front = nas_arena_alloc(&b->arena, sizeof *front * (size_t)n);
+    OOM(x && y && fx && fy && front);
     for (int64_t i = 0; i < n; i++) {
-        pt[i].cost = num(at(&t, i, 0));
-        pt[i].value = num(at(&t, i, 1));
-        x[i] = pt[i].cost;
-        y[i] = pt[i].value;
+        x[i] = num(at(&t, i, 0));
+        y[i] = num(at(&t, i, 1));
     }
-    qsort(pt, (size_t)n, sizeof *pt, higher ? cmp_hi : cmp_lo);
-    /* The front: strictly better than every cheaper point, equal to the best of its own cost
-     * (ties kept), as nas_store_query_pareto and the pareto view decide. */
+    /* the front by the rule of nas_store_query_pareto and the pareto view (ties kept) */
     int64_t nf = 0;
-    bool have_prev = false;
-    double best_prev = 0, group_best = 0, group_cost = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (i == 0 || pt[i].cost != group_cost) {
-            if (i > 0) { /* close the previous cost group */
-                if (!have_prev || (higher ? group_best > best_prev : group_best < best_prev)) {
-                    best_prev = group_best;
-                }
-                have_prev = true;
-            }
-            group_cost = pt[i].cost;
-            group_best = pt[i].value;
-        }
-        bool beats = !have_prev || (higher ? pt[i].value > best_prev : pt[i].value < best_prev);
-        if (beats && pt[i].value == group_best) {
-            fx[nf] = pt[i].cost;
-            fy[nf] = pt[i].value;
-            nf++;
-        }
+    NAS_TRY(nas_eval_pareto(y, x, n, higher, front, &nf));
+    for (int64_t k = 0; k < nf; k++) {
+        fx[k] = x[front[k]];
+        fy[k] = y[front[k]];
     }
     nas_plot_panel *pa = new_panel(b, 3);
     OOM(pa);
