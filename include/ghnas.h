@@ -20,6 +20,7 @@
 #include "ghnas/net.h"
 #include "ghnas/ghn.h"
 #include "ghnas/export.h"
+#include "ghnas/plot.h"
 #include "ghnas/proxy.h"
 #include "ghnas/score.h"
 #include "ghnas/rank.h"

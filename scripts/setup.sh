@@ -5,6 +5,7 @@
 #   scripts/setup.sh                 install what is missing, build build/
 #   scripts/setup.sh --no-build      only install packages
 #   scripts/setup.sh --dev           also install the developer tools CI uses (clang-format)
+#   scripts/setup.sh --tests         also install what the tests use (chromium: report screenshot)
 #   scripts/setup.sh --build-dir D [--sanitize]   build into D (with ASan+UBSan)
 set -euo pipefail
 
@@ -12,14 +13,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir="$root/build"
 do_build=1
 dev=0
+tests=0
 sanitize=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-build) do_build=0 ;;
         --dev) dev=1 ;;
+        --tests) tests=1 ;;
         --sanitize) sanitize=1 ;;
         --build-dir) build_dir=$2; shift ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "setup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -27,8 +30,9 @@ done
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev libigraph-dev libsqlite3-dev
           sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev libpng-dev dataset-fashion-mnist
-          python3-onnx python3-numpy)
+          python3-onnx python3-numpy libcairo2-dev libgraphviz-dev)
 [ "$dev" = 1 ] && packages+=(clang-format python3)
+[ "$tests" = 1 ] && packages+=(chromium)
 
 missing=()
 for p in "${packages[@]}"; do

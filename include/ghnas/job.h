@@ -20,6 +20,7 @@
 #include "ghnas/eval.h"
 #include "ghnas/export.h"
 #include "ghnas/ghn.h"
+#include "ghnas/plot.h"
 #include "ghnas/score.h"
 #include "ghnas/search.h"
 #include "ghnas/store.h"
@@ -414,6 +415,88 @@ const char *nas_job_class_name(const char *dataset, int k);
  * file; *n_dropped rows and *bytes of weights. */
 nas_status nas_job_drop_weights(const char *db, int64_t training, int64_t *n_dropped,
                                 int64_t *bytes);
+
+/* ---- plot: figures of a results store ------------------------------------------------------- */
+
+typedef enum nas_job_plot_kind {
+    NAS_JOB_PLOT_HISTORY = 0, /* search score of each candidate by sequence number and the running
+                                 best, one panel per scorer of the search run */
+    NAS_JOB_PLOT_PARETO,      /* score (or trained accuracy) against params or FLOPs (log), the
+                                 Pareto front highlighted */
+    NAS_JOB_PLOT_CURVES,      /* train/validation accuracy and loss per epoch of the trainings of
+                                 an evaluate run */
+    NAS_JOB_PLOT_SCORERS,     /* every scorer against the trained validation accuracy (scatter)
+                                 and Kendall tau / Spearman rho with 95 % bootstrap intervals */
+    NAS_JOB_PLOT_GHN,         /* a GHN's training loss and batch accuracy by step */
+    NAS_JOB_PLOT_KIND_COUNT
+} nas_job_plot_kind;
+
+/* "history", "pareto", "curves", "scorers", "ghn"; "?" for bad values. */
+const char *nas_job_plot_kind_name(nas_job_plot_kind k);
+/* NAS_EINVAL "unknown kind 'x' (history, pareto, ...)" for other names. */
+nas_status nas_job_plot_kind_from_name(const char *name, nas_job_plot_kind *out);
+
+typedef struct nas_job_plot_params {
+    const char *db;         /* the results store (opened read-only; never created) */
+    nas_job_plot_kind kind; /* what to draw */
+    int64_t run;            /* 0 = the newest run that has what the kind needs; a search run or
+                               one of its evaluate runs (the kinds take what they need of either) */
+    const char *scorer;     /* history/pareto: the scorer (NULL = the run's primary one); pareto
+                               also "val_acc" / "test_acc": the trained accuracy of the run's
+                               evaluate runs */
+    nas_pareto_by by;       /* pareto: the cost axis (params) */
+    int64_t ghn;            /* ghn: the GHN id (0 = the run's, else the newest stored) */
+    const char *out;        /* write the figure here (.svg, .png, .pdf); NULL = into res->bytes */
+    nas_plot_format format; /* with out NULL: the format of res->bytes (SVG) */
+} nas_job_plot_params;
+
+nas_job_plot_params nas_job_plot_defaults(void);
+
+typedef struct nas_job_plot_result {
+    int64_t run_id;       /* the run drawn (history, pareto, scorers: the search run; curves:
+                             the evaluate run; ghn: the run whose GHN it is, 0 = none) */
+    int64_t eval_run_id;  /* scorers, pareto on trained accuracy: the evaluate run(s) used (the
+                             newest one; 0 = none) */
+    int64_t ghn_id;       /* ghn: the GHN drawn */
+    int64_t n_data;       /* data points of the store the figure shows (candidates, epochs,
+                             (score, accuracy) pairs, curve points) */
+    int64_t n_front;      /* pareto: architectures on the front */
+    char title[256];      /* the figure's title */
+    nas_plot_stats stats; /* what was drawn */
+    void *bytes;          /* out NULL: the figure (nas_job_plot_result_free) */
+    size_t n_bytes;
+} nas_job_plot_result;
+
+/* Read what the kind needs from the store and draw it. Errors name the run and what is missing
+ * ("run 3 has no trainings: curves come from ghnas evaluate ..."). */
+nas_status nas_job_plot(const nas_job_plot_params *p, nas_job_plot_result *res);
+void nas_job_plot_result_free(nas_job_plot_result *res);
+
+/* ---- report: one self-contained HTML file of a run ------------------------------------------ */
+
+typedef struct nas_job_report_params {
+    const char *db;  /* the results store (opened read-only; never created) */
+    int64_t run;     /* the search run (0 = the newest with scores); an evaluate run means its
+                        search run */
+    const char *out; /* the HTML file (written atomically) */
+    int top;         /* leaderboard rows (20) */
+    int graphs;      /* best architectures drawn as graphs (3) */
+} nas_job_report_params;
+
+nas_job_report_params nas_job_report_defaults(void);
+
+typedef struct nas_job_report_result {
+    int64_t run_id; /* the search run reported */
+    int n_figures;  /* figures inlined */
+    int n_graphs;   /* architecture graphs inlined */
+    int n_missing;  /* figures left out (their reasons are in the report) */
+    size_t n_bytes; /* size of the file */
+} nas_job_report_result;
+
+/* The run's configuration, leaderboard, every figure kind that has data (each with the command
+ * that reproduces it), and the best architectures drawn by Graphviz, as one HTML file with
+ * every image inlined (no network, no JavaScript). */
+nas_status nas_job_report(const nas_job_report_params *p, nas_job_report_result *res);
 
 #ifdef __cplusplus
 }

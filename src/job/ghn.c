@@ -1,7 +1,7 @@
 /*
  * GHN hand-offs shared by the jobs: the data split a GHN was trained and is scored on, loading a
- * stored GHN, storing a trained one, and a GHN the user gives (a stored id or a checkpoint file
- * imported into the store).
+ * stored GHN, storing a trained one with its training curve, and a GHN the user gives (a stored
+ * id or a checkpoint file imported into the store).
  */
 #include "job-impl.h"
 
@@ -63,14 +63,96 @@ nas_status nas_i_job_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,
     return st;
 }
 
-nas_status nas_i_job_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
-                               const void *ckpt, size_t n_ckpt, int64_t *ghn_id) {
-    char cfg[256];
-    snprintf(cfg, sizeof cfg,
+void nas_i_ghn_curve_add(nas_i_ghn_curve *c, int64_t step, double loss, double acc) {
+    if (!isfinite(loss)) {
+        return;
+    }
+    if (c->every == 0) {
+        c->every = 1;
+    }
+    if (c->in_bin == 0) {
+        c->open_first = step;
+    }
+    c->sum_loss += loss;
+    c->sum_acc += isfinite(acc) ? acc : 0.0;
+    c->in_bin++;
+    c->open_last = step;
+    if (step - c->open_first + 1 < c->every) {
+        return;
+    }
+    if (c->n == NAS_I_GHN_CURVE_MAX) { /* merge neighbours: half the bins, twice the steps */
+        int m = 0;
+        for (int i = 0; i + 1 < c->n; i += 2, m++) {
+            c->step[m] = c->step[i + 1];
+            c->loss[m] = 0.5 * (c->loss[i] + c->loss[i + 1]);
+            c->acc[m] = 0.5 * (c->acc[i] + c->acc[i + 1]);
+        }
+        c->n = m;
+        c->every *= 2;
+        if (step - c->open_first + 1 < c->every) {
+            return;
+        }
+    }
+    c->step[c->n] = c->open_last;
+    c->loss[c->n] = c->sum_loss / (double)c->in_bin;
+    c->acc[c->n] = c->sum_acc / (double)c->in_bin;
+    c->n++;
+    c->sum_loss = c->sum_acc = 0.0;
+    c->in_bin = 0;
+}
+
+/* Append `"curve": {...}` (with a leading ", ") to buf; false when it does not fit. */
+static bool curve_json(const nas_i_ghn_curve *c, char *buf, size_t cap) {
+    size_t len = strlen(buf);
+    int n = c->n + (c->in_bin > 0); /* the open bin too */
+    for (int part = 0; part < 3; part++) {
+        static const char *const names[3] = {"step", "loss", "acc"};
+        int w = snprintf(buf + len, cap - len, "%s\"%s\": [", part == 0 ? ", \"curve\": {" : ", ",
+                         names[part]);
+        if (w < 0 || (size_t)w >= cap - len) {
+            return false;
+        }
+        len += (size_t)w;
+        for (int i = 0; i < n; i++) {
+            const bool open = i == c->n;
+            double v = part == 0   ? (double)(open ? c->open_last : c->step[i])
+                       : part == 1 ? (open ? c->sum_loss / (double)c->in_bin : c->loss[i])
+                                   : (open ? c->sum_acc / (double)c->in_bin : c->acc[i]);
+            w = snprintf(buf + len, cap - len, part == 0 ? "%s%.0f" : "%s%.6g", i ? ", " : "", v);
+            if (w < 0 || (size_t)w >= cap - len) {
+                return false;
+            }
+            len += (size_t)w;
+        }
+        w = snprintf(buf + len, cap - len, "]");
+        if (w < 0 || (size_t)w >= cap - len) {
+            return false;
+        }
+        len += (size_t)w;
+    }
+    return snprintf(buf + len, cap - len, ", \"every\": %lld}", (long long)c->every) <
+           (int)(cap - len);
+}
+
+nas_status nas_i_job_ghn_store_curve(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
+                                     const nas_i_ghn_curve *curve, const void *ckpt, size_t n_ckpt,
+                                     int64_t *ghn_id) {
+    /* 3 arrays of at most NAS_I_GHN_CURVE_MAX + 1 numbers of at most ~24 characters */
+    const size_t cap = 512 + (curve ? 3 * 26 * (NAS_I_GHN_CURVE_MAX + 1) : 0);
+    char *cfg = nas_malloc(cap);
+    if (!cfg) {
+        return nas_error(NAS_ENOMEM, "storing a GHN: out of memory");
+    }
+    snprintf(cfg, cap,
              "{\"hid\": %d, \"decoder\": \"%s\", \"meta_batch\": %d, \"batch\": %d, "
-             "\"lr\": %g, \"seed\": %llu}",
+             "\"lr\": %g, \"seed\": %llu",
              g->cfg.hid, nas_ghn_decoder_name(g->cfg.decoder), tr->tc.meta_batch, tr->tc.batch_size,
              (double)tr->tc.lr, (unsigned long long)tr->tc.seed);
+    if (curve && curve->n + (curve->in_bin > 0) > 0 && !curve_json(curve, cfg, cap - 2)) {
+        nas_free(cfg);
+        return nas_error(NAS_EINTERNAL, "storing a GHN: the training curve does not fit");
+    }
+    strcat(cfg, "}");
     nas_ghn_record rec = {.space = tr->data.space,
                           .dataset = tr->data.dataset,
                           .config_json = cfg,
@@ -80,17 +162,30 @@ nas_status nas_i_job_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_tr
                           .seconds = tr->seconds,
                           .checkpoint = ckpt,
                           .checkpoint_bytes = n_ckpt};
-    return nas_store_ghn_add(db, &rec, ghn_id);
+    nas_status st = nas_store_ghn_add(db, &rec, ghn_id);
+    nas_free(cfg);
+    return st;
+}
+
+nas_status nas_i_job_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
+                               const void *ckpt, size_t n_ckpt, int64_t *ghn_id) {
+    return nas_i_job_ghn_store_curve(db, g, tr, NULL, ckpt, n_ckpt, ghn_id);
+}
+
+nas_status nas_i_job_ghn_save_store_curve(nas_store *db, const nas_ghn *g,
+                                          const nas_ghn_trainer *tr, const nas_i_ghn_curve *curve,
+                                          int64_t *ghn_id) {
+    void *bytes = NULL;
+    size_t n = 0;
+    NAS_CHECK(nas_ghn_save_mem(g, tr, &bytes, &n));
+    nas_status st = nas_i_job_ghn_store_curve(db, g, tr, curve, bytes, n, ghn_id);
+    nas_free(bytes);
+    return st;
 }
 
 nas_status nas_i_job_ghn_save_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
                                     int64_t *ghn_id) {
-    void *bytes = NULL;
-    size_t n = 0;
-    NAS_CHECK(nas_ghn_save_mem(g, tr, &bytes, &n));
-    nas_status st = nas_i_job_ghn_store(db, g, tr, bytes, n, ghn_id);
-    nas_free(bytes);
-    return st;
+    return nas_i_job_ghn_save_store_curve(db, g, tr, NULL, ghn_id);
 }
 
 nas_status nas_i_job_ghn_import(nas_store *db, const void *ckpt, size_t n_ckpt,

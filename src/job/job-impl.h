@@ -40,6 +40,27 @@ nas_status nas_i_job_proxy_data(const char *name, const char *dir, nas_ghn_data_
 nas_status nas_i_job_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,
                                     nas_ghn_data_info *info);
 
+/*
+ * The training curve of a GHN, stored with it in ghn_models.config_json as
+ * "curve": {"step": [...], "loss": [...], "acc": [...]}: the mean loss and training-batch
+ * accuracy of every bin of `every` steps (step = the bin's last step). Starting at one step per
+ * bin, neighbouring bins merge (and `every` doubles) whenever NAS_I_GHN_CURVE_MAX are full, so
+ * any training length keeps at most that many points. Non-finite steps are left out.
+ */
+#define NAS_I_GHN_CURVE_MAX 256
+
+typedef struct nas_i_ghn_curve {
+    int64_t every;                     /* steps per bin (0 = not started) */
+    int n;                             /* finished bins */
+    int64_t step[NAS_I_GHN_CURVE_MAX]; /* last step of each bin */
+    double loss[NAS_I_GHN_CURVE_MAX], acc[NAS_I_GHN_CURVE_MAX];
+    double sum_loss, sum_acc; /* the open bin */
+    int64_t in_bin, open_first, open_last;
+} nas_i_ghn_curve;
+
+/* Record the figures of a finished step (tr->step). */
+void nas_i_ghn_curve_add(nas_i_ghn_curve *c, int64_t step, double loss, double acc);
+
 /* Add a trained GHN (its checkpoint bytes ckpt[0..n_ckpt), saved from g and tr) to the store,
  * with its configuration and training figures; *ghn_id receives its id. */
 nas_status nas_i_job_ghn_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
@@ -58,6 +79,14 @@ nas_status nas_i_job_ghn_given(nas_store *db, const char *opt, const char *spec,
 /* Save g and tr in memory and store them (nas_i_job_ghn_store). */
 nas_status nas_i_job_ghn_save_store(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
                                     int64_t *ghn_id);
+
+/* The same two with the training curve (NULL = none) in the stored configuration. */
+nas_status nas_i_job_ghn_store_curve(nas_store *db, const nas_ghn *g, const nas_ghn_trainer *tr,
+                                     const nas_i_ghn_curve *curve, const void *ckpt, size_t n_ckpt,
+                                     int64_t *ghn_id);
+nas_status nas_i_job_ghn_save_store_curve(nas_store *db, const nas_ghn *g,
+                                          const nas_ghn_trainer *tr, const nas_i_ghn_curve *curve,
+                                          int64_t *ghn_id);
 
 /* Scorer `name` of the registry (score.h) on the loaded GHN g (or NULL), its data info, data
  * set and split, and the fitted ranker rk (NULL = none); val_n caps the GHN's validation

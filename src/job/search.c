@@ -57,13 +57,12 @@ void nas_job_search_result_free(nas_job_search_result *res) {
 
 typedef struct ghn_stop {
     const volatile sig_atomic_t *stop;
+    nas_i_ghn_curve curve; /* stored with the GHN */
 } ghn_stop;
 
 static bool ghn_on_step(const nas_ghn_trainer *tr, double loss, double acc, void *user) {
-    (void)tr;
-    (void)loss;
-    (void)acc;
-    const ghn_stop *s = user;
+    ghn_stop *s = user;
+    nas_i_ghn_curve_add(&s->curve, tr->step, loss, acc);
     return !(s->stop && *s->stop);
 }
 
@@ -74,6 +73,7 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const nas_job_se
     nas_ghn_trainer tr;
     nas_dataset ds;
     nas_data_split split;
+    ghn_stop *gs = NULL; /* on the heap: the curve is a few kB */
     memset(&tr, 0, sizeof tr);
     memset(&ds, 0, sizeof ds);
     memset(&split, 0, sizeof split);
@@ -93,14 +93,20 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const nas_job_se
              p->data,
              p->train_steps > 0 ? "steps" : nas_format_duration(p->train_time, dur, sizeof dur),
              (long long)nas_ghn_numel(g));
-    ghn_stop gs = {p->stop};
-    NAS_TRY(nas_ghn_train(g, &tr, sp, &ds, split.train, split.n_train, &tr.data.norm, ghn_on_step,
-                          &gs));
-    NAS_TRY(nas_i_job_ghn_save_store(db, g, &tr, ghn_id));
+    gs = nas_calloc(1, sizeof *gs);
+    if (!gs) {
+        st = nas_error(NAS_ENOMEM, "search: out of memory");
+        goto cleanup;
+    }
+    gs->stop = p->stop;
+    NAS_TRY(
+        nas_ghn_train(g, &tr, sp, &ds, split.train, split.n_train, &tr.data.norm, ghn_on_step, gs));
+    NAS_TRY(nas_i_job_ghn_save_store_curve(db, g, &tr, &gs->curve, ghn_id));
     *info = tr.data;
     NAS_INFO("GHN %lld trained: %lld steps in %.0f s, last loss %.3f, acc %.3f", (long long)*ghn_id,
              (long long)tr.step, tr.seconds, tr.last_loss, tr.last_acc);
 cleanup:
+    nas_free(gs);
     nas_data_split_free(&split);
     nas_data_free(&ds);
     nas_ghn_trainer_free(&tr);

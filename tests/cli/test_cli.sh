@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # CLI-level tests of the ghnas executable: published counts on stdout, and bad input that must
 # give a clear message on stderr and a non-zero exit code (never a crash).
-#   tests/cli/test_cli.sh path/to/ghnas
+#   tests/cli/test_cli.sh path/to/ghnas [path/to/ghnas_png_check]
 # Prints one line per case and a closing "N passed, M failed" line.
 set -u
-ghnas=${1:?usage: test_cli.sh path/to/ghnas}
+ghnas=${1:?usage: test_cli.sh path/to/ghnas [path/to/ghnas_png_check]}
+png_check=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0
@@ -766,6 +767,94 @@ expect_err "export --training without --db" 2 "training needs --db" \
     "$ghnas" export --training 1 --out "$edir/x.onnx"
 expect_err "export --ghn garbage" 1 "not a ghnas GHN checkpoint" \
     "$ghnas" export "$NB201_BENCH" --ghn "$edir/a.pgm" --out "$edir/x.onnx"
+# ---- plot and report (issue 17) -------------------------------------------------------------
+pl="$tmp/plot"
+mkdir -p "$pl"
+"$ghnas" search --db "$pl/s.db" --strategy random --scorer params --scorers flops,naswot \
+    --budget 12 --eval-top 0 --quiet >/dev/null 2>&1 &&
+    "$ghnas" evaluate "$pl/s.db" --run 1 --top 3 --epochs 2 --train-n 256 --val-n 256 \
+        --quiet >/dev/null 2>&1 &&
+    "$ghnas" search --db "$pl/s.db" --strategy random --scorer params --budget 3 --seed 2 \
+        --eval-top 0 --quiet >/dev/null 2>&1 &&
+    sqlite3 "$pl/s.db" "INSERT INTO runs (kind, space, dataset) VALUES ('search', 'nb201', 'x')" &&
+    ok "plot: a small store (search, evaluate, search, empty run)" ||
+    bad "plot: a small store (search, evaluate, search, empty run)"
+sqlv() { "$ghnas" query "$pl/s.db" sql "$1" --format csv | tail -1; }
+# header_is FILE EXT: the file starts as its format says
+header_is() {
+    case $2 in
+        svg) [ "$(head -c 5 "$1")" = "<?xml" ] && grep -q "<svg" "$1" ;;
+        png) [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ;;
+        pdf) [ "$(head -c 5 "$1")" = "%PDF-" ] ;;
+    esac
+}
+for k in history pareto curves scorers; do
+    for e in svg png pdf; do
+        out=$("$ghnas" plot "$pl/s.db" $k --run 1 --out "$pl/$k.$e" 2>&1)
+        if [ $? -eq 0 ] && header_is "$pl/$k.$e" $e; then ok "plot $k .$e"; else
+            bad "plot $k .$e" "$out"; fi
+    done
+done
+# the points drawn are the store's
+n=$(sqlv "SELECT count(*) FROM scores WHERE run_id = 1 AND value IS NOT NULL")
+out=$("$ghnas" plot "$pl/s.db" history --run 1 --out "$pl/h.svg" 2>&1)
+grep -q "3 panels, $n points" <<<"$out" && [ "$n" = 36 ] && ok "plot history: $n points" ||
+    bad "plot history: points" "$n scores; $out"
+n=$(sqlv "SELECT sum(epochs_done) FROM trainings WHERE run_id = 2")
+out=$("$ghnas" plot --db "$pl/s.db" curves --run 2 --out "$pl/c.png" 2>&1)
+grep -q "2 panels, $((2 * n)) points" <<<"$out" && ok "plot curves: 2 x $n epochs" ||
+    bad "plot curves: points" "$n epochs; $out"
+front=$("$ghnas" query "$pl/s.db" pareto --run 1 --format csv | tail -n +2 | wc -l)
+out=$("$ghnas" plot "$pl/s.db" pareto --run 1 --out "$pl/p.pdf" 2>&1)
+grep -q "($front of 12 on the front) (1 panel, $((12 + front)) points" <<<"$out" &&
+    ok "plot pareto: the front of query pareto ($front)" || bad "plot pareto: front" "$front; $out"
+# bad input: a message and exit 2 (command line) or 1 (data), never a file
+expect_err "plot no kind" 2 "missing KIND" "$ghnas" plot "$pl/s.db"
+expect_err "plot unknown kind" 2 "unknown kind 'bars' \(history, pareto, curves, scorers, ghn\)" \
+    "$ghnas" plot "$pl/s.db" bars --out "$pl/x.svg"
+expect_err "plot no --out" 2 "missing --out" "$ghnas" plot "$pl/s.db" history
+expect_err "plot bad extension" 2 "\.svg, \.png or \.pdf" "$ghnas" plot "$pl/s.db" history --out "$pl/x.gif"
+expect_err "plot option not for the kind" 2 "curves: option --scorer does not apply" \
+    "$ghnas" plot "$pl/s.db" curves --scorer params --out "$pl/x.svg"
+expect_err "plot empty run" 1 "run 4 has no scores" "$ghnas" plot "$pl/s.db" history --run 4 --out "$pl/x.svg"
+expect_err "plot curves without trainings" 1 "run 3 has no trainings" \
+    "$ghnas" plot "$pl/s.db" curves --run 3 --out "$pl/x.svg"
+expect_err "plot ghn without a GHN" 1 "has no GHN" "$ghnas" plot "$pl/s.db" ghn --out "$pl/x.svg"
+expect_err "plot unwritable output" 1 "/nonexistent-dir/x.svg" \
+    "$ghnas" plot "$pl/s.db" history --out /nonexistent-dir/x.svg
+expect_err "plot missing store" 1 "does not exist" "$ghnas" plot "$pl/none.db" history --out "$pl/x.svg"
+[ ! -e "$pl/x.svg" ] && [ ! -e "$pl/none.db" ] && ok "plot: no file after a failure" ||
+    bad "plot: no file after a failure"
+expect_err "report no --out" 2 "missing --out" "$ghnas" report "$pl/s.db"
+expect_err "report empty run" 1 "no scores" "$ghnas" report "$pl/s.db" --run 4 --out "$pl/x.html"
+out=$("$ghnas" report "$pl/s.db" --run 1 --out "$pl/r.html" 2>&1)
+grep -q "4 figures, 3 architecture graphs" <<<"$out" && ! grep -q "<script" "$pl/r.html" &&
+    [ "$(grep -o 'src="data:image/svg+xml;base64,' "$pl/r.html" | wc -l)" = 7 ] &&
+    ok "report: 4 figures + 3 graphs inlined, no script" || bad "report" "$out"
+# the report in a browser: a headless Chromium screenshot that is not blank
+chrome=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$chrome" ] || [ -z "$png_check" ]; then
+    echo "skip report screenshot (no chromium: scripts/setup.sh --tests installs it)"
+else
+    timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --hide-scrollbars \
+        --user-data-dir="$pl/chrome" --window-size=1200,2400 --screenshot="$pl/shot.png" \
+        "file://$pl/r.html" >/dev/null 2>&1
+    read -r w h permille colours < <("$png_check" "$pl/shot.png" 2>/dev/null || echo 0 0 0 0)
+    # text, tables and figures ink a few % of the page in many colours; blank pages ink none
+    if [ "$w" = 1200 ] && [ "$h" = 2400 ] && [ "$permille" -ge 20 ] && [ "$colours" -ge 16 ]; then
+        ok "report screenshot in chromium (${permille} per mille inked, $colours colours)"
+    else
+        bad "report screenshot in chromium" "${w}x$h, $permille per mille, $colours colours"
+    fi
+    # and a page that is blank is told apart
+    printf '<!DOCTYPE html><html><body></body></html>' >"$pl/blank.html"
+    timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --hide-scrollbars \
+        --user-data-dir="$pl/chrome" --window-size=1200,2400 --screenshot="$pl/blank.png" \
+        "file://$pl/blank.html" >/dev/null 2>&1
+    read -r w h permille colours < <("$png_check" "$pl/blank.png" 2>/dev/null || echo 0 0 0 0)
+    [ "$w" = 1200 ] && [ "$permille" -lt 20 ] && ok "blank screenshot detected as blank" ||
+        bad "blank screenshot detected as blank" "$w $h $permille $colours"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
