@@ -91,7 +91,7 @@ typedef struct nas_job_search_params {
     const char *data;     /* data set name ("fashion-mnist"; see nas_data_open) */
     const char *data_dir; /* NULL = the data set's default directory */
     const char *strategy; /* "evolution", "random", "exhaustive", "local" */
-    const char *scorer;   /* what the search optimises ("ghn") */
+    const char *scorer;   /* what the search optimises ("ghn_loss") */
     const char *scorers;  /* more scorers recorded for every candidate, comma-separated (NULL) */
     const char *ghn;      /* a stored GHN id or a checkpoint file to import (NULL = the newest
                              stored GHN of the space and data set, else train one) */
