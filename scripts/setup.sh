@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev libigraph-dev libsqlite3-dev
-          sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev dataset-fashion-mnist)
+          sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev dataset-fashion-mnist help2man)
 [ "$dev" = 1 ] && packages+=(clang-format python3)
 
 missing=()
