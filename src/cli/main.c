@@ -44,15 +44,9 @@ static void usage(FILE *out) {
     fprintf(out, "\noptions:\n  -h, --help     this help\n  -V, --version  print the version\n");
 }
 
-static const nas_cli_spec version_spec = {"version",
-                                          "usage: ghnas version\n\nPrint the ghnas version, the "
-                                          "CPU it was built for and its search-space "
-                                          "directory.\n",
-                                          NULL,
-                                          0,
-                                          NULL,
-                                          0,
-                                          false};
+static const char version_usage[] = "usage: ghnas version\n\nPrint the ghnas version, the CPU it "
+                                    "was built for and its search-space directory.\n";
+static const nas_cli_spec version_spec = {"version", version_usage, NULL, 0, NULL, 0, false};
 
 static int cmd_version(int argc, char **argv) {
     nas_cli_args args;
