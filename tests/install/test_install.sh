@@ -147,9 +147,10 @@ rc=$?
 # libraries of its Requires.private, linked shared (a fully static link is not possible here:
 # Debian's igraph.pc lists private libraries, -lglpk -larpack -lplfit, whose -dev packages
 # libigraph-dev does not bring).
+mapfile -t requires < <(pkg-config --print-requires-private ghnas)
 static_libs="$(pkg-config --libs-only-L ghnas) -Wl,-Bstatic -lghnas -Wl,-Bdynamic
     $(pkg-config --static --libs --maximum-traverse-depth=2 ghnas | sed 's/-lghnas//; s/-L[^ ]*//g')
-    $(pkg-config --libs $(pkg-config --print-requires-private ghnas))"
+    $(pkg-config --libs "${requires[@]}")"
 # shellcheck disable=SC2086
 check "cc hello.c against libghnas.a (Libs.private, Requires.private)" \
     $cc -std=c11 -Wall -Wextra -pedantic -Werror $extra "$here/hello.c" -o "$tmp/hello_static" \
@@ -188,6 +189,9 @@ comp() { # comp WORD...: what completing the last word offers
     bad "completion: space names" "$(comp ghnas search --space nb2)"
 [ "$(comp ghnas score --scorers params,syn)" = params,synflow ] && ok "completion: scorer lists" ||
     bad "completion: scorer lists" "$(comp ghnas score --scorers params,syn)"
+touch "$tmp/work/my study.db"
+[ "$(comp ghnas search --db my)" = "my study.db" ] && ok "completion: file names with spaces" ||
+    bad "completion: file names with spaces" "$(comp ghnas search --db my)"
 
 # ---- man page ------------------------------------------------------------------------------------
 if [ "$man_page" = ON ] && command -v man >/dev/null; then
