@@ -30,7 +30,7 @@ done
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev libigraph-dev libsqlite3-dev
           sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev libpng-dev dataset-fashion-mnist
-          python3-onnx python3-numpy libcairo2-dev libgraphviz-dev)
+          python3-onnx python3-numpy libcairo2-dev libgraphviz-dev help2man)
 [ "$dev" = 1 ] && packages+=(clang-format python3)
 [ "$tests" = 1 ] && packages+=(chromium)
 

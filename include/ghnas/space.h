@@ -156,11 +156,15 @@ typedef struct nas_space {
 #define NAS_SPACES_DIR_ENV "GHNAS_SPACES_DIR"
 
 /*
- * The directory of built-in space files: $GHNAS_SPACES_DIR if set, else the first existing of
- * <exe dir>/../search_spaces, <exe dir>/../../search_spaces, <exe dir>/../share/ghnas/search_spaces
- * (exe = /proc/self/exe, so build/ghnas and build/tests/ghnas_tests both find the source tree's
- * search_spaces/), else GHNAS_SPACES_DEFAULT_DIR if the library was compiled with that macro, else
- * ./search_spaces. NAS_ENOTFOUND when none exists.
+ * The directory of built-in space files, the first that exists of:
+ *   1. $GHNAS_SPACES_DIR (NAS_ENOTFOUND when it is set but not a directory);
+ *   2. the source tree's search_spaces/, when the running executable (/proc/self/exe) lies in
+ *      the build directory the library was compiled in (build/ghnas, build/tests/ghnas_tests;
+ *      the build directory may be anywhere, in or out of the source tree);
+ *   3. <exe dir>/../share/ghnas/search_spaces (an installation moved to another prefix; the
+ *      relative path is the installed bindir -> datadir);
+ *   4. the compiled-in install data directory, ${prefix}/share/ghnas/search_spaces.
+ * NAS_ENOTFOUND naming every place looked in when none exists.
  */
 nas_status nas_space_dir(char *buf, size_t cap);
 

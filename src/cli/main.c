@@ -13,6 +13,7 @@
 #include "cmd_show.h"
 #include "cmd_spaces.h"
 #include "cmd_train.h"
+#include "ghnas/space.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -53,8 +54,9 @@ static void usage(FILE *out) {
     fprintf(out, "\noptions:\n  -h, --help     this help\n  -V, --version  print the version\n");
 }
 
-static const nas_cli_spec version_spec = {
-    "version", "usage: ghnas version\n\nPrint the ghnas version.\n", NULL, 0, NULL, 0, false};
+static const char version_usage[] = "usage: ghnas version\n\nPrint the ghnas version, the CPU it "
+                                    "was built for and its search-space directory.\n";
+static const nas_cli_spec version_spec = {"version", version_usage, NULL, 0, NULL, 0, false};
 
 static int cmd_version(int argc, char **argv) {
     nas_cli_args args;
@@ -63,6 +65,15 @@ static int cmd_version(int argc, char **argv) {
         return rc;
     }
     printf("ghnas %s\n", GHNAS_VERSION);
+#ifdef GHNAS_CPU_TARGET
+    printf("built for: %s\n", GHNAS_CPU_TARGET); /* chosen by CMake's GHNAS_NATIVE */
+#endif
+    char dir[4096];
+    if (nas_space_dir(dir, sizeof dir) == NAS_OK) {
+        printf("search spaces: %s\n", dir);
+    } else {
+        printf("search spaces: not found: %s\n", nas_errmsg());
+    }
     return NAS_EXIT_OK;
 }
 

@@ -89,9 +89,48 @@ const char *nas_space_kind_name(nas_space_kind kind) {
 
 /* ---- directory ------------------------------------------------------------------------------ */
 
+#ifndef GHNAS_SPACES_REL_DIR
+#define GHNAS_SPACES_REL_DIR "../share/ghnas/search_spaces"
+#endif
+
 static bool is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Copy dir into buf (NAS_EINVAL when it does not fit). */
+static nas_status use_dir(const char *dir, char *buf, size_t cap) {
+    size_t len = strlen(dir);
+    if (len + 1 > cap) {
+        return nas_error(NAS_EINVAL, "spaces directory path %s is too long", dir);
+    }
+    memcpy(buf, dir, len + 1);
+    return NAS_OK;
+}
+
+/* Append ", " and the place to the list of places looked in (for the not-found message). */
+static void note_place(char *looked, size_t cap, const char *place) {
+    size_t len = strlen(looked);
+    snprintf(looked + len, cap - len, "%s%s", len ? ", " : "", place);
+}
+
+/*
+ * The build-tree rule: a program whose executable lies inside the build directory this library
+ * was compiled in (build/ghnas, build/tests/ghnas_tests, build/experiments/...) uses the source
+ * tree's search_spaces/, wherever the build directory is (in or out of the source tree).
+ */
+static bool in_build_tree(const char *exe) {
+#ifdef GHNAS_BUILD_DIR
+    char build[PATH_MAX];
+    if (!realpath(GHNAS_BUILD_DIR, build)) {
+        return false;
+    }
+    size_t n = strlen(build);
+    return strncmp(exe, build, n) == 0 && exe[n] == '/';
+#else
+    (void)exe;
+    return false;
+#endif
 }
 
 nas_status nas_space_dir(char *buf, size_t cap) {
@@ -100,50 +139,52 @@ nas_status nas_space_dir(char *buf, size_t cap) {
         if (!is_dir(env)) {
             return nas_error(NAS_ENOTFOUND, "%s=%s is not a directory", NAS_SPACES_DIR_ENV, env);
         }
-        if (strlen(env) + 1 > cap) {
-            return nas_error(NAS_EINVAL, "%s is too long", NAS_SPACES_DIR_ENV);
-        }
-        memcpy(buf, env, strlen(env) + 1);
-        return NAS_OK;
+        return use_dir(env, buf, cap);
     }
+    char looked[3 * PATH_MAX + 256] = "";
+    note_place(looked, sizeof looked, "$" NAS_SPACES_DIR_ENV " (not set)");
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
+#ifdef GHNAS_SOURCE_SPACES_DIR
+        if (in_build_tree(exe)) {
+            if (is_dir(GHNAS_SOURCE_SPACES_DIR)) {
+                return use_dir(GHNAS_SOURCE_SPACES_DIR, buf, cap);
+            }
+            note_place(looked, sizeof looked, GHNAS_SOURCE_SPACES_DIR " (the source tree)");
+        }
+#endif
+        /* A relocated installation: <bindir>/ghnas and its data directory at the same
+           relative place as when installed (../share/ghnas/search_spaces by default). */
+        const char *rel = GHNAS_SPACES_REL_DIR;
         char *slash = strrchr(exe, '/');
+        while (slash && strncmp(rel, "../", 3) == 0) { /* <prefix>/bin/ghnas -> <prefix> */
+            *slash = '\0';
+            slash = strrchr(exe, '/');
+            rel += 3;
+        }
         if (slash) {
             *slash = '\0';
-        }
-        static const char *const rel[] = {"/../search_spaces", "/../../search_spaces",
-                                          "/../share/ghnas/search_spaces"};
-        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-            char cand[PATH_MAX + 64];
-            snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+            char cand[PATH_MAX + 128];
+            snprintf(cand, sizeof cand, "%s/%s", exe, rel);
             if (is_dir(cand)) {
-                char real[PATH_MAX];
-                const char *use = realpath(cand, real) ? real : cand;
-                if (strlen(use) + 1 > cap) {
-                    return nas_error(NAS_EINVAL, "spaces directory path %s is too long", use);
-                }
-                memcpy(buf, use, strlen(use) + 1);
-                return NAS_OK;
+                return use_dir(cand, buf, cap);
             }
+            note_place(looked, sizeof looked, cand);
         }
     }
-#ifdef GHNAS_SPACES_DEFAULT_DIR
-    /* Optional: a build may bake in its source tree's directory as a last resort. */
-    if (is_dir(GHNAS_SPACES_DEFAULT_DIR)) {
-        snprintf(buf, cap, "%s", GHNAS_SPACES_DEFAULT_DIR);
-        return NAS_OK;
+#ifdef GHNAS_SPACES_INSTALL_DIR
+    /* The installation's data directory, ${prefix}/share/ghnas/search_spaces. */
+    if (is_dir(GHNAS_SPACES_INSTALL_DIR)) {
+        return use_dir(GHNAS_SPACES_INSTALL_DIR, buf, cap);
     }
+    note_place(looked, sizeof looked, GHNAS_SPACES_INSTALL_DIR);
 #endif
-    if (is_dir("search_spaces")) {
-        snprintf(buf, cap, "search_spaces");
-        return NAS_OK;
-    }
     return nas_error(NAS_ENOTFOUND,
-                     "no search_spaces directory found (set %s, or run ghnas from its build tree)",
-                     NAS_SPACES_DIR_ENV);
+                     "no search_spaces directory found; looked in %s (set %s to the directory, "
+                     "or give the path of a space's .json file)",
+                     looked, NAS_SPACES_DIR_ENV);
 }
 
 static int cmp_name(const void *a, const void *b) {

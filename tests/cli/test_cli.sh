@@ -46,7 +46,9 @@ if [ "${GHNAS_SKIP_SLOW:-0}" != 1 ]; then
 fi
 
 # ---- happy paths ------------------------------------------------------------------------------
-expect_out "version" "ghnas $("$ghnas" --version | cut -d' ' -f2)" "$ghnas" version
+expect_out "version" "$("$ghnas" --version)" "$ghnas" version
+"$ghnas" --version | grep -q "^built for: .*GHNAS_NATIVE=\(ON\|OFF\)" && ok "--version: CPU target" ||
+    bad "--version: CPU target" "$("$ghnas" --version)"
 "$ghnas" --help | grep -q "spaces" && ok "--help lists commands" || bad "--help lists commands"
 for c in spaces show version; do
     "$ghnas" $c --help >/dev/null 2>&1 && ok "$c --help" || bad "$c --help"
