@@ -74,6 +74,7 @@ static const nas_cli_spec spec = {
     "       ghnas query DB ghns\n"
     "       ghnas query DB sql \"SELECT ...\"\n"
     "       ghnas query DB upgrade\n"
+    "       ghnas query DB check\n"
     "       ghnas query --schema\n"
     "\n"
     "Read a ghnas results store (an SQLite file; also readable with sqlite3, Python, pandas).\n"
@@ -93,7 +94,10 @@ static const nas_cli_spec spec = {
     "           write are refused. Tables: runs, ghn_models, architectures, scores, scorers,\n"
     "           trainings, run_state; views: leaderboard, pareto, pareto_flops\n"
     "  upgrade  migrate a store written by an older ghnas to this version's schema (the only\n"
-    "           action that writes)\n",
+    "           action that writes)\n"
+    "  check    check every page, index and reference of the store (PRAGMA integrity_check\n"
+    "           and foreign_key_check): prints ok, or the problems and how to copy what is\n"
+    "           readable into a new store, and exits 1\n",
     opts,
     (int)(sizeof opts / sizeof opts[0]),
     NULL,
@@ -104,10 +108,10 @@ static const nas_cli_spec spec = {
 
 /* In nas_job_query_action order. */
 static const nas_cli_action actions[NAS_QUERY_COUNT] = {
-    {"runs", 0},   {"top", OPT_K | OPT_RUN | OPT_SCORER},
-    {"arch", 0},   {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
-    {"ghns", 0},   {"sql", 0},
-    {"upgrade", 0}};
+    {"runs", 0},    {"top", OPT_K | OPT_RUN | OPT_SCORER},
+    {"arch", 0},    {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
+    {"ghns", 0},    {"sql", 0},
+    {"upgrade", 0}, {"check", 0}};
 
 int nas_cli_query(int argc, char **argv) {
     query_params q = {NULL, NAS_CLI_FORMAT_TABLE, 10, 0, NULL, NAS_PARETO_PARAMS, false}, def = q;

@@ -449,6 +449,10 @@ cleanup:
     return st;
 }
 
+nas_status nas_ghn_read_file(const char *path, void **bytes, size_t *n) {
+    return nas_ckpt_file_read(path, &GHN_KIND, bytes, n);
+}
+
 nas_status nas_ghn_load_expect(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
                                const char *path, const nas_ghn_config *expect) {
     memset(g, 0, sizeof *g);
@@ -460,7 +464,7 @@ nas_status nas_ghn_load_expect(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_inf
     }
     void *bytes = NULL;
     size_t n = 0;
-    NAS_CHECK(nas_file_read_all(path, &bytes, &n));
+    NAS_CHECK(nas_ghn_read_file(path, &bytes, &n));
     nas_status st = nas_ghn_load_mem(g, tr, info, bytes, n, path, expect);
     nas_free(bytes);
     return st;
