@@ -69,8 +69,8 @@ for h in "${harnesses[@]}"; do
         args=(-jobs="$jobs" -workers="$jobs" "${args[@]}")
     fi
     if (cd "$build" && "$build/fuzz/fuzz_$h" "${args[@]}") >"$log" 2>&1; then
-        runs=$(grep -h "stat::number_of_executed_units" "$log" "$build"/fuzz-*.log 2>/dev/null |
-               awk '{s += $2} END {print s + 0}')
+        runs=$(cat "$log" "$build"/fuzz-*.log 2>/dev/null | grep "stat::number_of_executed_units" |
+               awk '{s += $2} END {print s + 0}' || true)
         total=$((total + runs))
         echo "$h: $runs runs in $seconds s (corpus $(ls "$work" | wc -l) inputs)"
     else
