@@ -148,6 +148,9 @@ nas_status nas_ghn_init(nas_ghn *g, const nas_ghn_config *cfg, uint64_t seed);
 void nas_ghn_free(nas_ghn *g);
 /* Number of GHN parameters (floats). */
 int64_t nas_ghn_numel(const nas_ghn *g);
+/* The parameter count a valid configuration declares, without allocating (a checkpoint loader
+ * compares it with the bytes it was given before building the model). */
+int64_t nas_ghn_config_numel(const nas_ghn_config *cfg);
 
 /*
  * Per-net preparation (host side, no tape): level order, feature indices, message matrices of

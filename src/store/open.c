@@ -658,6 +658,15 @@ void nas_store_close(nas_store *db) {
                  db->n_pend);
     }
     bool tidy = db->tidy_sidecars;
+    if (db->db) { /* SQLite first, then the lock file (removed when no one else holds a lock) */
+        for (int i = 0; i < NAS_I_ST_COUNT; i++) {
+            sqlite3_finalize(db->st[i]);
+            db->st[i] = NULL;
+        }
+        sqlite3_close_v2(db->db);
+        db->db = NULL;
+    }
+    nas_i_lock_close(db);
     char *path = db->path;
     db->path = NULL;
     store_free(db);

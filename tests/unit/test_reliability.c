@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static void tmp_setup(void) {
     test_tmpdir_create("reliability");
@@ -257,6 +258,38 @@ START_TEST(test_reliability__checkpoint_header_first) {
 }
 END_TEST
 
+/* Found by fuzz_checkpoint: an 89-byte legacy (v2) checkpoint whose configuration validates but
+ * declares a GHN of hundreds of MB; with its length and CRC-32 made consistent the loader built
+ * and randomly initialised that model before finding no tensors (> 20 s, GBs). Now refused from
+ * the declared parameter count against the buffer's size. */
+START_TEST(test_reliability__checkpoint_small_file_huge_config) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/../fuzz/regressions/checkpoint/timeout-89-byte-huge-config",
+             GHNAS_TEST_DATA_DIR);
+    FILE *f = fopen(p, "rb");
+    ck_assert_msg(f != NULL, "%s", p);
+    unsigned char b[256];
+    size_t n = fread(b, 1, sizeof b - 4, f);
+    fclose(f);
+    ck_assert_int_eq(n, 89);
+    /* as the harness does: the header's length and a CRC-32 trailer made consistent */
+    size_t total = n + 4;
+    for (int i = 0; i < 8; i++) {
+        b[16 + i] = (unsigned char)((uint64_t)total >> (8 * i));
+    }
+    uint32_t crc = (uint32_t)crc32(0L, b, (unsigned)n);
+    for (int i = 0; i < 4; i++) {
+        b[n + i] = (unsigned char)(crc >> (8 * i));
+    }
+    nas_ghn g;
+    double t0 = nas_time_now();
+    ck_assert_int_eq(nas_ghn_load_mem(&g, NULL, NULL, b, total, "fuzzed", NULL), NAS_EFORMAT);
+    ck_assert_msg(strstr(nas_errmsg(), "more than its 93 bytes can hold") != NULL, "%s",
+                  nas_errmsg());
+    ck_assert_msg(nas_time_now() - t0 < 1.0, "refusal took %.1f s", nas_time_now() - t0);
+}
+END_TEST
+
 /* ---- 5. FIFOs: refused at once, never opened for a blocking read ------------------------------
  */
 
@@ -407,7 +440,11 @@ START_TEST(test_reliability__run_lock) {
     int status = 0;
     waitpid(child, &status, 0);
     ck_assert_msg(nas_store_run_lock(a, 7) == NAS_OK, "%s", nas_errmsg());
+    char lock[600];
+    snprintf(lock, sizeof lock, "%s-lock", p);
+    ck_assert_int_eq(access(lock, F_OK), 0); /* the killed child could not remove it */
     nas_store_close(a);
+    ck_assert_int_eq(access(lock, F_OK), -1); /* the last writer to close removes it */
 }
 END_TEST
 
@@ -444,6 +481,7 @@ Suite *nas_test_reliability_suite(void) {
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_reliability__checkpoint_header_first);
+    tcase_add_test(tc, test_reliability__checkpoint_small_file_huge_config);
     tcase_add_test(tc, test_reliability__fifos_refused);
     tcase_add_test(tc, test_reliability__stores_refused_untouched);
     tcase_add_test(tc, test_reliability__run_lock);
