@@ -134,6 +134,7 @@ typedef struct nas_space {
     char description[512]; /* "description" key (optional) */
     char digest[33]; /* md5 hex of the content (sorted keys, compact, without "description" and
                         "comment"): what a stored score was computed on (search reuse key) */
+    bool from_text;  /* made by nas_space_parse: no file to read the content from again */
     nas_space_kind kind;
     int n_ops;
     nas_cell_op ops[NAS_SPACE_MAX_OPS]; /* space op index -> op; genotypes store space op indices */
@@ -177,6 +178,7 @@ nas_status nas_space_load(nas_space *out, const char *name_or_path);
 #define NAS_SPACE_FILE_MAX (1 << 20)
 
 /* As nas_space_load from JSON text in memory; `path` names it in messages (NULL: "(space text)").
+ * The space has a digest (scores are keyed on it) but no file: a search on it records no content.
  */
 nas_status nas_space_parse(nas_space *out, const char *text, size_t n, const char *path);
 

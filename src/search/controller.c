@@ -454,7 +454,7 @@ nas_status nas_i_session_prepare(nas_i_search *s, nas_i_session *ss, const nas_s
     }
     ss->net = net.cfg;
     nas_net_free(&net);
-    if (s->sp->digest[0]) {
+    if (s->sp->digest[0] && !s->sp->from_text) {
         NAS_CHECK(nas_space_content(s->sp, &ss->space_json));
     }
     nas_i_recipe_of(s, ss, sc->recipe, true, ss->recipe, sizeof ss->recipe);

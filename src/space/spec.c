@@ -626,6 +626,7 @@ nas_status nas_space_parse(nas_space *out, const char *text, size_t n, const cha
     if (st != NAS_OK) {
         memset(out, 0, sizeof *out);
     }
+    out->from_text = st == NAS_OK;
     return st;
 }
 

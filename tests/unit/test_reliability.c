@@ -138,6 +138,15 @@ START_TEST(test_reliability__edited_space_rescored) {
                   "%s", nas_errmsg());
     ck_assert_str_eq(from_rec.digest, sp1.digest);
     nas_search_record_free(&rec);
+    /* a space parsed from text (no file) searches too: its digest keys the scores (all reused
+       from the file's run), no content is recorded */
+    nas_search_result f;
+    ck_assert_msg(nas_search_run(db, &from_rec, &sc, 0, &c, &f) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_int_eq(f.n_reused, 30);
+    ck_assert_msg(nas_search_record_get(db, f.run_id, NULL, &rec) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_str_eq(rec.space_digest, sp1.digest);
+    ck_assert_ptr_null(rec.space_json);
+    nas_search_record_free(&rec);
     /* resuming run a (three stacks) with the one-stack file is refused, naming the change */
     nas_search_result e;
     nas_search_config c2 = quiet_cfg(40);
