@@ -15,8 +15,8 @@
 #    trained FINAL_EPOCHS epochs on the whole training split with crop + flip augmentation,
 #    label smoothing and a cosine schedule; test accuracy on the 10,000 test images.
 # 4. experiments/headline_report.py: accuracy, parameters, per-stage and total wall time and the
-#    learning curve (SVG, written next to the store as <DB without .db>_curve.svg), all read from
-#    the store.
+#    learning curve (SVG drawn by `ghnas plot DB curves`, written next to the store as
+#    <DB without .db>_curve.svg), all read from the store.
 #
 # Every stage resumes where it stopped when the script is run again (Ctrl-C is safe at any point;
 # the wall time then counts only the stored stage durations). Settings can be overridden from the

@@ -7,7 +7,7 @@ Reads the search run, its GHN, the screening evaluate run and the final training
 run made with --best-of) and prints: the winner, its test / validation accuracy, its parameter
 count at the trained skeleton, the wall time of every stage (GHN training, search, screening,
 final training) and in total, and the learning curve per epoch. With --svg it draws the curve
-(train and validation accuracy and loss per epoch, the test accuracy as a marker).
+(train and validation accuracy and loss per epoch) with `ghnas plot DB curves`.
 """
 import argparse
 import datetime
@@ -41,74 +41,14 @@ def params_of(ghnas, space, arch, C, N):
     sys.exit("headline_report: ghnas show printed no parameter count")
 
 
-def svg_curve(curve, test_acc, title, path):
-    W, H, L, R, T, B = 720, 360, 60, 60, 40, 50
-    ep = [c["epoch"] for c in curve]
-    n = max(ep)
-    accs = [c[k] for c in curve for k in ("train_acc", "val_acc")] + ([test_acc] if test_acc else [])
-    lo = min(0.8, min(accs))
-    lo = int(lo * 20) / 20.0
-    hi = 1.0
-    losses = [c[k] for c in curve for k in ("train_loss", "val_loss")]
-    lmax = max(losses) * 1.05
-
-    def x(e):
-        return L + (W - L - R) * (e - 1) / max(1, n - 1)
-
-    def ya(a):
-        return T + (H - T - B) * (hi - a) / (hi - lo)
-
-    def yl(v):
-        return T + (H - T - B) * (lmax - v) / lmax
-
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
-           'font-size="12">' % (W, H),
-           '<rect width="100%" height="100%" fill="white"/>',
-           '<text x="%d" y="20" font-size="14">%s</text>' % (L, title)]
-    out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#444"/>' %
-               (L, T, W - L - R, H - T - B))
-    a = lo
-    while a <= hi + 1e-9:
-        out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>' % (L, W - R, ya(a), ya(a)))
-        out.append('<text x="%d" y="%.1f" text-anchor="end">%.2f</text>' % (L - 6, ya(a) + 4, a))
-        a += 0.05
-    for k in range(5):
-        v = lmax * k / 4
-        out.append('<text x="%d" y="%.1f">%.2f</text>' % (W - R + 6, yl(v) + 4, v))
-    step = max(1, n // 10)
-    for e in range(1, n + 1, step):
-        out.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>' % (x(e), H - B + 16, e))
-    out.append('<text x="%d" y="%d" text-anchor="middle">epoch</text>' % ((L + W - R) // 2, H - 12))
-    out.append('<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">accuracy</text>' %
-               ((T + H - B) // 2, (T + H - B) // 2))
-    out.append('<text x="%d" y="%d" transform="rotate(90 %d %d)" text-anchor="middle">loss</text>' %
-               (W - 14, (T + H - B) // 2, W - 14, (T + H - B) // 2))
-    series = [("train_acc", ya, "#1f77b4", ""), ("val_acc", ya, "#d62728", ""),
-              ("train_loss", yl, "#1f77b4", ' stroke-dasharray="4 3"'),
-              ("val_loss", yl, "#d62728", ' stroke-dasharray="4 3"')]
-    for key, f, color, dash in series:
-        pts = " ".join("%.1f,%.1f" % (x(c["epoch"]), f(c[key])) for c in curve)
-        out.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>' % (pts, color, dash))
-    if test_acc:
-        out.append('<circle cx="%.1f" cy="%.1f" r="5" fill="#2ca02c"/>' % (x(n), ya(test_acc)))
-    legend = [("train acc", "#1f77b4", ""), ("val acc", "#d62728", ""), ("train loss", "#1f77b4", "4 3"),
-              ("val loss", "#d62728", "4 3"), ("test acc %.4f" % test_acc if test_acc else "", "#2ca02c", "dot")]
-    lx, ly = L + 12, H - B - 86
-    for i, (name, color, dash) in enumerate(legend):
-        if not name:
-            continue
-        y = ly + 16 * i
-        if dash == "dot":
-            out.append('<circle cx="%d" cy="%d" r="5" fill="%s"/>' % (lx + 10, y - 4, color))
-        else:
-            d = ' stroke-dasharray="%s"' % dash if dash else ""
-            out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>' %
-                       (lx, lx + 20, y - 4, y - 4, color, d))
-        out.append('<text x="%d" y="%d">%s</text>' % (lx + 26, y, name))
-    out.append("</svg>")
+def plot_curve(ghnas, db, run, path):
+    """The learning curve of evaluate run `run`, drawn by ghnas itself from the store."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+    try:
+        subprocess.run([ghnas, "plot", db, "curves", "--run", str(run), "--out", path], check=True,
+                       capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit(f"headline_report: ghnas plot failed: {getattr(e, 'stderr', '') or e}")
 
 
 def main():
@@ -184,8 +124,7 @@ def main():
             print("    %3d  %.4f  %.4f  %.4f  %.4f  %.4f  %.1f" % (c["epoch"], c["lr"], c["train_loss"], c["train_acc"],
                                                                c["val_loss"], c["val_acc"], c["seconds"]))
     if a.svg and curve:
-        svg_curve(curve, te_acc, "ghnas headline: %s params, test acc %s" %
-                  (format(n_params, ","), "%.4f" % te_acc if te_acc is not None else "-"), a.svg)
+        plot_curve(a.ghnas, a.db, final[0], a.svg)
         print("  curve: %s" % a.svg)
     return 0
 

@@ -11,7 +11,8 @@
 #    params and FLOPs in one pass.
 # 2. ghnas evaluate: the ground truth, every sampled cell trained from scratch with a short fixed
 #    recipe; prints Kendall tau / Spearman rho of each scorer with bootstrap intervals.
-# 3. experiments/plot_study.py: scatter plots and the tau bar chart (SVG) into experiments/figures.
+# 3. ghnas plot scorers: every scorer against the trained accuracy (scatter) and the tau / rho
+#    bar chart with its intervals, read from the store, into experiments/figures/proxy_scorers.svg.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 db=${1:-$root/experiments/out/proxy_study.db}
@@ -41,7 +42,6 @@ fi
 "$ghnas" evaluate "$db" --run "$run" --sample "$n" --epochs "$epochs" --train-n "$train_n" \
     --val-n "$val_n" | tee "$(dirname "$db")/proxy_study_evaluate.txt"
 
-# 3. figures
-/usr/bin/python3 "$root/experiments/plot_study.py" "$db" --run "$run" \
-    --table "$(dirname "$db")/proxy_study_evaluate.txt" --out "$root/experiments/figures"
+# 3. figures (the correlations are those ghnas evaluate printed: same statistics, same seed)
+"$ghnas" plot "$db" scorers --run "$run" --out "$root/experiments/figures/proxy_scorers.svg"
 echo "proxy study: $(( $(date +%s) - t0 )) s of wall time in this call; database $db"

@@ -19,6 +19,8 @@
 #include "ghnas/train.h"
 #include "ghnas/net.h"
 #include "ghnas/ghn.h"
+#include "ghnas/export.h"
+#include "ghnas/plot.h"
 #include "ghnas/proxy.h"
 #include "ghnas/score.h"
 #include "ghnas/rank.h"

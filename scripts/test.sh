@@ -10,7 +10,7 @@ if [ "${1:-}" = --sanitize ]; then
     build_dir="$root/build-san"
     extra=(--sanitize)
 fi
-"$root/scripts/setup.sh" --build-dir "$build_dir" "${extra[@]}"
+"$root/scripts/setup.sh" --tests --build-dir "$build_dir" "${extra[@]}"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build_dir"

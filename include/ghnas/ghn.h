@@ -242,6 +242,27 @@ nas_status nas_ghn_evaluate(const nas_ghn *g, const nas_net *net, const nas_data
                             const int32_t *idx, int64_t n, const nas_data_norm *norm,
                             int batch_size, double *loss, double *acc);
 
+/* BN recalibration of predicted weights: BN's running statistics estimated from calibration
+ * images before the evaluation, as the plain mean of the batch statistics of `batches` batches
+ * (PyTorch's momentum=None cumulative average; the variances unbiased), images ds[idx[0..)] in
+ * order (idx NULL = the first). */
+typedef struct nas_ghn_bn_calib {
+    const nas_dataset *ds; /* calibration images, e.g. the training split */
+    const int32_t *idx;    /* [batches * batch_size] indices into ds, or NULL */
+    int batches;           /* >= 1 */
+    int batch_size;        /* >= 2 */
+} nas_ghn_bn_calib;
+
+/*
+ * nas_ghn_evaluate_ws with BN in inference mode on recalibrated running statistics (calib NULL
+ * = nas_ghn_evaluate_ws: the statistics of each evaluation batch). Calibration images are
+ * normalised with norm, like the evaluation images.
+ */
+nas_status nas_ghn_evaluate_bn_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_net *net,
+                                  const nas_dataset *ds, const int32_t *idx, int64_t n,
+                                  const nas_data_norm *norm, int batch_size,
+                                  const nas_ghn_bn_calib *calib, double *loss, double *acc);
+
 /* ---- training (src/ghn/train.c) ------------------------------------------------------------- */
 
 #define NAS_GHN_MAX_WIDTHS 8

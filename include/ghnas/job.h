@@ -18,7 +18,9 @@
 
 #include "ghnas/core.h"
 #include "ghnas/eval.h"
+#include "ghnas/export.h"
 #include "ghnas/ghn.h"
+#include "ghnas/plot.h"
 #include "ghnas/score.h"
 #include "ghnas/search.h"
 #include "ghnas/store.h"
@@ -72,16 +74,29 @@ enum {
 
 struct nas_job_search_result;
 
+/* One round of the label-earning loop (nas_job_search_params.learn), as on_round reports it. */
+typedef struct nas_job_learn_round {
+    int round;          /* 1, 2, ... */
+    int64_t eval_run;   /* the evaluate run that trained its candidates */
+    int64_t ranker_id;  /* the ranker fitted after it */
+    int64_t search_run; /* the search run that ranked with it */
+    int trainings;      /* finished trainings of the loop so far */
+    int n_labels;       /* labels the ranker saw (0 when it was fitted by an earlier process) */
+    double cv_tau;      /* its cross-validated Kendall tau (NaN: not measured here) */
+} nas_job_learn_round;
+
 typedef struct nas_job_search_params {
     const char *db;       /* results store, created when missing ("ghnas.db") */
     const char *space;    /* built-in name or .json path ("nb201") */
     const char *data;     /* data set name ("fashion-mnist"; see nas_data_open) */
     const char *data_dir; /* NULL = the data set's default directory */
     const char *strategy; /* "evolution", "random", "exhaustive", "local" */
-    const char *scorer;   /* what the search optimises ("ghn") */
+    const char *scorer;   /* what the search optimises ("ghn_loss") */
     const char *scorers;  /* more scorers recorded for every candidate, comma-separated (NULL) */
     const char *ghn;      /* a stored GHN id or a checkpoint file to import (NULL = the newest
                              stored GHN of the space and data set, else train one) */
+    const char *ranker;   /* the ranker scorer's ranker: a stored id (NULL = the store's newest
+                             of the space and data set) */
     const char *name;     /* run label ("") */
     int64_t budget;       /* architectures scored by the run (500; 0 = no limit) */
     double time_limit;    /* seconds of searching (0 = no limit) */
@@ -99,10 +114,24 @@ typedef struct nas_job_search_params {
     int eval_epochs;      /* epochs of that training (1) */
     int64_t eval_train_n; /* its training images (10000; 0 = all) */
     int64_t resume;       /* > 0: continue this run (space, strategy, scorers, seed, shape, val_n
-                             and data come from it; eval_* and budget too unless in given) */
-    bool force;           /* resume a run still marked running */
-    bool quiet;           /* no progress bars */
-    unsigned given;       /* NAS_JOB_GIVEN_* */
+                             and data come from it; eval_* and budget too unless in given; the
+                             loop's learn_* too when it was its first run) */
+    /* The label-earning loop (learn.c): after the search, train the learn_round best untrained
+       candidates (learn_epochs on learn_train_n images, validated past the GHN's images), fit a
+       ranker on every training of that recipe in the store, search again with it (budget as
+       above) and train the learn_round it rates best (mean + learn_kappa sd), until learn
+       trainings are done; the closing evaluation then takes the last round's run. */
+    int learn;               /* trainings in all (0 = no loop) */
+    int learn_round;         /* trainings per round (4; >= 3) */
+    int learn_epochs;        /* epochs of each (4) */
+    int64_t learn_train_n;   /* its training images (10000) */
+    const char *learn_model; /* "gp" */
+    double learn_kappa;      /* standard deviations added to the mean when choosing (1) */
+    bool in_learn;           /* set by the loop for its own searches */
+    void (*on_round)(const nas_job_learn_round *r, void *user); /* after each round (NULL) */
+    bool force;                        /* resume a run still marked running */
+    bool quiet;                        /* no progress bars */
+    unsigned given;                    /* NAS_JOB_GIVEN_* */
     const volatile sig_atomic_t *stop; /* polled; non-zero stops and marks the run interrupted */
     /* Called once the search part is done, before the closing evaluation (NULL = none). */
     void (*on_searched)(const struct nas_job_search_result *res, void *user);
@@ -114,6 +143,7 @@ nas_job_search_params nas_job_search_defaults(void);
 typedef struct nas_job_search_result {
     nas_search_result search;         /* the run's figures (run_id 0: never started) */
     char scorer[NAS_SCORER_NAME_MAX]; /* the primary scorer's stored name */
+    char space[64];                   /* the space searched */
     int64_t ghn_id;                   /* the GHN used (0 = none) */
     bool evaluated;                   /* the closing evaluation ran */
     nas_job_evaluate_result eval;     /* its result */
@@ -168,6 +198,8 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
 
 typedef struct nas_job_score_params {
     const char *ghn;          /* GHN checkpoint file (needed by the ghn scorer) */
+    const char *db;           /* results store of the ranker scorer (its ranker and GHN) */
+    const char *ranker;       /* ranker id in db (NULL = the newest of the space and data set) */
     const char *scorers;      /* comma-separated scorer names (NULL = "ghn") */
     const char *space;        /* NULL = the GHN's space, else "nb201" */
     const char *data;         /* data set of the proxies without a GHN ("fashion-mnist") */
@@ -210,6 +242,50 @@ typedef struct nas_job_score_result {
 nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *res);
 void nas_job_score_result_free(nas_job_score_result *res);
 
+/* ---- rank: fit a learned ranker on a store's trainings --------------------------------------- */
+
+typedef struct nas_job_rank_params {
+    const char *db;       /* results store with finished trainings (required; never created) */
+    const char *space;    /* search space of the labels ("nb201") */
+    const char *data;     /* data set of the labels ("fashion-mnist") */
+    const char *data_dir; /* NULL = the data set's default directory */
+    int64_t run;          /* labels of this evaluate run only (0 = every run of space + data) */
+    int64_t recipe_run;   /* > 0: the labels' recipe is that of this evaluate run's trainings
+                             (0 = the recipe with the most trained architectures) */
+    const char *model;    /* "gp" (default), "ridge" or "pairwise" */
+    const char *ghn;      /* a stored GHN id, a checkpoint file (imported), or "none"; NULL = the
+                             store's newest GHN of the space and data set, none if it has none */
+    const char *features; /* groups "size,ghn,embed,proxies" or "all" (NULL = all available) */
+    int embed_k;          /* principal directions kept of the embedding (3) */
+    int cv_folds;         /* k of the cross-validated quality (5; 0 = none) */
+    uint64_t seed;        /* folds (1) */
+    int64_t val_n;        /* GHN validation images per feature row (500, as the search) */
+    int max_labels;       /* the first K labelled architectures only (0 = all) */
+    const char *name;     /* the ranker's label ("") */
+    int threads;          /* architectures featurised at once (0 = all cores) */
+    bool quiet;           /* no progress bars */
+} nas_job_rank_params;
+
+nas_job_rank_params nas_job_rank_defaults(void);
+
+typedef struct nas_job_rank_result {
+    int64_t ranker_id;  /* its id in the store */
+    int64_t ghn_id;     /* the GHN its features read (0 = none) */
+    int n_labels;       /* labelled architectures (seeds of one averaged) */
+    int n_trainings;    /* trainings behind them */
+    char model[16];     /* "gp", ... */
+    char groups[64];    /* feature groups computed ("size,ghn,embed,proxies") */
+    char features[512]; /* columns the model reads ("log_params,...,emb_*") */
+    int cv_folds;       /* 0 = quality not measured */
+    double cv_tau, cv_rho;
+    double seconds; /* features + fit */
+} nas_job_rank_result;
+
+/* Fit a ranker on the store's trainings and store it (nas_store_ranker_add). Refuses, saying why,
+ * a store without trainings, fewer than 3 labelled architectures, a GHN of another space or data
+ * set, and features that need a GHN when there is none. */
+nas_status nas_job_rank(const nas_job_rank_params *p, nas_job_rank_result *res);
+
 /* ---- query: read a results store ------------------------------------------------------------ */
 
 typedef enum nas_job_query_action {
@@ -219,6 +295,7 @@ typedef enum nas_job_query_action {
                            trainings: three tables */
     NAS_QUERY_PARETO,   /* a run's Pareto front */
     NAS_QUERY_GHNS,     /* the stored GHNs */
+    NAS_QUERY_RANKERS,  /* the stored learned rankers */
     NAS_QUERY_SQL,      /* one read-only statement (arg) */
     NAS_QUERY_UPGRADE,  /* migrate the store's schema: no table */
     NAS_QUERY_CHECK,    /* full integrity and foreign-key check (read-only): no table; NAS_EDB
@@ -226,7 +303,7 @@ typedef enum nas_job_query_action {
     NAS_QUERY_COUNT
 } nas_job_query_action;
 
-/* "runs", "top", "arch", "pareto", "ghns", "sql", "upgrade", "check". */
+/* "runs", "top", "arch", "pareto", "ghns", "rankers", "sql", "upgrade", "check". */
 const char *nas_job_query_action_name(nas_job_query_action a);
 
 typedef struct nas_job_query_params {
@@ -252,6 +329,176 @@ typedef struct nas_job_query_result {
 
 nas_status nas_job_query(const nas_job_query_params *p, nas_job_query_result *res);
 void nas_job_query_result_free(nas_job_query_result *res);
+
+/* ---- export / predict: a trained (or GHN-predicted) model ----------------------------------- */
+
+/*
+ * Where the model comes from: a finished training of a store (its kept weights), or an
+ * architecture with weights predicted by a GHN (or randomly initialised, to test the export
+ * itself). Predicted and random weights get BatchNorm running statistics from bn_calib batches
+ * of training images (the GHN's data split and normalisation; the random ones: the training
+ * split of fashion-mnist without the default validation images, normalised on itself).
+ */
+typedef struct nas_job_model_source {
+    const char *db;       /* results store (with training, or a stored GHN id as ghn) */
+    int64_t training;     /* > 0: that finished training of db */
+    const char *arch;     /* else this architecture text ... */
+    const char *space;    /* ... of this space (NULL = the GHN's, else nb201) */
+    const char *ghn;      /* ... with this GHN's weights: a checkpoint file, or an id of db */
+    bool random_init;     /* ... or random weights (seed) instead of a GHN's */
+    int C, N;             /* skeleton (0 = the space's) */
+    uint64_t seed;        /* random weights (1) */
+    int bn_calib;         /* BN statistics from this many batches (8) */
+    int bn_batch;         /* of this many images (0 = the GHN's evaluation batch, else 128) */
+    const char *data_dir; /* data set directory (NULL = default) */
+} nas_job_model_source;
+
+/* What the model is, for printing and metadata. */
+typedef struct nas_job_model_info {
+    char source[160]; /* "training 3 of x.db", "GHN ghn.ckpt", "random init (seed 1)" */
+    char space[64];
+    char arch[NAS_ARCH_STR_MAX];
+    char dataset[32];
+    int64_t n_params;
+    int classes;
+    double train_acc, val_acc, test_acc; /* a stored training's; NaN otherwise */
+} nas_job_model_info;
+
+typedef struct nas_job_export_params {
+    nas_job_model_source src;
+    const char *out;    /* the file written (required; replaced atomically) */
+    const char *format; /* "onnx" or "npz" (NULL = by out's extension, else onnx) */
+} nas_job_export_params;
+
+nas_job_export_params nas_job_export_defaults(void);
+
+typedef struct nas_job_export_result {
+    nas_job_model_info model;
+    char format[8]; /* "onnx" or "npz" */
+    size_t bytes;   /* written */
+    int n_meta;     /* ONNX metadata entries written */
+} nas_job_export_result;
+
+/* Resolve the model and write it. Bad sources are NAS_EINVAL / NAS_ENOTFOUND / NAS_EFORMAT with
+ * a message naming the training, GHN or file; an unwritable out is NAS_EIO (nothing written). */
+nas_status nas_job_export(const nas_job_export_params *p, nas_job_export_result *res);
+
+typedef struct nas_job_predict_params {
+    nas_job_model_source src;
+    const char *const *inputs; /* image files: PNG, PGM or IDX (nas_data_read_images) */
+    int n_inputs;
+    const char *labels; /* IDX labels of the one IDX input (NULL = none) */
+    int64_t limit;      /* at most this many images (0 = all) */
+    int batch;          /* images per forward pass (256) */
+} nas_job_predict_params;
+
+nas_job_predict_params nas_job_predict_defaults(void);
+
+typedef struct nas_job_predict_result {
+    nas_job_model_info model;
+    int64_t n; /* images */
+    int classes;
+    float *logits;   /* [n, classes] */
+    float *probs;    /* [n, classes] softmax of the logits */
+    int32_t *pred;   /* [n] argmax */
+    int32_t *labels; /* [n] or NULL */
+    int32_t *file;   /* [n] index into inputs of each image's file */
+    int64_t *index;  /* [n] index of the image in its file */
+    double accuracy; /* with labels; NaN otherwise */
+} nas_job_predict_result;
+
+nas_status nas_job_predict(const nas_job_predict_params *p, nas_job_predict_result *res);
+void nas_job_predict_result_free(nas_job_predict_result *res);
+
+/* Fashion-MNIST's class names ("T-shirt/top", ...; NULL for another data set or class). */
+const char *nas_job_class_name(const char *dataset, int k);
+
+/* Drop the kept weights of training `training` of store `db` (0 = of all), then shrink the
+ * file; *n_dropped rows and *bytes of weights. */
+nas_status nas_job_drop_weights(const char *db, int64_t training, int64_t *n_dropped,
+                                int64_t *bytes);
+
+/* ---- plot: figures of a results store ------------------------------------------------------- */
+
+typedef enum nas_job_plot_kind {
+    NAS_JOB_PLOT_HISTORY = 0, /* search score of each candidate by sequence number and the running
+                                 best, one panel per scorer of the search run */
+    NAS_JOB_PLOT_PARETO,      /* score (or trained accuracy) against params or FLOPs (log), the
+                                 Pareto front highlighted */
+    NAS_JOB_PLOT_CURVES,      /* train/validation accuracy and loss per epoch of the trainings of
+                                 an evaluate run */
+    NAS_JOB_PLOT_SCORERS,     /* every scorer against the trained validation accuracy (scatter)
+                                 and Kendall tau / Spearman rho with 95 % bootstrap intervals */
+    NAS_JOB_PLOT_GHN,         /* a GHN's training loss and batch accuracy by step */
+    NAS_JOB_PLOT_KIND_COUNT
+} nas_job_plot_kind;
+
+/* "history", "pareto", "curves", "scorers", "ghn"; "?" for bad values. */
+const char *nas_job_plot_kind_name(nas_job_plot_kind k);
+/* NAS_EINVAL "unknown kind 'x' (history, pareto, ...)" for other names. */
+nas_status nas_job_plot_kind_from_name(const char *name, nas_job_plot_kind *out);
+
+typedef struct nas_job_plot_params {
+    const char *db;         /* the results store (opened read-only; never created) */
+    nas_job_plot_kind kind; /* what to draw */
+    int64_t run;            /* 0 = the newest run that has what the kind needs; a search run or
+                               one of its evaluate runs (the kinds take what they need of either) */
+    const char *scorer;     /* history/pareto: the scorer (NULL = the run's primary one); pareto
+                               also "val_acc" / "test_acc": the trained accuracy of the run's
+                               evaluate runs */
+    nas_pareto_by by;       /* pareto: the cost axis (params) */
+    int64_t ghn;            /* ghn: the GHN id (0 = the run's, else the newest stored) */
+    const char *out;        /* write the figure here (.svg, .png, .pdf); NULL = into res->bytes */
+    nas_plot_format format; /* with out NULL: the format of res->bytes (SVG) */
+} nas_job_plot_params;
+
+nas_job_plot_params nas_job_plot_defaults(void);
+
+typedef struct nas_job_plot_result {
+    int64_t run_id;       /* the run drawn (history, pareto, scorers: the search run; curves:
+                             the evaluate run; ghn: the run whose GHN it is, 0 = none) */
+    int64_t eval_run_id;  /* scorers, pareto on trained accuracy: the evaluate run(s) used (the
+                             newest one; 0 = none) */
+    int64_t ghn_id;       /* ghn: the GHN drawn */
+    int64_t n_data;       /* data points of the store the figure shows (candidates, epochs,
+                             (score, accuracy) pairs, curve points) */
+    int64_t n_front;      /* pareto: architectures on the front */
+    char title[256];      /* the figure's title */
+    nas_plot_stats stats; /* what was drawn */
+    void *bytes;          /* out NULL: the figure (nas_job_plot_result_free) */
+    size_t n_bytes;
+} nas_job_plot_result;
+
+/* Read what the kind needs from the store and draw it. Errors name the run and what is missing
+ * ("run 3 has no trainings: curves come from ghnas evaluate ..."). */
+nas_status nas_job_plot(const nas_job_plot_params *p, nas_job_plot_result *res);
+void nas_job_plot_result_free(nas_job_plot_result *res);
+
+/* ---- report: one self-contained HTML file of a run ------------------------------------------ */
+
+typedef struct nas_job_report_params {
+    const char *db;  /* the results store (opened read-only; never created) */
+    int64_t run;     /* the search run (0 = the newest with scores); an evaluate run means its
+                        search run */
+    const char *out; /* the HTML file (written atomically) */
+    int top;         /* leaderboard rows (20) */
+    int graphs;      /* best architectures drawn as graphs (3) */
+} nas_job_report_params;
+
+nas_job_report_params nas_job_report_defaults(void);
+
+typedef struct nas_job_report_result {
+    int64_t run_id; /* the search run reported */
+    int n_figures;  /* figures inlined */
+    int n_graphs;   /* architecture graphs inlined */
+    int n_missing;  /* figures left out (their reasons are in the report) */
+    size_t n_bytes; /* size of the file */
+} nas_job_report_result;
+
+/* The run's configuration, leaderboard, every figure kind that has data (each with the command
+ * that reproduces it), and the best architectures drawn by Graphviz, as one HTML file with
+ * every image inlined (no network, no JavaScript). */
+nas_status nas_job_report(const nas_job_report_params *p, nas_job_report_result *res);
 
 #ifdef __cplusplus
 }

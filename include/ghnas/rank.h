@@ -99,8 +99,9 @@ typedef struct nas_rank_input {
 /* Everything missing. */
 nas_rank_input nas_rank_input_missing(void);
 
-/* Set the field of scorer `name` ("params", "flops", "ghn" (the accuracy), "ghn_loss", or a
- * proxy) to value. NAS_ENOTFOUND for a scorer that is not a feature (the input is unchanged). */
+/* Set the field of scorer `name` ("params", "flops", "ghn" or "ghn_acc" (the accuracy, as typed
+ * and as stored), "ghn_loss", or a proxy) to value. NAS_ENOTFOUND for a scorer that is not a
+ * feature (the input is unchanged). */
 nas_status nas_rank_input_set(nas_rank_input *in, const char *name, double value);
 
 /* Columns of a row with n_embed embedding columns: NAS_RANK_N_COLS + n_embed. */

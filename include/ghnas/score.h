@@ -10,8 +10,13 @@
  *   params     parameter count of the compiled net            lower is better   needs nothing
  *   flops      2 x multiply-accumulates per image              lower is better   needs nothing
  *   ghn        validation accuracy of GHN-predicted weights    higher (ghn_acc)  a GHN + its data
+ *   ghn_loss   their validation cross-entropy                  lower             a GHN + its data
+ *   ghn_bn, ghn_bn_loss  the same with BN recalibrated on       higher (ghn_bn_acc) / lower
+ *              training images (running statistics) instead of each batch's own
  *   grad_norm, snip, synflow, jacob_cov, naswot
  *              zero-cost proxies at initialisation (proxy.h)   higher is better  a data batch
+ *   ranker     validation accuracy a learned ranker (rank.h)   higher is better  a fitted ranker
+ *              predicts from the features above                                  (+ its GHN, data)
  *
  *     nas_score_inputs in = {.data = {.ds = &train, .n = train.n, .norm = norm, .batch = 64,
  *                                     .seed = 1, .data_id = "fmnist train"}};
@@ -35,6 +40,7 @@
 #include "ghnas/ghn.h"
 #include "ghnas/net.h"
 #include "ghnas/proxy.h"
+#include "ghnas/rank.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -92,19 +98,32 @@ typedef struct nas_ghn_scorer_config {
     nas_data_norm norm;
     int batch;           /* evaluation batch: BN uses its statistics (>= 1) */
     const char *data_id; /* where the images come from, for the recipe ("fashion-mnist val ...") */
+    /* ghn_bn, ghn_bn_loss: BN recalibrated on these training images instead (ghn.h); calib.ds
+       NULL = not available */
+    nas_ghn_bn_calib calib;
+    const char *calib_id; /* where the calibration images come from, for the recipe */
 } nas_ghn_scorer_config;
 
 /* What a registry entry may need (bit flags). */
 typedef enum nas_score_needs {
     NAS_SCORE_NEEDS_NONE = 0,
-    NAS_SCORE_NEEDS_DATA = 1, /* a training batch: nas_score_inputs.data (the proxies) */
-    NAS_SCORE_NEEDS_GHN = 2   /* a trained GHN and its validation data: nas_score_inputs.ghn */
+    NAS_SCORE_NEEDS_DATA = 1,  /* a training batch: nas_score_inputs.data (the proxies) */
+    NAS_SCORE_NEEDS_GHN = 2,   /* a trained GHN and its validation data: nas_score_inputs.ghn */
+    NAS_SCORE_NEEDS_RANKER = 4 /* a fitted ranker: nas_score_inputs.ranker, with the data batch
+                                  and (when it was fitted on GHN features) the GHN it reads */
 } nas_score_needs;
+
+/* What the "ranker" scorer needs; the model is not owned and must outlive the scorer. */
+typedef struct nas_ranker_scorer_config {
+    const nas_rank_model *model;
+    int64_t id; /* its id in the results store, for the recipe and messages (0 = none) */
+} nas_ranker_scorer_config;
 
 /* Everything any registered scorer is made from; a scorer reads only the part it needs. */
 typedef struct nas_score_inputs {
-    nas_ghn_scorer_config ghn; /* NAS_SCORE_NEEDS_GHN */
-    nas_proxy_config data;     /* NAS_SCORE_NEEDS_DATA */
+    nas_ghn_scorer_config ghn;       /* NAS_SCORE_NEEDS_GHN */
+    nas_proxy_config data;           /* NAS_SCORE_NEEDS_DATA */
+    nas_ranker_scorer_config ranker; /* NAS_SCORE_NEEDS_RANKER */
 } nas_score_inputs;
 
 /* ---- the registry -----------------------------------------------------------------------------
@@ -173,6 +192,39 @@ nas_status nas_scorer_ghn(nas_scorer *out, const nas_ghn_scorer_config *cfg);
  * "bn batch". NAS_ENOTFOUND for unknown names, NAS_EINVAL for a bad configuration.
  */
 nas_status nas_scorer_proxy(nas_scorer *out, const char *name, const nas_proxy_config *cfg);
+
+/*
+ * "ranker": the validation accuracy the fitted ranker cfg->model predicts (higher is better),
+ * aux_json {"sd": its standard deviation} when the model gives one. Its features are computed
+ * from in (a featurizer of the columns the model reads): NAS_EINVAL, saying what is missing,
+ * when the model reads GHN columns and in->ghn.ghn is NULL (or has another width), or proxies
+ * and in->data.ds is NULL.
+ */
+nas_status nas_scorer_ranker(nas_scorer *out, const nas_ranker_scorer_config *cfg,
+                             const nas_score_inputs *in);
+
+/* ---- ranker feature rows (ranker.c) ---------------------------------------------------------- */
+
+/* Computes rows of rank.h's feature layout for compiled nets, with the scorers above. */
+typedef struct nas_score_featurizer nas_score_featurizer;
+
+/*
+ * A featurizer on inputs in (GHN columns and the embedding when in->ghn.ghn is set, proxies when
+ * in->data.ds is set; params and FLOPs always). want[d] (d = nas_rank_n_features(the GHN's hid,
+ * or 0)) selects the columns to compute (others come out NaN); want NULL = every column the
+ * inputs allow. NAS_EINVAL when want asks for a column the inputs cannot give, or d does not
+ * match the GHN.
+ */
+nas_status nas_score_featurizer_make(nas_score_featurizer **out, const nas_score_inputs *in,
+                                     const uint8_t *want, int d);
+
+/* Columns of the featurizer's rows. */
+int nas_score_featurizer_width(const nas_score_featurizer *f);
+
+/* One row[width] for net (NaN where missing). Thread-safe: any number of threads at once. */
+nas_status nas_score_featurize(const nas_score_featurizer *f, const nas_net *net, double *row);
+
+void nas_score_featurizer_free(nas_score_featurizer *f);
 
 /* ---- scoring a set of candidates (run.c) ----------------------------------------------------- */
 

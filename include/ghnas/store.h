@@ -44,7 +44,7 @@
 extern "C" {
 #endif
 
-#define NAS_STORE_SCHEMA_VERSION 2          /* PRAGMA user_version written by this build */
+#define NAS_STORE_SCHEMA_VERSION 4          /* PRAGMA user_version written by this build */
 #define NAS_STORE_APPLICATION_ID 0x67686E73 /* PRAGMA application_id: "ghns" */
 
 /* Environment variable (testing aid): writers may not grow a file beyond this many pages
@@ -299,6 +299,51 @@ nas_status nas_store_training_finish(nas_store *db, int64_t training_id, nas_run
 nas_status nas_store_training_checkpoint(nas_store *db, int64_t training_id, void **bytes,
                                          size_t *n);
 
+/* ---- kept weights of finished trainings (schema v4) ---------------------------------------- */
+
+/* What a finished training keeps: its final weights as bytes of a documented layout. */
+typedef struct nas_kept_weights {
+    const char *format; /* layout name and version, e.g. "ghnas-model/1" */
+    int64_t n_params;   /* parameter floats in it */
+    const void *bytes;
+    size_t n_bytes; /* > 0, < 2 GiB */
+} nas_kept_weights;
+
+/*
+ * nas_store_training_finish, and when status is finished and kw is non-NULL, the kept weights
+ * (trained_weights row, replacing an older one) in the same transaction: a reader sees the
+ * training finished together with its weights or neither.
+ */
+nas_status nas_store_training_finish_kept(nas_store *db, int64_t training_id, nas_run_status status,
+                                          double train_acc, double val_acc, double test_acc,
+                                          const nas_kept_weights *kw);
+
+/* One training with what its export needs. Strings are heap copies (nas_store_training_free). */
+typedef struct nas_store_training {
+    int64_t id, run_id, arch_id;
+    nas_run_status status;
+    int epochs, epochs_done;
+    double train_acc, val_acc, test_acc; /* NaN when not recorded */
+    double seconds;                      /* training time */
+    char *space, *dataset, *arch, *init, *recipe_json;
+    bool has_weights;        /* a trained_weights row exists */
+    char weights_format[32]; /* its format ("" without) */
+    int64_t weights_bytes;   /* its size */
+    void *weights;           /* the bytes when asked for and kept (nas_free), else NULL */
+} nas_store_training;
+
+/* Training `id` (NAS_ENOTFOUND naming it when unknown); with_weights also reads the kept bytes. */
+nas_status nas_store_training_get(nas_store *db, int64_t id, bool with_weights,
+                                  nas_store_training *out);
+void nas_store_training_free(nas_store_training *t);
+
+/*
+ * Delete the kept weights of training `id` (0 = of every training), then VACUUM so the file
+ * shrinks. *n_dropped and *bytes (either may be NULL) say how many rows and blob bytes went.
+ * An id that has none is NAS_ENOTFOUND. The trainings themselves (accuracies, curves) stay.
+ */
+nas_status nas_store_drop_weights(nas_store *db, int64_t id, int64_t *n_dropped, int64_t *bytes);
+
 /* ---- GHN models ------------------------------------------------------------------------------ */
 
 typedef struct nas_ghn_record {
@@ -319,6 +364,35 @@ nas_status nas_store_ghn_find(nas_store *db, const char *space, const char *data
 
 /* The checkpoint of a GHN as heap bytes (nas_free); NAS_ENOTFOUND for an unknown id. */
 nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes, size_t *n);
+
+/* ---- learned rankers (rank.h) -------------------------------------------------------------- */
+
+typedef struct nas_ranker_record {
+    const char *name;        /* label ("" default) */
+    const char *space;       /* required */
+    const char *dataset;     /* required */
+    int64_t ghn_id;          /* GHN whose features it reads (0 = none) */
+    const char *model;       /* required: "gp", "ridge", "pairwise" */
+    const char *features;    /* the columns it reads, comma-separated */
+    int64_t n_labels;        /* labelled architectures it was fitted on */
+    const char *labels_json; /* their training ids, a JSON array (default "[]") */
+    const char *recipe_json; /* the labels' training recipe and the features' recipe ("{}") */
+    double cv_tau, cv_rho;   /* cross-validated quality (NaN = not measured) */
+    double seconds;          /* time of the fit (NaN = unknown) */
+    const void *checkpoint;  /* required: nas_rank_save bytes */
+    size_t checkpoint_bytes;
+} nas_ranker_record;
+
+nas_status nas_store_ranker_add(nas_store *db, const nas_ranker_record *rec, int64_t *ranker_id);
+
+/* Newest ranker of (space, dataset); NAS_ENOTFOUND when none. */
+nas_status nas_store_ranker_find(nas_store *db, const char *space, const char *dataset,
+                                 int64_t *ranker_id);
+
+/* The saved model of a ranker as heap bytes (nas_free), and optionally its GHN id (0 = none)
+ * and recipe_json (heap, nas_free); NAS_ENOTFOUND for an unknown id. */
+nas_status nas_store_ranker_checkpoint(nas_store *db, int64_t ranker_id, void **bytes, size_t *n,
+                                       int64_t *ghn_id, char **recipe_json);
 
 /* ---- readers: results as tables ------------------------------------------------------------- */
 
@@ -399,6 +473,16 @@ nas_status nas_store_query_pareto(nas_store *db, int64_t run_id, const char *sco
 
 /* The GHN models (without checkpoints): id, space, dataset, steps, losses, size, runs using it. */
 nas_status nas_store_query_ghns(nas_store *db, nas_store_table *out);
+
+/* Every ranker: id, name, space, dataset, ghn_id, model, n_labels, cv_tau, cv_rho, features,
+ * seconds, created_at. */
+nas_status nas_store_query_rankers(nas_store *db, nas_store_table *out);
+
+/* The labels a ranker may learn from: finished scratch trainings with a validation accuracy in
+ * runs of (space, dataset), of run run_id only unless 0: training id, arch_id, arch,
+ * recipe_json, val_acc, run_id, by training id. */
+nas_status nas_store_query_labels(nas_store *db, const char *space, const char *dataset,
+                                  int64_t run_id, nas_store_table *out);
 
 /*
  * One SQL statement on a store opened with NAS_STORE_READONLY. Anything but a read-only statement

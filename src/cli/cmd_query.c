@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "report.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,9 +73,11 @@ static const nas_cli_spec spec = {
     "       ghnas query DB arch ID|ARCH\n"
     "       ghnas query DB pareto [--by params|flops] [--run ID] [--scorer S]\n"
     "       ghnas query DB ghns\n"
+    "       ghnas query DB rankers\n"
     "       ghnas query DB sql \"SELECT ...\"\n"
     "       ghnas query DB upgrade\n"
     "       ghnas query DB check\n"
+    "       ghnas query DB drop-weights [TRAINING_ID]\n"
     "       ghnas query --schema\n"
     "\n"
     "Read a ghnas results store (an SQLite file; also readable with sqlite3, Python, pandas).\n"
@@ -90,11 +93,16 @@ static const nas_cli_spec spec = {
     "  pareto   the Pareto front of a run: no other architecture has a better score at\n"
     "           lower or equal cost; sorted by cost (--by, --run, --scorer)\n"
     "  ghns     the stored GHN models (without their checkpoints)\n"
+    "  rankers  the learned rankers fitted by ghnas rank: model, GHN, labels, features and\n"
+    "           cross-validated Kendall tau / Spearman rho\n"
     "  sql      one read-only SQL statement (SELECT, WITH, read PRAGMAs); statements that\n"
     "           write are refused. Tables: runs, ghn_models, architectures, scores, scorers,\n"
-    "           trainings, run_state; views: leaderboard, pareto, pareto_flops\n"
-    "  upgrade  migrate a store written by an older ghnas to this version's schema (the only\n"
-    "           action that writes)\n"
+    "           trainings, trained_weights, run_state, rankers; views: leaderboard, pareto,\n"
+    "           pareto_flops\n"
+    "  upgrade  migrate a store written by an older ghnas to this version's schema\n"
+    "  drop-weights  delete the kept weights of one finished training (or of all), then\n"
+    "           shrink the file (VACUUM); accuracies and curves stay, ghnas export of it\n"
+    "           no longer works. upgrade and drop-weights are the actions that write\n"
     "  check    check every page, index and reference of the store (PRAGMA integrity_check\n"
     "           and foreign_key_check): prints ok, or the problems and how to copy what is\n"
     "           readable into a new store, and exits 1\n",
@@ -106,12 +114,30 @@ static const nas_cli_spec spec = {
 
 /* ---- command ------------------------------------------------------------------------------ */
 
-/* In nas_job_query_action order. */
-static const nas_cli_action actions[NAS_QUERY_COUNT] = {
-    {"runs", 0},    {"top", OPT_K | OPT_RUN | OPT_SCORER},
-    {"arch", 0},    {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
-    {"ghns", 0},    {"sql", 0},
-    {"upgrade", 0}, {"check", 0}};
+/* In nas_job_query_action order, then the actions of other jobs. */
+enum { ACT_DROP_WEIGHTS = NAS_QUERY_COUNT, N_ACTIONS };
+static const nas_cli_action actions[N_ACTIONS] = {
+    {"runs", 0},  {"top", OPT_K | OPT_RUN | OPT_SCORER},
+    {"arch", 0},  {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
+    {"ghns", 0},  {"rankers", 0},
+    {"sql", 0},   {"upgrade", 0},
+    {"check", 0}, {"drop-weights", 0}};
+
+/* `query DB drop-weights [ID]` (nas_job_drop_weights). */
+static int drop_weights(const char *db, const char *id_text) {
+    long id = 0;
+    if (id_text && nas_cli_parse_long("drop-weights", id_text, 1, LONG_MAX, &id) != NAS_OK) {
+        return nas_cli_usage_error("query", "%s", nas_errmsg());
+    }
+    int64_t n = 0, bytes = 0;
+    nas_status st = nas_job_drop_weights(db, id, &n, &bytes);
+    if (st != NAS_OK) {
+        return nas_cli_fail(st);
+    }
+    printf("dropped the kept weights of %lld training%s (%lld bytes); %s vacuumed\n", (long long)n,
+           n == 1 ? "" : "s", (long long)bytes, db);
+    return NAS_EXIT_OK;
+}
 
 int nas_cli_query(int argc, char **argv) {
     query_params q = {NULL, NAS_CLI_FORMAT_TABLE, 10, 0, NULL, NAS_PARETO_PARAMS, false}, def = q;
@@ -142,13 +168,22 @@ int nas_cli_query(int argc, char **argv) {
         return NAS_EXIT_USAGE;
     }
     char names[128];
-    nas_cli_action_names(actions, NAS_QUERY_COUNT, names, sizeof names);
+    nas_cli_action_names(actions, N_ACTIONS, names, sizeof names);
     if (n_pos < 2) {
         return nas_cli_usage_error("query", "missing action after '%s' (%s)", pos[0], names);
     }
-    int a = nas_cli_action_find("query", pos[1], actions, NAS_QUERY_COUNT);
+    int a = nas_cli_action_find("query", pos[1], actions, N_ACTIONS);
     if (a < 0) {
         return NAS_EXIT_USAGE;
+    }
+    if (a == ACT_DROP_WEIGHTS) {
+        if (n_pos > 3) {
+            return nas_cli_usage_error("query", "drop-weights: unexpected argument '%s'", pos[3]);
+        }
+        if ((rc = nas_cli_action_check_opts(&spec, &args, &actions[a])) >= 0) {
+            return rc;
+        }
+        return drop_weights(pos[0], n_pos == 3 ? pos[2] : NULL);
     }
     const bool sql = a == NAS_QUERY_SQL, one_arg = sql || a == NAS_QUERY_ARCH;
     if (n_pos - 2 < (int)one_arg) {

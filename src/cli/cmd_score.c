@@ -17,6 +17,10 @@
 static const nas_cli_opt opts[] = {
     {"ghn", 0, NAS_CLI_STR, OFF(ghn), "FILE",
      "checkpoint written by ghnas train (needed by the ghn scorer)", .aliases = NULL},
+    {"db", 0, NAS_CLI_STR, OFF(db), "FILE",
+     "results store holding the ranker (needed by the ranker scorer)", .aliases = NULL},
+    {"ranker", 0, NAS_CLI_STR, OFF(ranker), "ID",
+     "ranker: its id in --db (default: the newest of the space)", .aliases = NULL},
     {"scorers", 0, NAS_CLI_CUSTOM, OFF(scorers), "LIST",
      "comma-separated scorers listed below (default with --ghn: ghn)", .aliases = "scorer",
      .parse = nas_cli_parse_scorers},
@@ -45,7 +49,8 @@ static const nas_cli_opt opts[] = {
 
 static const nas_cli_spec spec = {
     "score",
-    "usage: ghnas score [--ghn FILE] [--scorers LIST] [--space NAME] [--C C] [--N N]\n"
+    "usage: ghnas score [--ghn FILE | --db DB [--ranker ID]] [--scorers LIST] [--space NAME]\n"
+    "                   [--C C] [--N N]\n"
     "                   [--val-n N] [--batch B] [--random K] [--seed S] [--threads N]\n"
     "                   [--data NAME] [--data-dir DIR] [--] ARCH...\n"
     "\n"
@@ -55,7 +60,9 @@ static const nas_cli_spec spec = {
     "(same split and normalisation as training) and BatchNorm uses the statistics of\n"
     "each evaluation batch (size --batch, printed). Zero-cost proxies (grad_norm, snip,\n"
     "synflow, jacob_cov, naswot) score the network at initialisation (PyTorch's default\n"
-    "init, seed 1) on one batch of 64 training images; params and flops need no data.\n",
+    "init, seed 1) on one batch of 64 training images; params and flops need no data.\n"
+    "ranker: the validation accuracy a ranker fitted with `ghnas rank DB` predicts (with\n"
+    "the GHN and skeleton it was fitted on, from --db).\n",
     opts,
     (int)(sizeof opts / sizeof opts[0]),
     "output: a header line, then one line per architecture: the value of each scorer\n"
@@ -74,7 +81,10 @@ int nas_cli_score(int argc, char **argv) {
         return nas_cli_usage_error(
             "score", "missing --ghn FILE (or --scorer NAME for a scorer without a GHN)");
     }
-    if (p.scorers && !p.ghn && strstr(p.scorers, "ghn")) {
+    if (p.ranker && !p.db) {
+        return nas_cli_usage_error("score", "--ranker needs --db DB");
+    }
+    if (p.scorers && !p.ghn && !p.db && strstr(p.scorers, "ghn")) {
         return nas_cli_usage_error("score", "the ghn scorer needs --ghn FILE");
     }
     if (args.n_pos == 0 && p.random == 0) {
@@ -90,7 +100,7 @@ int nas_cli_score(int argc, char **argv) {
     if (r.has_ghn) {
         printf("# ghn %s (%s, %s decoder); %s validation images %lld (split seed %llu), BN "
                "batch statistics, eval batch %d\n",
-               p.ghn, r.space, r.decoder, r.dataset, (long long)r.n_eval,
+               p.ghn ? p.ghn : "of the ranker", r.space, r.decoder, r.dataset, (long long)r.n_eval,
                (unsigned long long)r.split_seed, r.eval_batch);
     }
     if (r.has_data && !(r.has_ghn && r.n_scorers == 1)) {

@@ -51,6 +51,10 @@ static const nas_cli_opt opts[] = {
      "the GHN: a stored GHN id (ghnas query DB ghns) or a checkpoint\nfrom ghnas train, imported "
      "into the store (default: the newest\nstored GHN of the space and dataset, else train one)",
      .bits = FIXED},
+    {"ranker", 0, NAS_CLI_STR, OFF(ranker), "ID",
+     "the ranker scorer's ranker: a stored id (ghnas query DB rankers;\ndefault: the newest of the "
+     "space and dataset)",
+     .bits = FIXED},
     {"train-time", 0, NAS_CLI_DURATION, OFF(train_time), "DUR",
      "GHN training time when one is trained (default %D)", .aliases = NULL},
     {"train-steps", 0, NAS_CLI_I64, OFF(train_steps), "N", "train the GHN for N steps instead",
@@ -84,6 +88,22 @@ static const nas_cli_opt opts[] = {
     {"eval-train-n", 0, NAS_CLI_I64, OFF(eval_train_n), "N",
      "training images of that training (default %D; 0 = all)", .min = 0, .max = 100000000,
      .bits = NAS_JOB_GIVEN_EVAL_TRAIN_N},
+    {"learn", 0, NAS_CLI_INT, OFF(learn), "N",
+     "earn labels: after the search, train candidates in rounds, fit a\nranker on the trainings "
+     "(ghnas rank) and search again with it,\nuntil N trainings are done (default %D: no loop)",
+     .min = 0, .max = 100000, .bits = FIXED},
+    {"learn-round", 0, NAS_CLI_INT, OFF(learn_round), "K",
+     "learn: trainings per round (default %D)", .min = 3, .max = 1000, .bits = FIXED},
+    {"learn-epochs", 0, NAS_CLI_INT, OFF(learn_epochs), "E",
+     "learn: epochs of each training (default %D)", .min = 1, .max = 1000, .bits = FIXED},
+    {"learn-train-n", 0, NAS_CLI_I64, OFF(learn_train_n), "N",
+     "learn: training images of each (default %D; 0 = all)", .min = 0, .max = 100000000,
+     .bits = FIXED},
+    {"learn-model", 0, NAS_CLI_STR, OFF(learn_model), "M",
+     "learn: the ranker's model, gp (default), ridge or pairwise", .aliases = NULL, .bits = FIXED},
+    {"learn-kappa", 0, NAS_CLI_F64, OFF(learn_kappa), "K",
+     "learn: choose by mean + K standard deviations of the GP\n(default %D; 0 = by the mean)",
+     .fmin = 0.0, .fmax = 100.0, .bits = FIXED},
     {"name", 0, NAS_CLI_STR, OFF(name), "TEXT", "a label for the run (default: none)",
      .aliases = NULL},
     {"resume", 0, NAS_CLI_I64, OFF(resume), "RUN",
@@ -112,7 +132,12 @@ static const nas_cli_spec spec = {
     "canonical graph, scores already in the store (same architecture, GHN and scoring\n"
     "recipe) are reused, and candidates are scored in parallel. Afterwards the best\n"
     "--eval-top are trained briefly from scratch (see ghnas evaluate for longer training).\n"
-    "Ctrl-C stops cleanly (the run is marked interrupted); --resume continues it.\n",
+    "Ctrl-C stops cleanly (the run is marked interrupted); --resume continues it.\n"
+    "With --learn N the search earns labels: it trains the --learn-round most promising\n"
+    "candidates (--learn-epochs on --learn-train-n images), fits a ranker on every training\n"
+    "of that recipe in the store, searches again with the ranker and trains the candidates\n"
+    "it rates best (mean + --learn-kappa standard deviations), until N trainings are done;\n"
+    "--resume with the first run's id continues the whole loop.\n",
     opts,
     (int)(sizeof opts / sizeof opts[0]),
     NULL,
@@ -156,6 +181,20 @@ static void print_leaderboard(int64_t run_id, const char *db_path) {
     fflush(stdout);
 }
 
+static void print_round(const nas_job_learn_round *r, void *user) {
+    (void)user;
+    printf("learn round %d: trained in evaluate run %lld (%d trainings so far); ranker %lld",
+           r->round, (long long)r->eval_run, r->trainings, (long long)r->ranker_id);
+    if (r->n_labels > 0) {
+        printf(" on %d labels", r->n_labels);
+    }
+    if (!isnan(r->cv_tau)) {
+        printf(", cross-validated tau %.3f", r->cv_tau);
+    }
+    printf("; searched with it in run %lld\n", (long long)r->search_run);
+    fflush(stdout);
+}
+
 int nas_cli_search(int argc, char **argv) {
     nas_job_search_params p = nas_job_search_defaults(), def = p;
     nas_cli_args args;
@@ -174,6 +213,7 @@ int nas_cli_search(int argc, char **argv) {
     p.given = args.given & ~FIXED;
     p.stop = &nas_cli_stop;
     p.on_searched = print_searched;
+    p.on_round = print_round;
 #ifdef __GLIBC__
     /* Scoring allocates and frees tens of MB per candidate (the GHN scorer reuses one
        workspace per thread, the proxies and the compiler do not). By default glibc unmaps such

@@ -4,7 +4,10 @@
  */
 #include "cli.h"
 #include "cmd_evaluate.h"
+#include "cmd_export.h"
+#include "cmd_plot.h"
 #include "cmd_query.h"
+#include "cmd_rank.h"
 #include "cmd_score.h"
 #include "cmd_search.h"
 #include "cmd_show.h"
@@ -19,7 +22,14 @@ static int cmd_version(int argc, char **argv);
 static const nas_cli_command commands[] = {
     {"evaluate", nas_cli_evaluate,
      "train architectures of a search run; Kendall tau / Spearman rho"},
-    {"query", nas_cli_query, "read a results store: runs, top, arch, pareto, ghns, sql"},
+    {"export", nas_cli_export, "write a trained model (or GHN-predicted weights) as ONNX or .npz"},
+    {"plot", nas_cli_plot,
+     "draw a figure of a results store: history, pareto, curves, scorers, ghn"},
+    {"predict", nas_cli_predict, "run a trained model on images (PNG, PGM, IDX): classes"},
+    {"query", nas_cli_query,
+     "read a results store: runs, top, arch, pareto, ghns, rankers, sql, drop-weights"},
+    {"rank", nas_cli_rank, "fit a learned ranker on a store's trainings (the ranker scorer)"},
+    {"report", nas_cli_report, "write a one-file HTML report of a search run"},
     {"score", nas_cli_score, "score architectures with a trained GHN (predicted weights)"},
     {"search", nas_cli_search,
      "search a space (trains a GHN first when needed) and evaluate the best"},

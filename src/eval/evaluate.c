@@ -5,6 +5,7 @@
  * back and correlate search score with trained validation accuracy.
  */
 #include "eval-impl.h"
+#include "ghnas/export.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -435,8 +436,8 @@ static void run_job(job *j) {
     memset(&net, 0, sizeof net);
     memset(&m, 0, sizeof m);
     memset(&gg, 0, sizeof gg);
-    void *ckpt = NULL;
-    size_t n_ckpt = 0;
+    void *ckpt = NULL, *kept = NULL;
+    size_t n_ckpt = 0, n_kept = 0;
     double t0 = nas_time_now();
     double tr_acc = (double)NAN, va_acc = (double)NAN, te_acc = (double)NAN;
     nas_status st = NAS_OK;
@@ -461,6 +462,8 @@ static void run_job(job *j) {
     tr.user = j;
     NAS_TRY(
         nas_i_train_arch(&tr, &m, j->info.epochs_done, ckpt, n_ckpt, &tr_acc, &va_acc, &te_acc));
+    /* the final weights stay with the finished training (nas_export_model_unpack reads them) */
+    NAS_TRY(nas_export_model_pack(&m, &sh->si->sp, sh->base.norm, &kept, &n_kept));
 cleanup:
     it->seconds = nas_time_now() - t0;
     nas_run_status status = st == NAS_OK             ? NAS_RUN_FINISHED
@@ -473,13 +476,18 @@ cleanup:
 #ifdef _OPENMP
 #pragma omp critical(nas_eval_store)
 #endif
-    { fs = nas_store_training_finish(sh->db, j->info.id, status, tr_acc, va_acc, te_acc); }
+    {
+        nas_kept_weights kw = {NAS_EXPORT_FORMAT, m.params.numel, kept, n_kept};
+        fs = nas_store_training_finish_kept(sh->db, j->info.id, status, tr_acc, va_acc, te_acc,
+                                            kept ? &kw : NULL);
+    }
     if (st == NAS_OK && fs != NAS_OK) {
         st = fs;
         snprintf(it->error, sizeof it->error, "%s", nas_errmsg());
     }
     it->status = fs == NAS_OK ? status : NAS_RUN_FAILED;
     j->st = st;
+    nas_free(kept);
     nas_free(ckpt);
     nas_ghn_graph_free(&gg);
     nas_net_model_free(&m);

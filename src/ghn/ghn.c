@@ -696,6 +696,61 @@ nas_status nas_ghn_evaluate_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_
                                const nas_dataset *ds, const int32_t *idx, int64_t n,
                                const nas_data_norm *norm, int batch_size, double *loss,
                                double *acc) {
+    return nas_ghn_evaluate_bn_ws(g, ws, net, ds, idx, n, norm, batch_size, NULL, loss, acc);
+}
+
+/* BN running statistics of the predicted weights w: the mean over calib's batches of their
+ * batch statistics (momentum 1/k at batch k). */
+static nas_status calibrate_bn(const nas_net *net, nas_ghn_eval_ws *ws, nas_tensor *const *w,
+                               const nas_data_norm *norm, const nas_ghn_bn_calib *calib,
+                               float *running) {
+    const nas_dataset *ds = calib->ds;
+    const int64_t nb = calib->batch_size;
+    const int64_t img = (int64_t)ds->c * ds->h * ds->w;
+    if (calib->idx == NULL && (int64_t)calib->batches * nb > ds->n) {
+        return nas_error(NAS_EINVAL, "ghn evaluate: %lld calibration images asked of %lld",
+                         (long long)calib->batches * nb, (long long)ds->n);
+    }
+    int32_t *seq = nas_malloc((size_t)nb * sizeof *seq);
+    if (!seq) {
+        return nas_error(NAS_ENOMEM, "ghn evaluate: out of memory");
+    }
+    nas_status st = eval_ws_reserve(ws, nb, img);
+    nas_net_running_reset(net, running);
+    for (int k = 0; st == NAS_OK && k < calib->batches; k++) {
+        const int32_t *ix = calib->idx ? calib->idx + (int64_t)k * nb : seq;
+        for (int64_t i = 0; !calib->idx && i < nb; i++) {
+            seq[i] = (int32_t)((int64_t)k * nb + i);
+        }
+        st = nas_data_batch(ds, ix, nb, norm, ws->x, ws->y);
+        if (st != NAS_OK) {
+            break;
+        }
+        nas_tape_reset(&ws->tb);
+        int64_t shape[4] = {nb, ds->c, ds->h, ds->w};
+        nas_tensor *xt = nas_tensor_from(&ws->tb, 4, shape, ws->x);
+        nas_net_run run = nas_net_run_defaults();
+        run.bn_mode = NAS_BN_BATCH_STATS;
+        run.running = running;
+        run.bn_momentum = 1.0f / (float)(k + 1);
+        (void)nas_net_forward(&ws->tb, net, w, &run, xt);
+        st = nas_tape_status(&ws->tb);
+    }
+    nas_free(seq);
+    return st;
+}
+
+nas_status nas_ghn_evaluate_bn_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_net *net,
+                                  const nas_dataset *ds, const int32_t *idx, int64_t n,
+                                  const nas_data_norm *norm, int batch_size,
+                                  const nas_ghn_bn_calib *calib, double *loss, double *acc) {
+    if (calib && (!calib->ds || calib->batches < 1 || calib->batch_size < 2)) {
+        return nas_error(NAS_EINVAL, "ghn evaluate: BN calibration needs images, batches >= 1 "
+                                     "and a batch of >= 2");
+    }
+    if (calib && (calib->ds->c != ds->c || calib->ds->h != ds->h || calib->ds->w != ds->w)) {
+        return nas_error(NAS_ESHAPE, "ghn evaluate: calibration images differ in shape");
+    }
     if (idx == NULL) {
         n = ds->n;
     }
@@ -717,6 +772,8 @@ nas_status nas_ghn_evaluate_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_
     const int64_t img = (int64_t)ds->c * ds->h * ds->w;
     const int64_t bmax = batch_size < n ? batch_size : n;
     int32_t *all = NULL;
+    float *running = NULL;
+    nas_net_run run = nas_net_run_defaults();
     nas_tensor **w = nas_calloc((size_t)(net->n_slots > 0 ? net->n_slots : 1), sizeof *w);
     if (!w) {
         st = nas_error(NAS_ENOMEM, "ghn evaluate: out of memory");
@@ -737,6 +794,17 @@ nas_status nas_ghn_evaluate_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_
     nas_tape_reset(&ws->tw);
     NAS_TRY(nas_ghn_graph_build(&gg, &g->cfg, net));
     NAS_TRY(nas_ghn_predict(g, NULL, &ws->tw, &gg, w));
+    if (calib && net->n_running > 0) {
+        running = nas_malloc((size_t)net->n_running * sizeof *running);
+        if (!running) {
+            st = nas_error(NAS_ENOMEM, "ghn evaluate: out of memory");
+            goto cleanup;
+        }
+        NAS_TRY(calibrate_bn(net, ws, w, norm, calib, running));
+        NAS_TRY(eval_ws_reserve(ws, bmax, img));
+        run.bn_mode = NAS_BN_RUNNING_STATS;
+        run.running = running;
+    }
     double sum_loss = 0.0;
     int64_t correct = 0;
     for (int64_t off = 0; off < n; off += bmax) {
@@ -745,7 +813,7 @@ nas_status nas_ghn_evaluate_ws(const nas_ghn *g, nas_ghn_eval_ws *ws, const nas_
         nas_tape_reset(&ws->tb);
         int64_t shape[4] = {nb, ds->c, ds->h, ds->w};
         nas_tensor *xt = nas_tensor_from(&ws->tb, 4, shape, ws->x);
-        nas_tensor *logits = nas_net_forward(&ws->tb, net, w, NULL, xt);
+        nas_tensor *logits = nas_net_forward(&ws->tb, net, w, &run, xt);
         nas_tensor *l = nas_softmax_cross_entropy(&ws->tb, logits, ws->y, 0.0f);
         NAS_TRY(nas_tape_status(&ws->tb));
         sum_loss += (double)l->data[0] * (double)nb;
@@ -759,6 +827,7 @@ cleanup:
     nas_tape_reset(&ws->tw);
     nas_tape_reset(&ws->tb);
     nas_ghn_graph_free(&gg);
+    nas_free(running);
     nas_free(w);
     nas_free(all);
     return st;

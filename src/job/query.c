@@ -1,14 +1,15 @@
 /*
  * The query job: read a results store -- its runs, a run's top architectures or Pareto front,
- * one architecture with its scores and trainings, the stored GHNs, a read-only SQL statement --
+ * one architecture with its scores and trainings, the stored GHNs and rankers, a read-only SQL
+ * statement --
  * as tables, or upgrade an old store's schema (the only action that writes).
  */
 #include "job-impl.h"
 
 #include <string.h>
 
-static const char *const action_names[NAS_QUERY_COUNT] = {"runs", "top", "arch",    "pareto",
-                                                          "ghns", "sql", "upgrade", "check"};
+static const char *const action_names[NAS_QUERY_COUNT] = {
+    "runs", "top", "arch", "pareto", "ghns", "rankers", "sql", "upgrade", "check"};
 
 const char *nas_job_query_action_name(nas_job_query_action a) {
     return (unsigned)a < NAS_QUERY_COUNT ? action_names[a] : "?";
@@ -51,6 +52,8 @@ static nas_status query(nas_store *db, const nas_job_query_params *p, nas_job_qu
             return nas_store_query_pareto(db, p->run, p->scorer, p->by, &t[0]);
         case NAS_QUERY_GHNS:
             return nas_store_query_ghns(db, &t[0]);
+        case NAS_QUERY_RANKERS:
+            return nas_store_query_rankers(db, &t[0]);
         case NAS_QUERY_SQL:
             return nas_store_query_sql(db, p->arg, &t[0]);
         default:

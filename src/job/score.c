@@ -50,19 +50,23 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
     const char *list = p->scorers ? p->scorers : "ghn";
     NAS_CHECK(nas_score_parse_list("--scorers", list, list_buf, sizeof list_buf, names,
                                    NAS_JOB_SCORERS_MAX, &n_names));
-    bool want_ghn = false, want_data = false;
+    bool want_ghn = false, want_data = false, want_ranker = false;
     for (int k = 0; k < n_names; k++) {
         const nas_score_entry *e = NULL;
         NAS_CHECK(nas_score_find(names[k], &e));
         res->has_params = res->has_params || strcmp(names[k], "params") == 0;
         want_ghn = want_ghn || (e->needs & NAS_SCORE_NEEDS_GHN);
+        want_ranker = want_ranker || (e->needs & NAS_SCORE_NEEDS_RANKER);
         want_data = want_data || e->needs != NAS_SCORE_NEEDS_NONE;
         snprintf(res->names[k], sizeof res->names[k], "%s", names[k]);
     }
     res->n_scorers = n_names;
     res->has_ghn = want_ghn;
     res->has_data = want_data;
-    if (want_ghn && !p->ghn) {
+    if (want_ranker && !p->db) {
+        return nas_error(NAS_EINVAL, "the ranker scorer needs --db STORE (where it was fitted)");
+    }
+    if (want_ghn && !p->ghn && !want_ranker) {
         return nas_error(NAS_EINVAL, "the ghn scorer needs --ghn FILE");
     }
     if (p->n_archs == 0 && p->random == 0) {
@@ -85,9 +89,36 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
     memset(sc, 0, sizeof sc);
     nas_arch *archs = NULL;
     nas_score_cand *cands = NULL;
+    nas_store *db = NULL;
+    nas_rank_model rk_model;
+    memset(&rk_model, 0, sizeof rk_model);
+    nas_ranker_scorer_config rk = {0};
+    int64_t rk_ghn = 0;
+    int rk_C = 0, rk_N = 0;
     const char *space_name = p->space;
     const int n_items = p->n_archs + (int)p->random;
-    if (want_ghn) {
+    if (want_ranker) { /* the ranker and the GHN it reads, from the store */
+        NAS_TRY(nas_store_open(&db, p->db, NAS_STORE_READONLY));
+        NAS_TRY(nas_i_job_ranker_load(db, p->ranker, space_name ? space_name : "nb201", p->data,
+                                      &rk_model, &rk.id, &rk_ghn, &rk_C, &rk_N));
+        rk.model = &rk_model;
+        if (rk_ghn > 0 && p->ghn) {
+            st = nas_error(NAS_EINVAL,
+                           "--ghn: the ranker scorer uses the GHN ranker %lld was fitted with "
+                           "(GHN %lld of the store); leave --ghn out",
+                           (long long)rk.id, (long long)rk_ghn);
+            goto cleanup;
+        }
+        if (rk_ghn > 0) {
+            NAS_TRY(nas_i_job_ghn_from_store(db, rk_ghn, &g, &info));
+            want_ghn = true;
+            res->has_ghn = true;
+        } else if (want_ghn) {
+            st = nas_error(NAS_EINVAL, "the ghn scorer needs --ghn FILE");
+            goto cleanup;
+        }
+    }
+    if (want_ghn && !want_ranker) {
         NAS_TRY(nas_ghn_load(&g, NULL, &info, p->ghn));
         if (info.dataset[0] == '\0') {
             st = nas_error(NAS_EFORMAT, "%s: the checkpoint records no dataset (weights only?)",
@@ -97,6 +128,8 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
         if (!space_name) {
             space_name = info.space;
         }
+    }
+    if (want_ghn) {
         NAS_TRY(nas_i_job_ghn_data(info.dataset, p->data_dir, &info, false, &ds, &split));
     } else if (want_data) {
         NAS_TRY(nas_i_job_proxy_data(p->data, p->data_dir, &info, &ds, &split));
@@ -114,7 +147,7 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
     res->proxy_batch = NAS_I_JOB_PROXY_BATCH;
     for (int k = 0; k < n_names; k++) {
         NAS_TRY(nas_i_job_make_scorer(names[k], &sc[k], want_ghn ? &g : NULL, &info, &ds, &split,
-                                      p->val_n));
+                                      p->val_n, want_ranker ? &rk : NULL));
     }
     res->items = nas_calloc((size_t)n_items, sizeof *res->items);
     archs = nas_calloc((size_t)n_items, sizeof *archs);
@@ -137,8 +170,8 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
         res->items[k].ghn_loss = (double)NAN;
     }
     nas_net_config nc = nas_net_config_default();
-    nc.C = p->C;
-    nc.N = p->N;
+    nc.C = p->C == 0 && p->N == 0 ? rk_C : p->C;
+    nc.N = p->C == 0 && p->N == 0 ? rk_N : p->N;
     if (want_data) {
         nc.in_c = ds.c;
         nc.in_h = ds.h;
@@ -181,6 +214,8 @@ cleanup:
     nas_data_split_free(&split);
     nas_data_free(&ds);
     nas_ghn_free(&g);
+    nas_rank_model_free(&rk_model);
+    nas_store_close(db);
     if (st != NAS_OK) {
         nas_job_score_result_free(res);
     }

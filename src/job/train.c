@@ -1,7 +1,8 @@
 /*
  * The train job: meta-batch training of a graph hypernetwork on a space and a data set, with
  * periodic and final checkpoints, resume from a checkpoint, a stop flag that saves before
- * stopping, and the trained GHN added to a results store.
+ * stopping, and the trained GHN added to a results store with its training curve (the steps of
+ * this call).
  */
 #include "job-impl.h"
 
@@ -31,12 +32,12 @@ typedef struct step_ctx {
     nas_store *db; /* snapshots go here (NULL = none) */
     nas_status save_status;
     int n_snapshots;
+    nas_i_ghn_curve curve; /* stored with the GHN */
 } step_ctx;
 
 static bool on_step(const nas_ghn_trainer *tr, double loss, double acc, void *user) {
-    (void)loss;
-    (void)acc;
     step_ctx *c = user;
+    nas_i_ghn_curve_add(&c->curve, tr->step, loss, acc);
     if (c->p->save_every > 0 && tr->step % c->p->save_every == 0) {
         c->save_status = nas_ghn_save(c->g, tr, c->p->out);
         if (c->save_status != NAS_OK) {
@@ -46,7 +47,7 @@ static bool on_step(const nas_ghn_trainer *tr, double loss, double acc, void *us
     const bool last = tr->tc.steps > 0 && tr->step >= tr->tc.steps; /* stored at the end anyway */
     if (c->db && c->p->snapshot_every > 0 && tr->step % c->p->snapshot_every == 0 && !last) {
         int64_t id = 0;
-        c->save_status = nas_i_job_ghn_save_store(c->db, c->g, tr, &id);
+        c->save_status = nas_i_job_ghn_save_store_curve(c->db, c->g, tr, &c->curve, &id);
         if (c->save_status != NAS_OK) {
             return false;
         }
@@ -82,6 +83,7 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
     nas_dataset ds;
     nas_data_split split;
     nas_store *db = NULL;
+    step_ctx *ctx = NULL; /* on the heap: the curve is a few kB */
     memset(&g, 0, sizeof g);
     memset(&tr, 0, sizeof tr);
     memset(&ds, 0, sizeof ds);
@@ -129,12 +131,19 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
              g.cfg.chunk_out, g.cfg.chunk_in, g.cfg.chunk_k, g.cfg.chunk_k, g.cfg.s_max, sp.name,
              dataset, (long long)split.n_train, (long long)split.n_val, tr.tc.meta_batch,
              tr.tc.batch_size);
-    step_ctx ctx = {&g, p, db, NAS_OK, 0};
+    ctx = nas_calloc(1, sizeof *ctx);
+    if (!ctx) {
+        st = nas_error(NAS_ENOMEM, "train: out of memory");
+        goto cleanup;
+    }
+    ctx->g = &g;
+    ctx->p = p;
+    ctx->db = db;
     const int64_t step0 = tr.step, archs0 = tr.archs;
     const double sec0 = tr.seconds;
-    st = nas_ghn_train(&g, &tr, &sp, &ds, split.train, split.n_train, &tr.data.norm, on_step, &ctx);
-    if (ctx.save_status != NAS_OK) {
-        st = ctx.save_status;
+    st = nas_ghn_train(&g, &tr, &sp, &ds, split.train, split.n_train, &tr.data.norm, on_step, ctx);
+    if (ctx->save_status != NAS_OK) {
+        st = ctx->save_status;
         goto cleanup;
     }
     nas_status save = nas_ghn_save_mem(&g, &tr, &ckpt, &n_ckpt); /* the file's and store's bytes */
@@ -154,9 +163,10 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
     res->saved = save == NAS_OK;
     res->interrupted = st == NAS_EINTERRUPTED;
     if (st == NAS_OK && db) {
-        NAS_TRY(nas_i_job_ghn_store(db, &g, &tr, ckpt, n_ckpt, &res->ghn_id));
+        NAS_TRY(nas_i_job_ghn_store_curve(db, &g, &tr, &ctx->curve, ckpt, n_ckpt, &res->ghn_id));
     }
 cleanup:
+    nas_free(ctx);
     nas_free(ckpt);
     nas_store_close(db);
     nas_data_split_free(&split);

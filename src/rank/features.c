@@ -27,6 +27,7 @@ nas_status nas_rank_input_set(nas_rank_input *in, const char *name, double value
         {"params", offsetof(nas_rank_input, params)},
         {"flops", offsetof(nas_rank_input, flops)},
         {"ghn", offsetof(nas_rank_input, ghn_acc)},
+        {"ghn_acc", offsetof(nas_rank_input, ghn_acc)}, /* its name in the store */
         {"ghn_loss", offsetof(nas_rank_input, ghn_loss)},
         {"synflow", offsetof(nas_rank_input, synflow)},
         {"snip", offsetof(nas_rank_input, snip)},

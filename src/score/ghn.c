@@ -20,6 +20,7 @@ typedef struct ghn_ctx {
     nas_ghn_eval_ws *idle[GHN_WS_POOL]; /* workspaces not in use */
     int n_idle;
     bool by_loss; /* ghn_loss: the value is the cross-entropy (lower is better), aux the accuracy */
+    bool bn_calib; /* ghn_bn*: BN on running statistics recalibrated on cfg.calib */
 } ghn_ctx;
 
 static nas_ghn_eval_ws *ws_borrow(ghn_ctx *g) {
@@ -59,8 +60,9 @@ static nas_status score_ghn(const nas_scorer *sc, const nas_net *net, nas_score_
     if (!ws) {
         return nas_error(NAS_ENOMEM, "ghn scorer: out of memory");
     }
-    nas_status st = nas_ghn_evaluate_ws(g->cfg.ghn, ws, net, g->cfg.ds, g->cfg.idx, g->cfg.n,
-                                        &g->cfg.norm, g->cfg.batch, &loss, &acc);
+    nas_status st =
+        nas_ghn_evaluate_bn_ws(g->cfg.ghn, ws, net, g->cfg.ds, g->cfg.idx, g->cfg.n, &g->cfg.norm,
+                               g->cfg.batch, g->bn_calib ? &g->cfg.calib : NULL, &loss, &acc);
     ws_return(g, ws);
     NAS_CHECK(st);
     /* the value is one of the pair, the other goes to aux_json */
@@ -96,20 +98,35 @@ static nas_status make_ghn(nas_scorer *out, const nas_score_entry *e,
         return nas_error(NAS_EINVAL, "ghn scorer: %lld images asked of a dataset of %lld",
                          (long long)cfg->n, (long long)cfg->ds->n);
     }
+    const bool bn = strstr(e->stored, "_bn") != NULL;
+    if (bn && (!cfg->calib.ds || cfg->calib.batches < 1 || cfg->calib.batch_size < 2)) {
+        return nas_error(NAS_EINVAL, "%s scorer: needs training images to recalibrate BN on",
+                         e->name);
+    }
     ghn_ctx *g = nas_calloc(1, sizeof *g);
     if (!g) {
         return nas_error(NAS_ENOMEM, "ghn scorer: out of memory");
     }
     g->cfg = *cfg;
-    g->by_loss = strcmp(e->stored, "ghn_loss") == 0;
+    g->by_loss = strstr(e->stored, "loss") != NULL;
+    g->bn_calib = bn;
     snprintf(out->name, sizeof out->name, "%s", e->stored);
     out->higher_is_better = e->higher_is_better;
     out->fn = score_ghn;
     out->ctx = g;
     out->ctx_free = ghn_ctx_free;
-    snprintf(out->recipe, sizeof out->recipe, "%s; %lld images; batch %d; bn batch",
-             cfg->data_id ? cfg->data_id : "data", (long long)cfg->n, cfg->batch);
-    g->cfg.data_id = NULL; /* not kept: the recipe holds it */
+    if (bn) {
+        snprintf(out->recipe, sizeof out->recipe,
+                 "%s; %lld images; batch %d; bn running, recalibrated on %d x %d of %s",
+                 cfg->data_id ? cfg->data_id : "data", (long long)cfg->n, cfg->batch,
+                 cfg->calib.batches, cfg->calib.batch_size,
+                 cfg->calib_id ? cfg->calib_id : "training images");
+    } else {
+        snprintf(out->recipe, sizeof out->recipe, "%s; %lld images; batch %d; bn batch",
+                 cfg->data_id ? cfg->data_id : "data", (long long)cfg->n, cfg->batch);
+    }
+    g->cfg.data_id = NULL; /* not kept: the recipe holds them */
+    g->cfg.calib_id = NULL;
     return NAS_OK;
 }
 

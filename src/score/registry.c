@@ -17,6 +17,10 @@ static const nas_score_entry registry[] = {
      "validation accuracy with GHN-predicted weights, no training (needs a trained GHN)"},
     {"ghn_loss", "ghn_loss", false, NAS_SCORE_NEEDS_GHN, nas_i_score_make_ghn,
      "validation cross-entropy with GHN-predicted weights (needs a trained GHN)"},
+    {"ghn_bn", "ghn_bn_acc", true, NAS_SCORE_NEEDS_GHN, nas_i_score_make_ghn,
+     "validation accuracy with GHN-predicted weights, BN recalibrated on training images"},
+    {"ghn_bn_loss", "ghn_bn_loss", false, NAS_SCORE_NEEDS_GHN, nas_i_score_make_ghn,
+     "validation cross-entropy with GHN-predicted weights, BN recalibrated on training images"},
     {"grad_norm", "grad_norm", true, NAS_SCORE_NEEDS_DATA, nas_i_score_make_proxy,
      "zero-cost proxy: sum of the weight-gradient norms on one training batch"},
     {"snip", "snip", true, NAS_SCORE_NEEDS_DATA, nas_i_score_make_proxy,
@@ -27,6 +31,8 @@ static const nas_score_entry registry[] = {
      "zero-cost proxy: correlation of the input Jacobians of one training batch"},
     {"naswot", "naswot", true, NAS_SCORE_NEEDS_DATA, nas_i_score_make_proxy,
      "zero-cost proxy: log|det| of the ReLU-code kernel of one training batch"},
+    {"ranker", "ranker", true, NAS_SCORE_NEEDS_RANKER, nas_i_score_make_ranker,
+     "validation accuracy predicted by a ranker fitted on the store's trainings (ghnas rank)"},
 };
 
 #define N_REGISTRY ((int)(sizeof registry / sizeof registry[0]))
@@ -82,6 +88,11 @@ nas_status nas_score_make(nas_scorer *out, const char *name, const nas_score_inp
         return nas_error(NAS_EINVAL,
                          "scorer '%s' needs a data set to draw a batch from "
                          "(inputs.data)",
+                         e->name);
+    }
+    if ((e->needs & NAS_SCORE_NEEDS_RANKER) && (!in || !in->ranker.model)) {
+        return nas_error(NAS_EINVAL,
+                         "scorer '%s' needs a fitted ranker (fit one with `ghnas rank DB`)",
                          e->name);
     }
     return e->make(out, e, in);

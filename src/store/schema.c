@@ -24,6 +24,18 @@
  *     every batch; updated_at is the run's heartbeat;
  *   - the index scores_rank(run_id, scorer, value) for leaderboards;
  *   - leaderboard / pareto views that honour the direction, and pareto_flops.
+ *
+ * Version 3 (migration step 3) adds rankers(id, name, space, dataset, ghn_id, model, features,
+ * n_labels, labels_json, recipe_json, cv_tau, cv_rho, seconds, created_at, checkpoint): the
+ * learned rankers fitted by `ghnas rank` (rank.h), with the GHN and labels they depend on.
+ *
+ * Version 4 (migration step 4) keeps trained models:
+ *   - trained_weights(training_id, format, n_params, bytes, weights, created_at): the final
+ *     weights and BatchNorm statistics of a finished training (with its network configuration
+ *     and input normalisation; layout in include/ghnas/export.h), written in the transaction
+ *     that finishes the training; deleted with it (ON DELETE CASCADE) or by
+ *     `ghnas query DB drop-weights`. Trainings finished before v4 have no row (their weights
+ *     were never kept). Self-contained: it only adds a table.
  */
 #include "store-impl.h"
 
@@ -168,7 +180,38 @@ static const char migrate_v2[] =
     "WHERE s.value IS NOT NULL;\n" PARETO_VIEW("pareto", "n_params")
         PARETO_VIEW("pareto_flops", "flops");
 
-static const char *const steps[NAS_STORE_SCHEMA_VERSION + 1] = {NULL, schema_v1, migrate_v2};
+/* v3: learned rankers (rank.h) fitted on the store's trainings, with what they depend on. */
+static const char migrate_v3[] = "CREATE TABLE rankers (\n"
+                                 "    id          INTEGER PRIMARY KEY,\n"
+                                 "    name        TEXT NOT NULL DEFAULT '',\n"
+                                 "    space       TEXT NOT NULL,\n"
+                                 "    dataset     TEXT NOT NULL,\n"
+                                 "    ghn_id      INTEGER REFERENCES ghn_models(id),\n"
+                                 "    model       TEXT NOT NULL,\n"
+                                 "    features    TEXT NOT NULL DEFAULT '',\n"
+                                 "    n_labels    INTEGER NOT NULL,\n"
+                                 "    labels_json TEXT NOT NULL DEFAULT '[]',\n"
+                                 "    recipe_json TEXT NOT NULL DEFAULT '{}',\n"
+                                 "    cv_tau      REAL,\n"
+                                 "    cv_rho      REAL,\n"
+                                 "    seconds     REAL,\n"
+                                 "    created_at  TEXT NOT NULL DEFAULT (datetime('now')),\n"
+                                 "    checkpoint  BLOB NOT NULL\n"
+                                 ");\n";
+
+/* v4: the final weights of finished trainings (kept weights, export.h). */
+static const char migrate_v4[] =
+    "CREATE TABLE trained_weights (\n"
+    "    training_id INTEGER PRIMARY KEY REFERENCES trainings(id) ON DELETE CASCADE,\n"
+    "    format      TEXT NOT NULL,\n"
+    "    n_params    INTEGER NOT NULL,\n"
+    "    bytes       INTEGER NOT NULL,\n"
+    "    weights     BLOB NOT NULL,\n"
+    "    created_at  TEXT NOT NULL DEFAULT (datetime('now'))\n"
+    ");\n";
+
+static const char *const steps[NAS_STORE_SCHEMA_VERSION + 1] = {NULL, schema_v1, migrate_v2,
+                                                                migrate_v3, migrate_v4};
 
 const char *nas_store_schema_step(int version) {
     if (version < 1 || version > NAS_STORE_SCHEMA_VERSION) {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # CLI-level tests of the ghnas executable: published counts on stdout, and bad input that must
 # give a clear message on stderr and a non-zero exit code (never a crash).
-#   tests/cli/test_cli.sh path/to/ghnas
+#   tests/cli/test_cli.sh path/to/ghnas [path/to/ghnas_png_check]
 # Prints one line per case and a closing "N passed, M failed" line.
 set -u
-ghnas=${1:?usage: test_cli.sh path/to/ghnas}
+ghnas=${1:?usage: test_cli.sh path/to/ghnas [path/to/ghnas_png_check]}
+png_check=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0
@@ -160,8 +161,8 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     [ ! -e "$tmp/nope.db" ] && ok "query does not create a db" || bad "query does not create a db"
     expect_err "query no action" 2 "missing action" "$ghnas" query "$qdb"
     expect_err "query unknown action" 2 \
-        "unknown action 'frob' \(runs, top, arch, pareto, ghns, sql, upgrade, check\)" "$ghnas" query "$qdb" frob
-    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, sql, upgrade, check\)" \
+        "unknown action 'frob' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade, check, drop-weights\)" "$ghnas" query "$qdb" frob
+    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade, check, drop-weights\)" \
         "$ghnas" query "$qdb"
     expect_err "query bad format" 2 "unknown format 'xml'" "$ghnas" query "$qdb" runs --format xml
     expect_err "query -k zero" 2 "out of range" "$ghnas" query "$qdb" top -k 0
@@ -205,7 +206,7 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     else
         bad "query upgrade disk full" "exit $rc, stderr: $(head -c 300 "$tmp/err")"
     fi
-    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v2" "$ghnas" query "$tmp/v1.db" upgrade
+    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v4" "$ghnas" query "$tmp/v1.db" upgrade
     expect_out "query upgraded runs" $'id\n1' "$ghnas" query "$tmp/v1.db" sql "SELECT id FROM runs" --format csv
 
     # Permissions, as an unprivileged user (root reads and writes everything).
@@ -463,6 +464,87 @@ else
         expect_err "score unknown scorer" 2 "unknown scorer 'zen'" "$ghnas" score --scorer zen --random 1
         expect_err "score ghn without --ghn" 2 "needs --ghn FILE" "$ghnas" score --scorers ghn,snip --random 1
 
+        # learned rankers (issue 12): fit on the store's trainings, score and search with them,
+        # refusals. g.db holds GHN 1 and the search run 1; train 6 of its architectures briefly.
+        expect_err "rank without trainings" 2 "no finished training of space nb201" \
+            "$ghnas" rank "$pdb" --quiet
+        expect_err "rank missing store" 1 "nope.db' does not exist" "$ghnas" rank "$sdir/nope.db"
+        expect_err "rank without store" 2 "missing the results store DB" "$ghnas" rank
+        expect_err "rank bad model" 2 "unknown ranker model 'forest'" \
+            "$ghnas" rank "$gdb" --model forest
+        expect_err "rank bad features" 2 "unknown group 'colour'" "$ghnas" rank "$gdb" --features colour
+        expect_err "rank --cv-folds 1" 2 "cv-folds: 0 \\(skip\\) or at least 2" \
+            "$ghnas" rank "$gdb" --cv-folds 1
+        expect_err "rank too few labels" 2 "a ranker needs at least 3" \
+            "$ghnas" rank "$gdb" --run 2 --quiet
+        "$ghnas" evaluate "$gdb" --run 1 --top 6 --train-n 256 --val-n 200 --epochs 1 --quiet \
+            >/dev/null 2>"$tmp/err" || bad "evaluate 6 for the ranker" "$(head -c 300 "$tmp/err")"
+        out=$("$ghnas" rank "$gdb" --val-n 64 --cv-folds 3 --quiet 2>"$tmp/err")
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "^ranker: 1$" <<<"$out" && grep -q "^labels: 6 architectures" <<<"$out" &&
+            grep -q "^ghn: 1$" <<<"$out" && grep -q "^cv: 3-fold Kendall tau" <<<"$out" &&
+            grep -q "^feature groups: size,ghn,embed,proxies$" <<<"$out"; then
+            ok "rank: a GP on the GHN and proxy features"
+        else
+            bad "rank: a GP on the GHN and proxy features" "exit $rc, $out $(head -c 300 "$tmp/err")"
+        fi
+        out=$("$ghnas" rank "$gdb" --model ridge --features size,proxies --name sp --cv-folds 0 \
+            --quiet 2>"$tmp/err")
+        grep -q "^ghn: none$" <<<"$out" && grep -q "^features used: log_params" <<<"$out" &&
+            grep -q "^cv: not measured" <<<"$out" && ok "rank --features size,proxies (no GHN)" ||
+            bad "rank --features size,proxies (no GHN)" "$out $(head -c 300 "$tmp/err")"
+        expect_out "query rankers" $'id,name,model,ghn_id\n1,"",gp,1\n2,sp,ridge,' \
+            "$ghnas" query "$gdb" sql "SELECT id, name, model, ghn_id FROM rankers" --format csv
+        "$ghnas" query "$gdb" rankers | grep -q "cv_tau" && ok "query DB rankers" || bad "query DB rankers"
+        out=$("$ghnas" score --db "$gdb" --ranker 1 --scorers ranker,params --val-n 64 --random 2 2>"$tmp/err")
+        [ "$(grep -vc '^#' <<<"$out")" = 2 ] && grep -q "^# ranker  params" <<<"$out" &&
+            ok "score --scorers ranker" || bad "score --scorers ranker" "$out $(head -c 300 "$tmp/err")"
+        expect_err "score ranker without --db" 2 "ranker scorer needs --db" \
+            "$ghnas" score --scorers ranker --random 1
+        expect_err "score unknown ranker" 1 "ranker 9 does not exist" \
+            "$ghnas" score --db "$gdb" --ranker 9 --scorers ranker --random 1
+        expect_err "score ranker of another space" 2 "fitted on search space 'nb201' and cannot rank.*'nb101'" \
+            "$ghnas" score --db "$gdb" --ranker 2 --space nb101 --scorers ranker --random 1
+        expect_err "score ranker with --ghn" 2 "leave --ghn out" \
+            "$ghnas" score --db "$gdb" --ranker 1 --ghn "$sdir/garbage.db" --scorers ranker --random 1
+        out=$("$ghnas" search --db "$gdb" --scorer ranker --ranker 1 --val-n 64 --budget 8 \
+            --eval-top 0 --quiet 2>"$tmp/err")
+        rc=$?
+        [ $rc -eq 0 ] && grep -q "^best ranker" <<<"$out" && ok "search --scorer ranker" ||
+            bad "search --scorer ranker" "exit $rc, $out $(head -c 300 "$tmp/err")"
+        rrun=$("$ghnas" query "$gdb" sql "SELECT max(id) FROM runs WHERE kind = 'search'" --format csv | tail -1)
+        out=$("$ghnas" search --db "$gdb" --resume "$rrun" --budget 12 --quiet 2>"$tmp/err")
+        grep -q "finished: 12 architectures (4 scored" <<<"$out" && ok "search --scorer ranker resumes" ||
+            bad "search --scorer ranker resumes" "$out $(head -c 300 "$tmp/err")"
+        expect_err "search ranker and --ghn" 2 "leave --ghn out" \
+            "$ghnas" search --db "$gdb" --scorer ranker --ranker 1 --ghn 1 --eval-top 0
+        expect_err "search ranker of another space" 2 "cannot rank architectures of 'nb101'" \
+            "$ghnas" search --db "$gdb" --scorer ranker --ranker 2 --space nb101 --eval-top 0
+        expect_err "search without a ranker" 1 "has no ranker for space 'nb201'.*ghnas rank" \
+            "$ghnas" search --db "$pdb" --scorer ranker --eval-top 0
+        # the loop that earns labels: search, train 3, fit, search with the ranker, train 3 more
+        ldb=$sdir/l.db
+        out=$("$ghnas" search --db "$ldb" --scorer params --budget 8 --learn 6 --learn-round 3 \
+            --learn-epochs 1 --learn-train-n 256 --eval-top 0 --quiet 2>"$tmp/err")
+        rc=$?
+        if [ $rc -eq 0 ] && grep -q "^learn round 1: trained in evaluate run 2 (3 trainings so far); ranker 1 on 3 labels" <<<"$out" &&
+            grep -q "^learn round 2: trained in evaluate run 4 (6 trainings so far); ranker 2 on 6 labels" <<<"$out"; then
+            ok "search --learn: two rounds"
+        else
+            bad "search --learn: two rounds" "exit $rc, $out $(head -c 300 "$tmp/err")"
+        fi
+        expect_out "search --learn trained 6 distinct" $'n,a\n6,6' "$ghnas" query "$ldb" sql \
+            "SELECT count(*) AS n, count(DISTINCT arch_id) AS a FROM trainings WHERE status = 'finished'" --format csv
+        out=$("$ghnas" search --db "$ldb" --resume 1 --quiet 2>"$tmp/err")
+        grep -q "^learn round 2: trained in evaluate run 4 (6 trainings so far); ranker 2;" <<<"$out" &&
+            [ "$("$ghnas" query "$ldb" sql "SELECT count(*) FROM rankers" --format csv | tail -1)" = 2 ] &&
+            ok "search --learn resumes without redoing" ||
+            bad "search --learn resumes without redoing" "$out $(head -c 300 "$tmp/err")"
+        expect_err "search --learn-round 2" 2 "learn-round: 2 is out of range" \
+            "$ghnas" search --db "$ldb" --learn 4 --learn-round 2
+        expect_err "search --resume --learn" 2 "learn cannot change when resuming" \
+            "$ghnas" search --db "$ldb" --resume 1 --learn 9
+
 
         # ghnas train / score: checkpoints, resume, the store, refusals.
         ck=$sdir/g.ckpt
@@ -480,6 +562,13 @@ else
         out=$("$ghnas" score --ghn "$ck" --val-n 64 --random 2 --seed 3 "$NB201_BENCH" 2>"$tmp/err")
         [ "$(grep -vc '^#' <<<"$out")" = 3 ] && grep -q "^# 3 architectures: mean val_acc" <<<"$out" &&
             ok "score 3 architectures" || bad "score 3 architectures" "$out $(head -c 300 "$tmp/err")"
+        out=$("$ghnas" score --ghn "$ck" --val-n 64 --scorers ghn,ghn_bn,ghn_bn_loss "$NB201_BENCH" 2>"$tmp/err")
+        if grep -q "^# val_acc  val_loss  ghn_bn  ghn_bn_loss" <<<"$out" &&
+            awk '!/^#/ { exit !($3 >= 0 && $3 <= 1 && $4 > 0) }' <<<"$out"; then
+            ok "score ghn_bn, ghn_bn_loss (BN recalibrated)"
+        else
+            bad "score ghn_bn, ghn_bn_loss (BN recalibrated)" "$out $(head -c 300 "$tmp/err")"
+        fi
         head -c 1000 "$ck" >"$sdir/trunc.ckpt"
         expect_err "score truncated checkpoint" 1 "trunc.ckpt: truncated checkpoint" \
             "$ghnas" score --ghn "$sdir/trunc.ckpt" "$NB201_BENCH"
@@ -606,6 +695,166 @@ out=$("$ghnas" score --scorer params -- "$NB201_BENCH" 2>/dev/null)
 expect_err "score unknown option" 2 "score: unknown option '--randon'" "$ghnas" score --randon 2
 expect_err "score malformed value" 2 "random: 'x' is not an integer" "$ghnas" score --scorer params --random=x
 expect_err "score missing value" 2 "ghn needs a value" "$ghnas" score --ghn
+
+
+# ---- export / predict / drop-weights (issue 14) ----------------------------------------------------
+edir="$tmp/export"
+mkdir -p "$edir"
+edb="$edir/e.db"
+for c in export predict; do
+    "$ghnas" $c --help >/dev/null 2>&1 && ok "$c --help" || bad "$c --help"
+done
+if "$ghnas" search --db "$edb" --scorer params --budget 4 --C 4 --N 1 --eval-top 1 \
+    --eval-epochs 1 --eval-train-n 256 --quiet >/dev/null 2>"$tmp/err"; then
+    ok "export: a store with one finished training"
+    "$ghnas" export --db "$edb" --training 1 --out "$edir/m.onnx" >"$tmp/out" 2>"$tmp/err" &&
+        grep -q "wrote .*m.onnx (onnx" "$tmp/out" && [ -s "$edir/m.onnx" ] &&
+        ok "export --training to onnx" || bad "export --training to onnx" "$(cat "$tmp/out" "$tmp/err")"
+    "$ghnas" export --db "$edb" --training 1 -o "$edir/m.npz" >/dev/null 2>&1 &&
+        [ "$(head -c 2 "$edir/m.npz")" = PK ] && ok "export --training to npz" ||
+        bad "export --training to npz"
+    fm=${GHNAS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+    out=$("$ghnas" predict --db "$edb" --training 1 -n 5 --labels "$fm/t10k-labels-idx1-ubyte.gz" \
+        "$fm/t10k-images-idx3-ubyte.gz" 2>"$tmp/err")
+    [ "$(wc -l <<<"$out")" = 6 ] && head -1 <<<"$out" | grep -q "^file,index,label,pred,class,prob,p0" &&
+        grep -q "accuracy" "$tmp/err" && ok "predict IDX with labels (csv)" ||
+        bad "predict IDX with labels (csv)" "$out $(cat "$tmp/err")"
+    { printf 'P5\n28 28\n255\n'; head -c 784 /dev/zero; } >"$edir/a.pgm"
+    "$ghnas" predict --db "$edb" --training 1 --format json "$edir/a.pgm" | grep -q '"pred": ' &&
+        ok "predict PGM (json)" || bad "predict PGM (json)"
+    { printf 'P5\n32 32\n255\n'; head -c 1024 /dev/zero; } >"$edir/b.pgm"
+    expect_err "predict wrong image size" 1 "b.pgm: the image is 32x32.*takes 28x28" \
+        "$ghnas" predict --db "$edb" --training 1 "$edir/b.pgm"
+    printf 'GIF89a....' >"$edir/c.gif"
+    expect_err "predict wrong image format" 1 "c.gif: not an image ghnas reads" \
+        "$ghnas" predict --db "$edb" --training 1 "$edir/c.gif"
+    expect_err "predict without images" 2 "at least one IMAGE" \
+        "$ghnas" predict --db "$edb" --training 1
+    expect_err "export unknown training" 1 "training 7 does not exist" \
+        "$ghnas" export --db "$edb" --training 7 --out "$edir/x.onnx"
+    expect_err "export unwritable output" 1 "cannot write into directory '/nonexistent/d'" \
+        "$ghnas" export --db "$edb" --training 1 --out /nonexistent/d/x.onnx
+    cp "$edir/m.onnx" "$edir/keep.onnx"
+    "$ghnas" query "$edb" sql "SELECT 1" >/dev/null
+    sqlite3 "$edb" "UPDATE trained_weights SET weights = CAST(zeroblob(bytes) AS BLOB)" 2>/dev/null ||
+        "$ghnas" query "$edb" upgrade >/dev/null
+    expect_err "export damaged kept weights" 1 "kept weights of training 1.*not a ghnas" \
+        "$ghnas" export --db "$edb" --training 1 --out "$edir/m.onnx"
+    cmp -s "$edir/m.onnx" "$edir/keep.onnx" && ok "a refused export leaves the output alone" ||
+        bad "a refused export leaves the output alone"
+    out=$("$ghnas" query "$edb" drop-weights 1 2>&1)
+    grep -q "dropped the kept weights of 1 training" <<<"$out" && ok "query drop-weights" ||
+        bad "query drop-weights" "$out"
+    expect_err "export after drop-weights" 1 "training 1 of .* has no kept weights" \
+        "$ghnas" export --db "$edb" --training 1 --out "$edir/x.onnx"
+    expect_err "drop-weights again" 1 "training 1 has no kept weights" \
+        "$ghnas" query "$edb" drop-weights 1
+    expect_err "drop-weights bad id" 2 "'x' is not an integer" "$ghnas" query "$edb" drop-weights x
+    sqlite3 "$edb" "UPDATE trainings SET status = 'interrupted'" 2>/dev/null &&
+        expect_err "export unfinished training" 1 "training 1 of .* is interrupted" \
+            "$ghnas" export --db "$edb" --training 1 --out "$edir/x.onnx"
+else
+    bad "export: a store with one finished training" "$(head -c 400 "$tmp/err")"
+fi
+expect_err "export without a model" 2 "give --db DB --training ID, or an ARCH" \
+    "$ghnas" export --out "$edir/x.onnx"
+expect_err "export ARCH without weights" 2 "ARCH needs its weights" \
+    "$ghnas" export "$NB201_BENCH" --out "$edir/x.onnx"
+expect_err "export without --out" 2 "missing --out" "$ghnas" export "$NB201_BENCH" --init random
+expect_err "export bad --format" 2 "'tflite' is not onnx or npz" \
+    "$ghnas" export "$NB201_BENCH" --init random --out x --format tflite
+expect_err "export --training without --db" 2 "training needs --db" \
+    "$ghnas" export --training 1 --out "$edir/x.onnx"
+expect_err "export --ghn garbage" 1 "not a ghnas GHN checkpoint" \
+    "$ghnas" export "$NB201_BENCH" --ghn "$edir/a.pgm" --out "$edir/x.onnx"
+# ---- plot and report (issue 17) -------------------------------------------------------------
+pl="$tmp/plot"
+mkdir -p "$pl"
+"$ghnas" search --db "$pl/s.db" --strategy random --scorer params --scorers flops,naswot \
+    --budget 12 --eval-top 0 --quiet >/dev/null 2>&1 &&
+    "$ghnas" evaluate "$pl/s.db" --run 1 --top 3 --epochs 2 --train-n 256 --val-n 256 \
+        --quiet >/dev/null 2>&1 &&
+    "$ghnas" search --db "$pl/s.db" --strategy random --scorer params --budget 3 --seed 2 \
+        --eval-top 0 --quiet >/dev/null 2>&1 &&
+    sqlite3 "$pl/s.db" "INSERT INTO runs (kind, space, dataset) VALUES ('search', 'nb201', 'x')" &&
+    ok "plot: a small store (search, evaluate, search, empty run)" ||
+    bad "plot: a small store (search, evaluate, search, empty run)"
+sqlv() { "$ghnas" query "$pl/s.db" sql "$1" --format csv | tail -1; }
+# header_is FILE EXT: the file starts as its format says
+header_is() {
+    case $2 in
+        svg) [ "$(head -c 5 "$1")" = "<?xml" ] && grep -q "<svg" "$1" ;;
+        png) [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ;;
+        pdf) [ "$(head -c 5 "$1")" = "%PDF-" ] ;;
+    esac
+}
+for k in history pareto curves scorers; do
+    for e in svg png pdf; do
+        out=$("$ghnas" plot "$pl/s.db" $k --run 1 --out "$pl/$k.$e" 2>&1)
+        if [ $? -eq 0 ] && header_is "$pl/$k.$e" $e; then ok "plot $k .$e"; else
+            bad "plot $k .$e" "$out"; fi
+    done
+done
+# the points drawn are the store's
+n=$(sqlv "SELECT count(*) FROM scores WHERE run_id = 1 AND value IS NOT NULL")
+out=$("$ghnas" plot "$pl/s.db" history --run 1 --out "$pl/h.svg" 2>&1)
+grep -q "3 panels, $n points" <<<"$out" && [ "$n" = 36 ] && ok "plot history: $n points" ||
+    bad "plot history: points" "$n scores; $out"
+n=$(sqlv "SELECT sum(epochs_done) FROM trainings WHERE run_id = 2")
+out=$("$ghnas" plot --db "$pl/s.db" curves --run 2 --out "$pl/c.png" 2>&1)
+grep -q "2 panels, $((2 * n)) points" <<<"$out" && ok "plot curves: 2 x $n epochs" ||
+    bad "plot curves: points" "$n epochs; $out"
+front=$("$ghnas" query "$pl/s.db" pareto --run 1 --format csv | tail -n +2 | wc -l)
+out=$("$ghnas" plot "$pl/s.db" pareto --run 1 --out "$pl/p.pdf" 2>&1)
+grep -q "($front of 12 on the front) (1 panel, $((12 + front)) points" <<<"$out" &&
+    ok "plot pareto: the front of query pareto ($front)" || bad "plot pareto: front" "$front; $out"
+# bad input: a message and exit 2 (command line) or 1 (data), never a file
+expect_err "plot no kind" 2 "missing KIND" "$ghnas" plot "$pl/s.db"
+expect_err "plot unknown kind" 2 "unknown kind 'bars' \(history, pareto, curves, scorers, ghn\)" \
+    "$ghnas" plot "$pl/s.db" bars --out "$pl/x.svg"
+expect_err "plot no --out" 2 "missing --out" "$ghnas" plot "$pl/s.db" history
+expect_err "plot bad extension" 2 "\.svg, \.png or \.pdf" "$ghnas" plot "$pl/s.db" history --out "$pl/x.gif"
+expect_err "plot option not for the kind" 2 "curves: option --scorer does not apply" \
+    "$ghnas" plot "$pl/s.db" curves --scorer params --out "$pl/x.svg"
+expect_err "plot empty run" 1 "run 4 has no scores" "$ghnas" plot "$pl/s.db" history --run 4 --out "$pl/x.svg"
+expect_err "plot curves without trainings" 1 "run 3 has no trainings" \
+    "$ghnas" plot "$pl/s.db" curves --run 3 --out "$pl/x.svg"
+expect_err "plot ghn without a GHN" 1 "has no GHN" "$ghnas" plot "$pl/s.db" ghn --out "$pl/x.svg"
+expect_err "plot unwritable output" 1 "/nonexistent-dir/x.svg" \
+    "$ghnas" plot "$pl/s.db" history --out /nonexistent-dir/x.svg
+expect_err "plot missing store" 1 "does not exist" "$ghnas" plot "$pl/none.db" history --out "$pl/x.svg"
+[ ! -e "$pl/x.svg" ] && [ ! -e "$pl/none.db" ] && ok "plot: no file after a failure" ||
+    bad "plot: no file after a failure"
+expect_err "report no --out" 2 "missing --out" "$ghnas" report "$pl/s.db"
+expect_err "report empty run" 1 "no scores" "$ghnas" report "$pl/s.db" --run 4 --out "$pl/x.html"
+out=$("$ghnas" report "$pl/s.db" --run 1 --out "$pl/r.html" 2>&1)
+grep -q "4 figures, 3 architecture graphs" <<<"$out" && ! grep -q "<script" "$pl/r.html" &&
+    [ "$(grep -o 'src="data:image/svg+xml;base64,' "$pl/r.html" | wc -l)" = 7 ] &&
+    ok "report: 4 figures + 3 graphs inlined, no script" || bad "report" "$out"
+# the report in a browser: a headless Chromium screenshot that is not blank
+chrome=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$chrome" ] || [ -z "$png_check" ]; then
+    echo "skip report screenshot (no chromium: scripts/setup.sh --tests installs it)"
+else
+    timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --hide-scrollbars \
+        --user-data-dir="$pl/chrome" --window-size=1200,2400 --screenshot="$pl/shot.png" \
+        "file://$pl/r.html" >/dev/null 2>&1
+    read -r w h permille colours < <("$png_check" "$pl/shot.png" 2>/dev/null || echo 0 0 0 0)
+    # text, tables and figures ink a few % of the page in many colours; blank pages ink none
+    if [ "$w" = 1200 ] && [ "$h" = 2400 ] && [ "$permille" -ge 20 ] && [ "$colours" -ge 16 ]; then
+        ok "report screenshot in chromium (${permille} per mille inked, $colours colours)"
+    else
+        bad "report screenshot in chromium" "${w}x$h, $permille per mille, $colours colours"
+    fi
+    # and a page that is blank is told apart
+    printf '<!DOCTYPE html><html><body></body></html>' >"$pl/blank.html"
+    timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --hide-scrollbars \
+        --user-data-dir="$pl/chrome" --window-size=1200,2400 --screenshot="$pl/blank.png" \
+        "file://$pl/blank.html" >/dev/null 2>&1
+    read -r w h permille colours < <("$png_check" "$pl/blank.png" 2>/dev/null || echo 0 0 0 0)
+    [ "$w" = 1200 ] && [ "$permille" -lt 20 ] && ok "blank screenshot detected as blank" ||
+        bad "blank screenshot detected as blank" "$w $h $permille $colours"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

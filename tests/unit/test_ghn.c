@@ -10,6 +10,7 @@
 
 #include "ghn/ghn-impl.h"
 #include "ghnas/container.h"
+#include "ghnas/eval.h"
 #include "ghnas/ghn.h"
 
 #include <math.h>
@@ -862,6 +863,76 @@ START_TEST(test_ghn__evaluate_and_predict_model) {
 }
 END_TEST
 
+/* BN recalibration: predicted weights evaluated on running statistics recalibrated on training
+   images give what the owned model gives after the trainer's calibration (nas_eval_calibrate_bn,
+   a second code path) and an inference-mode forward; and differ from batch statistics. */
+START_TEST(test_ghn__evaluate_bn_recalibrated) {
+    nas_dataset ds;
+    synthetic(&ds, 100, 4, 3);
+    nas_net net;
+    compile_random(&net, "nb201", net_config(4, 1, 8, 4), 21);
+    ck_assert_int_gt(net.n_running, 0);
+    nas_ghn_config c = tiny_config(NAS_GHN_DECODER_CHUNK, 4);
+    nas_ghn g;
+    ck_assert_int_eq(nas_ghn_init(&g, &c, 4), NAS_OK);
+    int32_t cal_idx[48], ev[20];
+    for (int i = 0; i < 48; i++) {
+        cal_idx[i] = (int32_t)(99 - i); /* not in order: idx is honoured */
+    }
+    for (int i = 0; i < 20; i++) {
+        ev[i] = (int32_t)i;
+    }
+    nas_ghn_bn_calib cal = {.ds = &ds, .idx = cal_idx, .batches = 3, .batch_size = 16};
+    nas_ghn_eval_ws ws;
+    memset(&ws, 0, sizeof ws);
+    double l, a, lb, ab;
+    ck_assert_msg(nas_ghn_evaluate_bn_ws(&g, &ws, &net, &ds, ev, 20, NULL, 20, &cal, &l, &a) ==
+                      NAS_OK,
+                  "%s", nas_errmsg());
+    ck_assert_int_eq(nas_ghn_evaluate_bn_ws(&g, &ws, &net, &ds, ev, 20, NULL, 20, NULL, &lb, &ab),
+                     NAS_OK);
+    ck_assert_msg(fabs(l - lb) > 1e-6, "recalibrated %.9g = batch statistics %.9g", l, lb);
+    /* the oracle */
+    nas_ghn_graph gg;
+    ck_assert_int_eq(nas_ghn_graph_build(&gg, &c, &net), NAS_OK);
+    nas_rng rng;
+    nas_rng_seed(&rng, 1);
+    nas_net_model m;
+    ck_assert_int_eq(nas_net_model_init(&m, &net, NAS_NET_INIT_TORCH, &rng), NAS_OK);
+    ck_assert_int_eq(nas_ghn_predict_model(&g, &gg, &m), NAS_OK);
+    ck_assert_int_eq(nas_eval_calibrate_bn(&m, &ds, cal_idx, 48, NULL, 16, 3), NAS_OK);
+    nas_tape t;
+    nas_tape_init(&t);
+    nas_tape_set_record(&t, false);
+    float *x = malloc(20 * 64 * sizeof *x);
+    int32_t y[20];
+    ck_assert_int_eq(nas_data_batch(&ds, ev, 20, NULL, x, y), NAS_OK);
+    int64_t shape[4] = {20, 1, 8, 8};
+    nas_tensor *lg =
+        nas_net_model_forward(&m, &t, nas_tensor_from(&t, 4, shape, x), NAS_BN_RUNNING_STATS);
+    nas_tensor *lo = nas_softmax_cross_entropy(&t, lg, y, 0.0f);
+    ck_assert_msg(fabs((double)lo->data[0] - l) < 1e-5 * fmax(1.0, l), "%.9g vs oracle %.9g", l,
+                  (double)lo->data[0]);
+    /* bad calibrations are refused */
+    cal.batches = 0;
+    ck_assert_int_eq(nas_ghn_evaluate_bn_ws(&g, &ws, &net, &ds, ev, 20, NULL, 20, &cal, &l, &a),
+                     NAS_EINVAL);
+    cal.batches = 9;
+    cal.idx = NULL; /* 9 x 16 of 100 images */
+    ck_assert_int_eq(nas_ghn_evaluate_bn_ws(&g, &ws, &net, &ds, ev, 20, NULL, 20, &cal, &l, &a),
+                     NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "144 calibration images"));
+    free(x);
+    nas_tape_free(&t);
+    nas_net_model_free(&m);
+    nas_ghn_graph_free(&gg);
+    nas_ghn_eval_ws_free(&ws);
+    nas_ghn_free(&g);
+    nas_net_free(&net);
+    nas_data_free(&ds);
+}
+END_TEST
+
 /* ---- training ------------------------------------------------------------------------------- */
 
 /* A tiny GHN and trainer on synthetic 8x8 data (4 classes), nb201 at C 4. */
@@ -1490,6 +1561,7 @@ Suite *nas_test_ghn_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_ghn__view_gradients_match);
     tcase_add_test(tc, test_ghn__evaluate_and_predict_model);
+    tcase_add_test(tc, test_ghn__evaluate_bn_recalibrated);
     tcase_add_test(tc, test_ghn__evaluate_workspace_reuse);
     suite_add_tcase(s, tc);
     tc = tcase_create("train");

@@ -174,6 +174,9 @@ START_TEST(test_rank__feature_rows) {
     ck_assert_int_eq(nas_rank_input_set(&in, "naswot", -(double)INFINITY), NAS_OK);
     ck_assert_int_eq(nas_rank_input_set(&in, "snip", -1.0), NAS_OK);
     ck_assert_int_eq(nas_rank_input_set(&in, "random", 1.0), NAS_ENOTFOUND);
+    nas_rank_input stored = nas_rank_input_missing(); /* the name scores are stored under */
+    ck_assert_int_eq(nas_rank_input_set(&stored, "ghn_acc", 0.25), NAS_OK);
+    ck_assert_double_eq(stored.ghn_acc, 0.25);
     const double emb[3] = {0.1, (double)NAN, 0.3};
     in.embed = emb;
     ck_assert_int_eq(nas_rank_n_features(3), NAS_RANK_N_COLS + 3);

@@ -51,6 +51,8 @@ static nas_score_inputs all_inputs(const nas_ghn *g, const nas_dataset *ds) {
     nas_data_norm_identity(&in.ghn.norm, ds->c);
     in.ghn.batch = 8;
     in.ghn.data_id = "noise val";
+    in.ghn.calib = (nas_ghn_bn_calib){.ds = ds, .idx = NULL, .batches = 2, .batch_size = 8};
+    in.ghn.calib_id = "noise train";
     in.data.ds = ds;
     in.data.n = ds->n;
     nas_data_norm_identity(&in.data.norm, ds->c);
@@ -69,6 +71,8 @@ static nas_ghn small_ghn(void) {
     ck_assert_msg(nas_ghn_init(&g, &gc, 1) == NAS_OK, "%s", nas_errmsg());
     return g;
 }
+
+static nas_net_config small_net_config(void);
 
 /* An NB201 net for the noise images. */
 static void compile_small(nas_net *net) {
@@ -155,11 +159,14 @@ START_TEST(test_score__registry_directions) {
         {"flops", "flops", false, NAS_SCORE_NEEDS_NONE},
         {"ghn", "ghn_acc", true, NAS_SCORE_NEEDS_GHN},
         {"ghn_loss", "ghn_loss", false, NAS_SCORE_NEEDS_GHN},
+        {"ghn_bn", "ghn_bn_acc", true, NAS_SCORE_NEEDS_GHN},
+        {"ghn_bn_loss", "ghn_bn_loss", false, NAS_SCORE_NEEDS_GHN},
         {"grad_norm", "grad_norm", true, NAS_SCORE_NEEDS_DATA},
         {"snip", "snip", true, NAS_SCORE_NEEDS_DATA},
         {"synflow", "synflow", true, NAS_SCORE_NEEDS_DATA},
         {"jacob_cov", "jacob_cov", true, NAS_SCORE_NEEDS_DATA},
         {"naswot", "naswot", true, NAS_SCORE_NEEDS_DATA},
+        {"ranker", "ranker", true, NAS_SCORE_NEEDS_RANKER},
     };
     int n = 0;
     const nas_score_entry *reg = nas_score_registry(&n);
@@ -179,6 +186,11 @@ START_TEST(test_score__registry_directions) {
         ck_assert_msg(lower == !e->higher_is_better, "%s: the store back-fills it the other way",
                       e->stored);
         nas_scorer sc;
+        if (e->needs & NAS_SCORE_NEEDS_RANKER) { /* made in test_score__ranker_scorer */
+            ck_assert_int_eq(nas_score_make(&sc, e->name, &in), NAS_EINVAL);
+            ck_assert_ptr_nonnull(strstr(nas_errmsg(), "needs a fitted ranker"));
+            continue;
+        }
         ck_assert_msg(nas_score_make(&sc, e->name, &in) == NAS_OK, "%s: %s", e->name, nas_errmsg());
         ck_assert_str_eq(sc.name, e->stored);
         ck_assert_msg(sc.higher_is_better == e->higher_is_better, "%s: made the other way",
@@ -368,6 +380,159 @@ START_TEST(test_score__registry_equals_constructors) {
 }
 END_TEST
 
+/* ---- the learned ranker's features and scorer ------------------------------------------------ */
+
+/* The featurizer's row is what the single scorers and nas_rank_embed give; only the asked-for
+   columns are computed; inputs that cannot give a column are refused. */
+START_TEST(test_score__ranker_features) {
+    nas_dataset ds = noise_dataset();
+    nas_ghn g = small_ghn();
+    nas_score_inputs in = all_inputs(&g, &ds);
+    nas_net net;
+    compile_small(&net);
+    nas_score_featurizer *f = NULL;
+    ck_assert_msg(nas_score_featurizer_make(&f, &in, NULL, 0) == NAS_OK, "%s", nas_errmsg());
+    const int d = nas_score_featurizer_width(f);
+    ck_assert_int_eq(d, nas_rank_n_features(g.cfg.hid));
+    double row[NAS_RANK_N_COLS + 64];
+    ck_assert_msg(nas_score_featurize(f, &net, row) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_double_eq_tol(row[NAS_RANK_COL_LOG_PARAMS], log((double)net.n_params), 1e-12);
+    ck_assert_double_eq_tol(row[NAS_RANK_COL_LOG_FLOPS], log((double)net.flops), 1e-12);
+    double want = (double)NAN;
+    ck_assert_int_eq(nas_proxy_compute("synflow", &net, &in.data, &want), NAS_OK);
+    ck_assert_double_eq_tol(row[NAS_RANK_COL_LOG_SYNFLOW], log(want), 1e-9);
+    ck_assert_int_eq(nas_proxy_compute("jacob_cov", &net, &in.data, &want), NAS_OK);
+    ck_assert_double_eq_tol(row[NAS_RANK_COL_JACOB_COV], want, 1e-9 * fabs(want));
+    nas_scorer gs;
+    ck_assert_int_eq(nas_scorer_ghn(&gs, &in.ghn), NAS_OK);
+    nas_score_value v = {(double)NAN, ""};
+    ck_assert_int_eq(gs.fn(&gs, &net, &v), NAS_OK);
+    double loss = (double)NAN;
+    ck_assert_int_eq(sscanf(v.aux_json, "{\"loss\": %lf}", &loss), 1);
+    ck_assert_double_eq_tol(row[NAS_RANK_COL_GHN_ACC], v.value, 1e-12);
+    ck_assert_double_eq_tol(row[NAS_RANK_COL_GHN_LOSS], loss, 1e-6 * fabs(loss));
+    nas_scorer_free(&gs);
+    double emb[64];
+    ck_assert_int_eq(nas_rank_embed(&g, &net, emb), NAS_OK);
+    for (int c = 0; c < g.cfg.hid; c++) {
+        ck_assert_double_eq_tol(row[NAS_RANK_N_COLS + c], emb[c], 1e-12);
+    }
+    nas_score_featurizer_free(f);
+    /* only the size columns asked for: the rest come out missing */
+    uint8_t want_cols[NAS_RANK_N_COLS + 64];
+    memset(want_cols, 0, sizeof want_cols);
+    want_cols[NAS_RANK_COL_LOG_PARAMS] = 1;
+    ck_assert_int_eq(nas_score_featurizer_make(&f, &in, want_cols, d), NAS_OK);
+    ck_assert_int_eq(nas_score_featurize(f, &net, row), NAS_OK);
+    ck_assert(isfinite(row[NAS_RANK_COL_LOG_PARAMS]));
+    ck_assert(isnan(row[NAS_RANK_COL_GHN_ACC]) && isnan(row[NAS_RANK_COL_NASWOT]));
+    ck_assert(isnan(row[NAS_RANK_N_COLS]));
+    nas_score_featurizer_free(f);
+    /* refusals: another width, GHN columns without a GHN, proxies without data */
+    ck_assert_int_eq(nas_score_featurizer_make(&f, &in, want_cols, d + 1), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "another GHN"));
+    nas_score_inputs no_ghn = in;
+    no_ghn.ghn.ghn = NULL;
+    want_cols[NAS_RANK_COL_GHN_LOSS] = 1;
+    ck_assert_int_eq(nas_score_featurizer_make(&f, &no_ghn, want_cols, NAS_RANK_N_COLS),
+                     NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "no GHN"));
+    nas_score_inputs no_data = in;
+    no_data.data.ds = NULL;
+    memset(want_cols, 0, sizeof want_cols);
+    want_cols[NAS_RANK_COL_NASWOT] = 1;
+    ck_assert_int_eq(nas_score_featurizer_make(&f, &no_data, want_cols, d), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "naswot asked for but no data"));
+    ck_assert_ptr_null(f);
+    nas_net_free(&net);
+    nas_ghn_free(&g);
+    nas_data_free(&ds);
+}
+END_TEST
+
+/* The ranker scorer's value is the model's prediction on the featurizer's row, with its sd in
+   aux_json, the same on any thread count; without its GHN it is refused. */
+START_TEST(test_score__ranker_scorer) {
+    nas_space sp;
+    ck_assert_int_eq(nas_space_load(&sp, "nb201"), NAS_OK);
+    nas_dataset ds = noise_dataset();
+    nas_ghn g = small_ghn();
+    nas_score_inputs in = all_inputs(&g, &ds);
+    nas_score_featurizer *f = NULL;
+    ck_assert_int_eq(nas_score_featurizer_make(&f, &in, NULL, 0), NAS_OK);
+    const int d = nas_score_featurizer_width(f);
+    enum { NL = 8 };
+    nas_arch archs[NL];
+    nas_rng rng;
+    nas_rng_seed(&rng, 9);
+    const nas_net_config nc = small_net_config();
+    double *X = nas_calloc((size_t)NL * (size_t)d, sizeof *X);
+    double y[NL];
+    for (int k = 0; k < NL; k++) {
+        ck_assert_int_eq(nas_arch_sample_valid(&sp, &rng, 0, &archs[k]), NAS_OK);
+        nas_net net;
+        ck_assert_int_eq(nas_net_compile(&net, &sp, &archs[k], &nc), NAS_OK);
+        ck_assert_int_eq(nas_score_featurize(f, &net, X + (size_t)k * (size_t)d), NAS_OK);
+        y[k] = 0.5 + 0.01 * log((double)net.n_params) + 0.001 * k; /* any distinct labels */
+        nas_net_free(&net);
+    }
+    char **names = NULL;
+    ck_assert_int_eq(nas_rank_feature_names(g.cfg.hid, &names), NAS_OK);
+    nas_rank_fit_config fc = nas_rank_fit_config_default();
+    fc.kind = NAS_RANK_GP;
+    fc.cv_folds = 0;
+    nas_rank_model m;
+    ck_assert_msg(nas_rank_fit(&fc, X, NL, d, (const char *const *)names, y, &m) == NAS_OK, "%s",
+                  nas_errmsg());
+    in.ranker.model = &m;
+    in.ranker.id = 7;
+    nas_scorer sc;
+    ck_assert_msg(nas_score_make(&sc, "ranker", &in) == NAS_OK, "%s", nas_errmsg());
+    ck_assert_str_eq(sc.name, "ranker");
+    ck_assert(sc.higher_is_better);
+    ck_assert_ptr_nonnull(strstr(sc.recipe, "ranker 7 (gp, 8 labels)"));
+    nas_net net;
+    compile_small(&net);
+    nas_score_value v = {(double)NAN, ""};
+    ck_assert_msg(sc.fn(&sc, &net, &v) == NAS_OK, "%s", nas_errmsg());
+    double row[NAS_RANK_N_COLS + 64], mean = (double)NAN, sd = (double)NAN;
+    ck_assert_int_eq(nas_score_featurize(f, &net, row), NAS_OK);
+    ck_assert_int_eq(nas_rank_predict(&m, row, 1, d, &mean, &sd), NAS_OK);
+    ck_assert_double_eq_tol(v.value, mean, 1e-12);
+    double got_sd = (double)NAN;
+    ck_assert_int_eq(sscanf(v.aux_json, "{\"sd\": %lf}", &got_sd), 1);
+    ck_assert_double_eq_tol(got_sd, sd, 1e-5 * sd);
+    nas_net_free(&net);
+    /* candidates scored by it on one and on two threads */
+    static nas_score_cand c1[NL], c2[NL];
+    memset(c1, 0, sizeof c1);
+    memset(c2, 0, sizeof c2);
+    for (int k = 0; k < NL; k++) {
+        c1[k].arch = c2[k].arch = &archs[k];
+    }
+    const nas_scorer *scp[1] = {&sc};
+    nas_score_run_config one = {.threads = 1}, two = {.threads = 2};
+    ck_assert_int_eq(nas_score_candidates(&sp, &nc, scp, 1, c1, NL, &one), NAS_OK);
+    ck_assert_int_eq(nas_score_candidates(&sp, &nc, scp, 1, c2, NL, &two), NAS_OK);
+    for (int k = 0; k < NL; k++) {
+        ck_assert_msg(c1[k].out[0].st == NAS_OK, "%s", c1[k].out[0].text);
+        ck_assert(memcmp(&c1[k].out[0].value, &c2[k].out[0].value, sizeof(double)) == 0);
+    }
+    nas_scorer_free(&sc);
+    /* a ranker on GHN features without the GHN */
+    nas_score_inputs no_ghn = in;
+    no_ghn.ghn.ghn = NULL;
+    ck_assert_int_eq(nas_score_make(&sc, "ranker", &no_ghn), NAS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "ranker 7"));
+    nas_rank_model_free(&m);
+    nas_free(names);
+    nas_free(X);
+    nas_score_featurizer_free(f);
+    nas_ghn_free(&g);
+    nas_data_free(&ds);
+}
+END_TEST
+
 /* ---- scoring a set of candidates ------------------------------------------------------------ */
 
 static nas_net_config small_net_config(void) {
@@ -511,6 +676,8 @@ Suite *nas_test_score_suite(void) {
     tcase_set_timeout(mk, 60);
     tcase_add_test(mk, test_score__make_without_data);
     tcase_add_test(mk, test_score__registry_equals_constructors);
+    tcase_add_test(mk, test_score__ranker_features);
+    tcase_add_test(mk, test_score__ranker_scorer);
     suite_add_tcase(s, mk);
     TCase *st = tcase_create("search");
     tcase_add_checked_fixture(st, tmp_setup, tmp_teardown);

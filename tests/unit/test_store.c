@@ -621,7 +621,7 @@ START_TEST(test_store__migrate_v1_to_v2_real) {
     nas_store_info info;
     nas_store_get_info(db, &info);
     ck_assert_int_eq(info.found_version, 1);
-    ck_assert_int_eq(info.version, 2);
+    ck_assert_int_eq(info.version, NAS_STORE_SCHEMA_VERSION);
     ck_assert_int_eq(nas_store_check(db), NAS_OK);
     /* v2 pieces work on the migrated data: run_state, scorers, runs.scorer. */
     nas_rng rng;
@@ -634,7 +634,7 @@ START_TEST(test_store__migrate_v1_to_v2_real) {
     nas_run_info_free(&ri);
     nas_store_close(db);
 
-    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), NAS_STORE_SCHEMA_VERSION);
     ck_assert_int_eq(sql_int(p, "SELECT higher_is_better FROM scorers WHERE name = 'val_loss'"), 0);
     ck_assert_int_eq(sql_int(p, "SELECT higher_is_better FROM scorers WHERE name = 'val_acc'"), 1);
     ck_assert_int_eq(sql_int(p, "SELECT higher_is_better FROM scorers WHERE name = 'synflow'"), 1);
@@ -659,14 +659,180 @@ START_TEST(test_store__migrate_v1_to_v2_real) {
     /* Migrating again is a no-op. */
     db = open_ok(p, 0);
     nas_store_get_info(db, &info);
-    ck_assert_int_eq(info.found_version, 2);
+    ck_assert_int_eq(info.found_version, NAS_STORE_SCHEMA_VERSION);
     nas_store_close(db);
     ck_assert_ptr_null(nas_store_schema_step(0));
     ck_assert_ptr_null(nas_store_schema_step(NAS_STORE_SCHEMA_VERSION + 1));
 }
 END_TEST
 
-/* ---- refusals -------------------------------------------------------------------------------- */
+/* Rankers: a v2 store migrates to v3 with the table; add, find, read back, list, and the labels
+   a ranker learns from (finished scratch trainings of the space and data set only). */
+START_TEST(test_store__rankers_and_labels) {
+    char p[512];
+    test_tpath(p, "rk.db");
+    ck_assert_int_eq(nas_store_debug_create(p, 2), NAS_OK);
+    ck_assert_int_eq(
+        nas_store_debug_exec(
+            p, "INSERT INTO runs (id, kind, status, space, dataset) VALUES"
+               " (1, 'evaluate', 'finished', 'nb201', 'fm'), (2, 'evaluate', 'finished', 'nb101',"
+               " 'fm');"
+               "INSERT INTO architectures (id, space, canonical_hash, arch) VALUES"
+               " (1, 'nb201', 'a', 'A'), (2, 'nb201', 'b', 'B'), (3, 'nb101', 'c', 'C');"
+               "INSERT INTO trainings (id, run_id, arch_id, recipe_json, epochs, val_acc, status,"
+               " init) VALUES (1, 1, 1, '{}', 1, 0.8, 'finished', 'scratch'),"
+               " (2, 1, 2, '{}', 1, 0.7, 'finished', 'scratch'),"
+               " (3, 1, 2, '{\"y\": 2}', 1, NULL, 'running', 'scratch'),"
+               " (4, 1, 1, '{\"x\": 1}', 1, 0.9, 'finished', 'ghn'),"
+               " (5, 2, 3, '{}', 1, 0.6, 'finished', 'scratch');"),
+        NAS_OK);
+    nas_store *db = open_ok(p, 0);
+    nas_store_info info;
+    nas_store_get_info(db, &info);
+    ck_assert_int_eq(info.found_version, 2);
+    int64_t id = 0;
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", &id), NAS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "ghnas rank"));
+    nas_ranker_record rec = {.space = "nb201", .dataset = "fm", .model = "gp"};
+    ck_assert_int_eq(nas_store_ranker_add(db, &rec, &id), NAS_EINVAL); /* no bytes */
+    const char bytes[5] = "RNKR";
+    rec.checkpoint = bytes;
+    rec.checkpoint_bytes = sizeof bytes;
+    rec.n_labels = 2;
+    rec.cv_tau = (double)NAN;
+    rec.cv_rho = 0.5;
+    rec.seconds = 1.5;
+    rec.recipe_json = "{\"net_C\": 8}";
+    ck_assert_int_eq(nas_store_ranker_add(db, &rec, &id), NAS_OK);
+    ck_assert_int_eq(id, 1);
+    rec.model = "ridge";
+    ck_assert_int_eq(nas_store_ranker_add(db, &rec, &id), NAS_OK);
+    int64_t found = 0;
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", &found), NAS_OK);
+    ck_assert_int_eq(found, 2); /* the newest */
+    void *b = NULL;
+    size_t n = 0;
+    int64_t ghn = -1;
+    char *recipe = NULL;
+    ck_assert_int_eq(nas_store_ranker_checkpoint(db, 1, &b, &n, &ghn, &recipe), NAS_OK);
+    ck_assert_uint_eq(n, sizeof bytes);
+    ck_assert_mem_eq(b, bytes, n);
+    ck_assert_int_eq(ghn, 0);
+    ck_assert_str_eq(recipe, "{\"net_C\": 8}");
+    nas_free(b);
+    nas_free(recipe);
+    ck_assert_int_eq(nas_store_ranker_checkpoint(db, 9, &b, &n, NULL, NULL), NAS_ENOTFOUND);
+    nas_store_table t = {0};
+    ck_assert_int_eq(nas_store_query_rankers(db, &t), NAS_OK);
+    ck_assert_int_eq(t.n_rows, 2);
+    ck_assert_str_eq(nas_store_table_at(&t, 1, nas_store_table_col(&t, "model"))->s, "ridge");
+    ck_assert_int_eq(nas_store_table_at(&t, 0, nas_store_table_col(&t, "cv_tau"))->type,
+                     NAS_STORE_NULL);
+    nas_store_table_free(&t);
+    ck_assert_int_eq(nas_store_query_labels(db, "nb201", "fm", 0, &t), NAS_OK);
+    ck_assert_int_eq(t.n_rows, 2); /* not the running one, the ghn-init one, the nb101 one */
+    ck_assert_int_eq(nas_store_table_at(&t, 0, 0)->i, 1);
+    ck_assert_str_eq(nas_store_table_at(&t, 1, 2)->s, "B");
+    nas_store_table_free(&t);
+    ck_assert_int_eq(nas_store_query_labels(db, "nb201", "fm", 2, &t), NAS_OK);
+    ck_assert_int_eq(t.n_rows, 0);
+    nas_store_table_free(&t);
+    nas_store_close(db);
+    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), NAS_STORE_SCHEMA_VERSION);
+}
+END_TEST
+
+/* Issue 14: v4 keeps the weights of finished trainings. A v2 store with a finished training
+ * (whose checkpoint was cleared) migrates: the training is intact and has no kept weights;
+ * trainings finished afterwards keep theirs, atomically with the status; drop-weights removes
+ * them. */
+START_TEST(test_store__migrate_v2_to_v4_kept_weights) {
+    char p[512];
+    test_tpath(p, "v2.db");
+    ck_assert_int_eq(nas_store_debug_create(p, 2), NAS_OK);
+    ck_assert_int_eq(
+        nas_store_debug_exec(
+            p, "INSERT INTO runs (id, kind, status, space, dataset, scorer) VALUES"
+               " (1, 'search', 'finished', 'nb201', 'fm', 'acc'),"
+               " (2, 'evaluate', 'finished', 'nb201', 'fm', '');"
+               "INSERT INTO architectures (id, space, canonical_hash, arch) VALUES"
+               " (1, 'nb201', 'a', 'A'), (2, 'nb201', 'b', 'B');"
+               "INSERT INTO trainings (id, run_id, arch_id, epochs, epochs_done, test_acc, status)"
+               " VALUES (1, 2, 1, 2, 2, 0.8, 'finished');"),
+        NAS_OK);
+    nas_store *db = NULL;
+    ck_assert_int_eq(nas_store_open(&db, p, NAS_STORE_READONLY), NAS_EUNSUPPORTED);
+    db = open_ok(p, 0);
+    nas_store_info info;
+    nas_store_get_info(db, &info);
+    ck_assert_int_eq(info.found_version, 2);
+    ck_assert_int_eq(info.version, NAS_STORE_SCHEMA_VERSION);
+    ck_assert_int_eq(nas_store_check(db), NAS_OK);
+    nas_store_training t;
+    ck_assert_int_eq(nas_store_training_get(db, 1, true, &t), NAS_OK);
+    ck_assert_int_eq(t.status, NAS_RUN_FINISHED);
+    ck_assert(!t.has_weights);
+    ck_assert_ptr_null(t.weights);
+    ck_assert_double_eq_tol(t.test_acc, 0.8, 1e-12);
+    ck_assert_str_eq(t.arch, "A");
+    ck_assert_str_eq(t.space, "nb201");
+    nas_store_training_free(&t);
+    ck_assert_int_eq(nas_store_training_get(db, 9, false, &t), NAS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "training 9 does not exist"));
+
+    /* A training finished now keeps its weights; a failed one does not. */
+    nas_training_spec ts = {
+        .run_id = 2, .arch_id = 2, .recipe_json = "{}", .init = "scratch", .epochs = 1};
+    nas_training_info ti;
+    ck_assert_int_eq(nas_store_training_begin(db, &ts, &ti), NAS_OK);
+    unsigned char blob[100];
+    for (int i = 0; i < 100; i++) {
+        blob[i] = (unsigned char)(i * 7);
+    }
+    nas_kept_weights kw = {"test/1", 25, blob, sizeof blob};
+    nas_kept_weights bad = {"", 25, blob, sizeof blob};
+    ck_assert_int_eq(
+        nas_store_training_finish_kept(db, ti.id, NAS_RUN_FINISHED, 0.9, 0.8, 0.7, &bad),
+        NAS_EINVAL);
+    ck_assert_int_eq(
+        nas_store_training_finish_kept(db, ti.id, NAS_RUN_FINISHED, 0.9, 0.8, 0.7, &kw), NAS_OK);
+    ck_assert_int_eq(nas_store_training_get(db, ti.id, true, &t), NAS_OK);
+    ck_assert(t.has_weights);
+    ck_assert_str_eq(t.weights_format, "test/1");
+    ck_assert_int_eq(t.weights_bytes, 100);
+    ck_assert_mem_eq(t.weights, blob, sizeof blob);
+    ck_assert_double_eq_tol(t.test_acc, 0.7, 1e-12);
+    nas_store_training_free(&t);
+    ck_assert_int_eq(nas_store_training_finish_kept(db, 99, NAS_RUN_FINISHED, 0, 0, 0, &kw),
+                     NAS_ENOTFOUND);
+    ck_assert_int_eq(sql_int(p, "SELECT count(*) FROM trained_weights"), 1); /* rolled back */
+    /* Dropping: an id without weights is refused, then all go and the trainings stay. */
+    int64_t nd = -1, bytes = -1;
+    ck_assert_int_eq(nas_store_drop_weights(db, 1, &nd, &bytes), NAS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "no kept weights"));
+    ck_assert_int_eq(nas_store_drop_weights(db, 0, &nd, &bytes), NAS_OK);
+    ck_assert_int_eq(nd, 1);
+    ck_assert_int_eq(bytes, 100);
+    ck_assert_int_eq(nas_store_training_get(db, ti.id, true, &t), NAS_OK);
+    ck_assert(!t.has_weights);
+    ck_assert_int_eq(t.status, NAS_RUN_FINISHED);
+    nas_store_training_free(&t);
+    nas_store_close(db);
+    ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), NAS_STORE_SCHEMA_VERSION);
+    ck_assert_int_eq(sql_int(p, "SELECT count(*) FROM trainings"), 2);
+    /* Deleting a training deletes its kept weights (ON DELETE CASCADE). */
+    db = open_ok(p, 0);
+    ck_assert_int_eq(
+        nas_store_training_finish_kept(db, ti.id, NAS_RUN_FINISHED, 0.9, 0.8, 0.7, &kw), NAS_OK);
+    nas_store_close(db);
+    ck_assert_int_eq(nas_store_debug_exec(p, "PRAGMA foreign_keys = ON; DELETE FROM trainings"),
+                     NAS_OK);
+    ck_assert_int_eq(sql_int(p, "SELECT count(*) FROM trained_weights"), 0);
+}
+END_TEST
+
+/* ---- refusals
+ * -------------------------------------------------------------------------------- */
 
 /* Open with every mode; each must fail with `want` mentioning the path and leave the bytes. */
 static void expect_refused(const char *path, nas_status want, const char *needle) {
@@ -742,7 +908,8 @@ START_TEST(test_store__refuse_foreign_newer_damaged) {
     spit(p, whole, 50);
     expect_refused(p, NAS_EFORMAT, "only 50 bytes");
 
-    /* Damage inside (header intact): the open works, the integrity check or a query reports it. */
+    /* Damage inside (header intact): the open works, the integrity check or a query reports it.
+     */
     memset(whole + n / 2, 0x5a, 4096);
     spit(p, whole, n);
     free(whole);
@@ -962,7 +1129,8 @@ START_TEST(test_store__sql_is_read_only) {
 }
 END_TEST
 
-/* ---- batches, concurrency, crashes ----------------------------------------------------------- */
+/* ---- batches, concurrency, crashes
+ * ----------------------------------------------------------- */
 
 START_TEST(test_store__batch_atomic_for_readers) {
     char p[512];
@@ -1313,6 +1481,8 @@ Suite *nas_test_store_suite(void) {
     tc = tcase_create("migration");
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_store__migrate_v1_to_v2_real);
+    tcase_add_test(tc, test_store__rankers_and_labels);
+    tcase_add_test(tc, test_store__migrate_v2_to_v4_kept_weights);
     suite_add_tcase(s, tc);
     tc = tcase_create("refusal");
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
