@@ -356,9 +356,10 @@ START_TEST(test_reliability__stores_refused_untouched) {
     size_t n0 = 0, n1 = 0;
     /* our application id and version, no tables */
     test_tpath(p, "empty_ours.db");
-    ck_assert_int_eq(nas_store_debug_exec(p, "PRAGMA application_id = 1734897267;"
-                                             " PRAGMA user_version = 2;"),
-                     NAS_OK);
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
+             (int)NAS_STORE_APPLICATION_ID, NAS_STORE_SCHEMA_VERSION);
+    ck_assert_int_eq(nas_store_debug_exec(p, sql), NAS_OK);
     file_md5(p, h0, &n0);
     nas_store *db = NULL;
     ck_assert_int_eq(nas_store_open(&db, p, NAS_STORE_CREATE), NAS_EFORMAT);
