@@ -15,6 +15,16 @@
 
 static char dir[256];
 
+static void remove_all(const char *path);
+
+/* The private directory goes when the process ends normally (libFuzzer exits, replay returns). */
+static void remove_dir(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    remove_all(path);
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
@@ -24,6 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         perror("fuzz_store: mkdtemp");
         abort();
     }
+    atexit(remove_dir);
     return 0;
 }
 
