@@ -160,8 +160,31 @@ void nas_ckpt_get_f32s(nas_ckpt_cursor *c, float *v, int64_t n);
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
-/* A whole file into heap memory (nas_free). NAS_ENOTFOUND when it does not exist, NAS_EIO. */
+/* A whole regular file into heap memory (nas_free), NUL-terminated after *n bytes. NAS_ENOTFOUND
+ * when it does not exist, NAS_EIO for a FIFO, device or directory (never blocks) or a read error.
+ */
 nas_status nas_file_read_all(const char *path, void **bytes, size_t *n);
+/* A checkpoint file of `kind`: its 24-byte header is read and checked first (magic, the length it
+ * records = the file's size), so a foreign or huge file costs 24 bytes, never its size. */
+nas_status nas_ckpt_file_read(const char *path, const nas_ckpt_kind *kind, void **bytes, size_t *n);
+
+/* ---- paths (src/core/file.c) --------------------------------------------------------------- */
+
+/* `path` is a regular file (*exists true) or absent (*exists false); NAS_EIO naming `what`
+ * and what it is (a FIFO, a device, a directory) otherwise. exists may be NULL. */
+nas_status nas_path_check_regular(const char *path, const char *what, bool *exists);
+/* An output path that can be written: a writable regular file or a new one, in an existing
+ * writable directory (atomic writes and stores create files beside it). Checked before long work
+ * so a typo costs nothing. */
+nas_status nas_path_check_output(const char *path, const char *what);
+/* Open a regular file for reading without blocking on FIFOs; *size its size. Close *fd. */
+nas_status nas_file_open_regular(const char *path, const char *what, int *fd, size_t *size);
+/* Read up to n bytes (fewer at the end of the file: *got). */
+nas_status nas_file_read_fd(int fd, const char *path, void *buf, size_t n, size_t *got);
+/* A regular file of at most max bytes (0 = no bound) into heap memory, NUL-terminated after *n.
+ * NAS_EFORMAT when larger, naming `what`. */
+nas_status nas_file_read_bounded(const char *path, const char *what, size_t max, void **bytes,
+                                 size_t *n);
 /* Write bytes to path atomically (path.tmp, then rename). NAS_EIO naming the file. */
 nas_status nas_file_write_atomic(const char *path, const void *bytes, size_t n);
 

@@ -148,6 +148,9 @@ nas_status nas_ghn_init(nas_ghn *g, const nas_ghn_config *cfg, uint64_t seed);
 void nas_ghn_free(nas_ghn *g);
 /* Number of GHN parameters (floats). */
 int64_t nas_ghn_numel(const nas_ghn *g);
+/* The parameter count a valid configuration declares, without allocating (a checkpoint loader
+ * compares it with the bytes it was given before building the model). */
+int64_t nas_ghn_config_numel(const nas_ghn_config *cfg);
 
 /*
  * Per-net preparation (host side, no tape): level order, feature indices, message matrices of
@@ -366,6 +369,10 @@ nas_status nas_ghn_load_mem(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *
 
 /* nas_ghn_save_mem written to a file atomically (temp file + rename). */
 nas_status nas_ghn_save(const nas_ghn *g, const nas_ghn_trainer *tr, const char *path);
+
+/* A GHN checkpoint file's bytes (nas_free), for nas_ghn_load_mem: the header is checked before
+ * anything else is read (nas_ckpt_file_read), FIFOs and devices are refused. */
+nas_status nas_ghn_read_file(const char *path, void **bytes, size_t *n);
 
 /* nas_ghn_load_mem of a file's bytes (messages name the file; NAS_ENOTFOUND when missing). */
 nas_status nas_ghn_load(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info, const char *path);

@@ -298,10 +298,12 @@ typedef enum nas_job_query_action {
     NAS_QUERY_RANKERS,  /* the stored learned rankers */
     NAS_QUERY_SQL,      /* one read-only statement (arg) */
     NAS_QUERY_UPGRADE,  /* migrate the store's schema: no table */
+    NAS_QUERY_CHECK,    /* full integrity and foreign-key check (read-only): no table; NAS_EDB
+                           naming the problems and how to recover the readable rows */
     NAS_QUERY_COUNT
 } nas_job_query_action;
 
-/* "runs", "top", "arch", "pareto", "ghns", "rankers", "sql", "upgrade". */
+/* "runs", "top", "arch", "pareto", "ghns", "rankers", "sql", "upgrade", "check". */
 const char *nas_job_query_action_name(nas_job_query_action a);
 
 typedef struct nas_job_query_params {

@@ -151,7 +151,8 @@ nas_status nas_search_resume(nas_store *db, int64_t run_id, const nas_space *sp,
 
 /* ---- run record (src/search/record.c) ------------------------------------------------------- */
 
-#define NAS_SEARCH_RECIPE_MAX (NAS_SCORER_RECIPE_MAX + 96) /* scorer recipe + net configuration */
+/* scorer recipe + net configuration + the space's content digest */
+#define NAS_SEARCH_RECIPE_MAX (NAS_SCORER_RECIPE_MAX + 160)
 
 /* A scorer as the record names it. */
 typedef struct nas_search_record_scorer {
@@ -163,7 +164,9 @@ typedef struct nas_search_record_scorer {
  * The record of a search run: runs.config_json, every option needed to resume the run. The JSON
  * keys are the on-disk format: strategy, seed, budget, time_limit, round, population, sample,
  * ls_init, net {C, N, in_c, in_h, in_w, classes}, canon, scorer, higher_is_better, recipe,
- * extra_scorers [{name, recipe}], space_path, cli (the caller's own object). Records written
+ * extra_scorers [{name, recipe}], space_path, space_digest, space (the space file's content as a
+ * JSON object, so the run can be reproduced after the file changed), cli (the caller's own
+ * object). Records written
  * before a key existed lack it: the parser leaves the default ("" / 0 / none) and, for the text
  * keys, says so in the has_* flags.
  */
@@ -181,7 +184,11 @@ typedef struct nas_search_record {
     char recipe[NAS_SEARCH_RECIPE_MAX];
     int n_extra; /* the extra scorers (0 when the record predates them) */
     nas_search_record_scorer extra[NAS_SEARCH_EXTRA_MAX];
-    char space_path[512]; /* "" = not recorded */
+    char space_path[512];  /* "" = not recorded */
+    char space_digest[33]; /* nas_space.digest; "" = not recorded (older records) */
+    /* The space file's content as compact JSON text (NULL = not recorded): format reads it,
+       parse sets a heap copy that nas_search_record_free frees. */
+    char *space_json;
     /* The "cli" object as compact JSON text ("{}" when none). nas_search_record_format reads it
        (NULL = {}); nas_search_record_parse sets a heap copy that nas_search_record_free frees. */
     char *cli_json;

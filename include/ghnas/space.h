@@ -132,6 +132,9 @@ typedef struct nas_space {
     char name[64];         /* "name" key, else the file name without ".json" */
     char path[512];        /* file it was loaded from */
     char description[512]; /* "description" key (optional) */
+    char digest[33]; /* md5 hex of the content (sorted keys, compact, without "description" and
+                        "comment"): what a stored score was computed on (search reuse key) */
+    bool from_text;  /* made by nas_space_parse: no file to read the content from again */
     nas_space_kind kind;
     int n_ops;
     nas_cell_op ops[NAS_SPACE_MAX_OPS]; /* space op index -> op; genotypes store space op indices */
@@ -174,6 +177,23 @@ nas_status nas_space_dir(char *buf, size_t cap);
  * *out is zeroed.
  */
 nas_status nas_space_load(nas_space *out, const char *name_or_path);
+
+/* Largest space file read (bytes): a space is a few hundred bytes; anything this big is not one. */
+#define NAS_SPACE_FILE_MAX (1 << 20)
+
+/* As nas_space_load from JSON text in memory; `path` names it in messages (NULL: "(space text)").
+ * The space has a digest (scores are keyed on it) but no file: a search on it records no content.
+ */
+nas_status nas_space_parse(nas_space *out, const char *text, size_t n, const char *path);
+
+/* A space file's bytes (nas_free), NUL-terminated after *n: regular files of at most
+ * NAS_SPACE_FILE_MAX bytes only (FIFOs and devices are refused, never waited on). */
+nas_status nas_space_read_text(const char *path, char **text, size_t *n);
+
+/* The content of a loaded space's file as compact JSON with sorted keys (heap, nas_free), for
+ * the run record: NAS_EINVAL when the file changed since it was loaded (another digest) or the
+ * space has no file (no digest). */
+nas_status nas_space_content(const nas_space *sp, char **json);
 
 /* Names of the built-in spaces (stems of the .json files in the spaces directory), sorted; *n may
  * exceed max (only max are written). */

@@ -169,6 +169,15 @@ nas_status nas_store_load_state(nas_store *db, int64_t run_id, bool *found, nas_
  * interrupted: zombies of killed processes. *n_marked may be NULL. */
 nas_status nas_store_mark_stale(nas_store *db, double max_age_seconds, int *n_marked);
 
+/*
+ * Lock run `run_id` for this writer until nas_store_run_unlock, nas_store_close or the process's
+ * end (a killed writer's lock dies with it). NAS_EINVAL when another live process (or another
+ * handle) holds it. The locks are byte-range locks on the empty sidecar file <store>-lock, created
+ * on first use and removed by the last writer to close the store (a killed one leaves it).
+ */
+nas_status nas_store_run_lock(nas_store *db, int64_t run_id);
+void nas_store_run_unlock(nas_store *db, int64_t run_id);
+
 /* ---- architectures and scores ---------------------------------------------------------------- */
 
 /* An architecture: its canonical key decides identity within a space. */

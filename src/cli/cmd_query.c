@@ -76,6 +76,7 @@ static const nas_cli_spec spec = {
     "       ghnas query DB rankers\n"
     "       ghnas query DB sql \"SELECT ...\"\n"
     "       ghnas query DB upgrade\n"
+    "       ghnas query DB check\n"
     "       ghnas query DB drop-weights [TRAINING_ID]\n"
     "       ghnas query --schema\n"
     "\n"
@@ -101,7 +102,10 @@ static const nas_cli_spec spec = {
     "  upgrade  migrate a store written by an older ghnas to this version's schema\n"
     "  drop-weights  delete the kept weights of one finished training (or of all), then\n"
     "           shrink the file (VACUUM); accuracies and curves stay, ghnas export of it\n"
-    "           no longer works. upgrade and drop-weights are the actions that write\n",
+    "           no longer works. upgrade and drop-weights are the actions that write\n"
+    "  check    check every page, index and reference of the store (PRAGMA integrity_check\n"
+    "           and foreign_key_check): prints ok, or the problems and how to copy what is\n"
+    "           readable into a new store, and exits 1\n",
     opts,
     (int)(sizeof opts / sizeof opts[0]),
     NULL,
@@ -113,11 +117,11 @@ static const nas_cli_spec spec = {
 /* In nas_job_query_action order, then the actions of other jobs. */
 enum { ACT_DROP_WEIGHTS = NAS_QUERY_COUNT, N_ACTIONS };
 static const nas_cli_action actions[N_ACTIONS] = {
-    {"runs", 0},        {"top", OPT_K | OPT_RUN | OPT_SCORER},
-    {"arch", 0},        {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
-    {"ghns", 0},        {"rankers", 0},
-    {"sql", 0},         {"upgrade", 0},
-    {"drop-weights", 0}};
+    {"runs", 0},  {"top", OPT_K | OPT_RUN | OPT_SCORER},
+    {"arch", 0},  {"pareto", OPT_BY | OPT_RUN | OPT_SCORER},
+    {"ghns", 0},  {"rankers", 0},
+    {"sql", 0},   {"upgrade", 0},
+    {"check", 0}, {"drop-weights", 0}};
 
 /* `query DB drop-weights [ID]` (nas_job_drop_weights). */
 static int drop_weights(const char *db, const char *id_text) {

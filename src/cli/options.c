@@ -45,6 +45,8 @@ nas_status nas_cli_parse_double(const char *opt, const char *s, double lo, doubl
     return NAS_OK;
 }
 
+#define NAS_CLI_DURATION_MAX 1e9 /* seconds: longer is a typo (and overflows time arithmetic) */
+
 nas_status nas_cli_parse_duration(const char *opt, const char *s, double *seconds) {
     char *end = NULL;
     errno = 0;
@@ -65,6 +67,12 @@ nas_status nas_cli_parse_duration(const char *opt, const char *s, double *second
     if (!s[0] || end == s || errno == ERANGE || !isfinite(v) || v <= 0) {
         return nas_error(NAS_EINVAL, "%s: '%s' is not a positive duration (e.g. 90s, 20m, 1.5h)",
                          opt, s);
+    }
+    if (!isfinite(v * unit) || v * unit > NAS_CLI_DURATION_MAX) {
+        return nas_error(NAS_EINVAL,
+                         "%s: '%s' is longer than the %.0f s (about 31 years) a run can "
+                         "last",
+                         opt, s, NAS_CLI_DURATION_MAX);
     }
     *seconds = v * unit;
     return NAS_OK;

@@ -648,6 +648,8 @@ void nas_cli_print_query(const nas_job_query_params *p, const nas_job_query_resu
         printf("%s: schema v%d -> v%d\n", p->db, r->found_version, r->version);
     } else if (p->action == NAS_QUERY_UPGRADE) {
         printf("%s: schema v%d (up to date)\n", p->db, r->version);
+    } else if (p->action == NAS_QUERY_CHECK) {
+        printf("%s: ok (integrity check and foreign key check)\n", p->db);
     } else if (r->n_tables > 1) {
         nas_cli_print_sections(stdout, r->tables, r->names, r->n_tables, fmt);
     } else {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define HEAD_BYTES 24 /* magic 8, version 4, sections 4, total length 8 */
@@ -504,43 +505,63 @@ nas_status nas_ckpt_section_read(const nas_ckpt_reader *r, const nas_ckpt_sectio
 /* ---- files ----------------------------------------------------------------------------------- */
 
 nas_status nas_file_read_all(const char *path, void **bytes, size_t *n) {
+    return nas_file_read_bounded(path, "file", 0, bytes, n);
+}
+
+nas_status nas_ckpt_file_read(const char *path, const nas_ckpt_kind *kind, void **bytes,
+                              size_t *n) {
     *bytes = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return nas_error(errno == ENOENT ? NAS_ENOTFOUND : NAS_EIO, "%s: cannot open: %s", path,
-                         strerror(errno));
+    int fd = -1;
+    size_t size = 0;
+    NAS_CHECK(nas_file_open_regular(path, "checkpoint", &fd, &size));
+    unsigned char head[HEAD_BYTES];
+    size_t got = 0;
+    unsigned char *buf = NULL;
+    nas_status st = nas_file_read_fd(fd, path, head, sizeof head, &got);
+    if (st != NAS_OK) {
+        goto cleanup;
     }
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = nas_malloc(cap);
-    nas_status st = NAS_OK;
-    while (buf) {
-        if (len == cap) {
-            unsigned char *q = nas_realloc(buf, cap * 2);
-            if (!q) {
-                nas_free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = q;
-            cap *= 2;
+    if (got < 8 || !nas_ckpt_is_kind(head, got, kind)) {
+        /* the in-memory parser words the refusal (foreign file, other kind) */
+        st = nas_ckpt_open(&(nas_ckpt_reader){0}, head, got, kind, path);
+        if (st == NAS_OK) {
+            st = nas_error(NAS_EFORMAT, "%s: not a ghnas %s checkpoint", path, kind->name);
         }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            break;
-        }
+        goto cleanup;
     }
+    if (got < HEAD_BYTES) {
+        st = nas_error(NAS_EFORMAT, "%s: truncated checkpoint (%zu bytes, the header alone is %d)",
+                       path, got, HEAD_BYTES + CRC_BYTES);
+        goto cleanup;
+    }
+    /* both layouts (v2 and the container) record the total length at byte 16 */
+    uint64_t total = load_le(head + 16, 8);
+    if (total != (uint64_t)size) {
+        st = nas_error(NAS_EFORMAT, "%s: %s checkpoint: %zu bytes, the header records %llu", path,
+                       (uint64_t)size < total ? "truncated"
+                                              : "corrupted (trailing data or bad length)",
+                       size, (unsigned long long)total);
+        goto cleanup;
+    }
+    buf = nas_malloc(size);
     if (!buf) {
-        st = nas_error(NAS_ENOMEM, "%s: out of memory reading the file", path);
-    } else if (ferror(f)) {
-        st = nas_error(NAS_EIO, "%s: read error", path);
-        nas_free(buf);
+        st = nas_error(NAS_ENOMEM, "%s: out of memory for a %zu-byte checkpoint", path, size);
+        goto cleanup;
+    }
+    memcpy(buf, head, HEAD_BYTES);
+    st = nas_file_read_fd(fd, path, buf + HEAD_BYTES, size - HEAD_BYTES, &got);
+    if (st == NAS_OK && got != size - HEAD_BYTES) {
+        st = nas_error(NAS_EFORMAT, "%s: the file shrank while it was read", path);
+    }
+    if (st == NAS_OK) {
+        *bytes = buf;
+        *n = size;
         buf = NULL;
     }
-    fclose(f);
-    *bytes = buf;
-    *n = buf ? len : 0;
+cleanup:
+    nas_free(buf);
+    close(fd);
     return st;
 }
 

@@ -143,6 +143,22 @@ static nas_status read_search_run(nas_store *db, const nas_eval_config *cfg, sea
     if (json_get_int(cli, "split_seed", &x) == NAS_OK && x >= 0) {
         si->split_seed = (uint64_t)x;
     }
+    /* the space as the search saw it: the content its record holds (a file edited since then
+       would compile other networks), else the file by name, else by the recorded path */
+    json_t *jsp = json_object_get(root, "space");
+    if (json_is_object(jsp)) {
+        char *text = json_dumps(jsp, JSON_COMPACT | JSON_SORT_KEYS);
+        json_t *jp = json_object_get(root, "space_path");
+        nas_status ps =
+            text ? nas_space_parse(&si->sp, text, strlen(text),
+                                   json_is_string(jp) ? json_string_value(jp) : si->ri.space)
+                 : nas_error(NAS_ENOMEM, "evaluate: out of memory");
+        free(text); /* jansson's allocation */
+        json_decref(root);
+        return ps == NAS_OK
+                   ? NAS_OK
+                   : nas_error_wrap(ps, "run %lld's recorded space", (long long)cfg->search_run);
+    }
     nas_status st = nas_space_load(&si->sp, si->ri.space);
     if (st != NAS_OK) {
         json_t *jp = json_object_get(root, "space_path");
@@ -551,7 +567,7 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
     tbuf rj = {0}, cj = {0};
     job *jobs = NULL;
     nas_data_norm norm;
-    bool started = false, stopped = false;
+    bool started = false, stopped = false, all_failed = false;
     if (cfg->net_C < 0 || cfg->net_N < 0 || cfg->best_of_run < 0 ||
         (cfg->best_of_run > 0 && cfg->top_k < 1)) {
         return nas_error(NAS_EINVAL, "evaluate: C and N must be >= 1, and best-of needs top K");
@@ -728,6 +744,23 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
         stopped = stopped || jobs[i].st == NAS_EINTERRUPTED;
     }
     NAS_TRY(read_outcomes(db, res, jobs));
+    /* nothing trained: the run failed (not "finished" with an empty table) */
+    int n_ok = 0, first_failed = -1;
+    for (int i = 0; i < res->n; i++) {
+        n_ok += res->items[i].status == NAS_RUN_FINISHED;
+        if (first_failed < 0 && res->items[i].status == NAS_RUN_FAILED) {
+            first_failed = i;
+        }
+    }
+    if (!stopped && res->n > 0 && n_ok == 0 && first_failed >= 0) {
+        all_failed = true;
+        nas_status why = jobs[first_failed].st;
+        st = nas_error(why != NAS_OK && why != NAS_EINVAL ? why : NAS_EINTERNAL,
+                       "evaluate: all %d trainings failed; the first (%s): %s", res->n,
+                       res->items[first_failed].arch,
+                       res->items[first_failed].error[0] ? res->items[first_failed].error : "?");
+        goto cleanup;
+    }
     /* correlations over the finished trainings */
     double *x = nas_malloc((size_t)res->n * sizeof *x), *y = nas_malloc((size_t)res->n * sizeof *y);
     if (!x || !y) {
@@ -752,7 +785,9 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
     nas_free(y);
 cleanup:
     if (started) {
-        res->status = st != NAS_OK || stopped ? NAS_RUN_INTERRUPTED : NAS_RUN_FINISHED;
+        res->status = all_failed                ? NAS_RUN_FAILED
+                      : st != NAS_OK || stopped ? NAS_RUN_INTERRUPTED
+                                                : NAS_RUN_FINISHED;
         char keep[1024];
         snprintf(keep, sizeof keep, "%s", nas_errmsg());
         nas_status fs = nas_store_run_set_status(db, res->run_id, res->status);

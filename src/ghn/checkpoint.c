@@ -165,10 +165,19 @@ static nas_status get_trainer_state(nas_ckpt_cursor *r, nas_ghn_trainer *tr, con
 
 /* Validate the recorded config (and compare it with *expect), then build the model. */
 static nas_status begin_model(nas_ghn *g, const nas_ghn_config *cfg, bool short_read,
-                              const char *what, const nas_ghn_config *expect) {
+                              size_t n_bytes, const char *what, const nas_ghn_config *expect) {
     if (short_read || nas_ghn_config_validate(cfg) != NAS_OK) {
         return nas_error(NAS_EFORMAT, "%s: invalid GHN configuration in the checkpoint: %s", what,
                          short_read ? "too short" : nas_errmsg());
+    }
+    /* the tensors must be in the buffer: a small file declaring a huge model is refused before
+       the model is built (found by fuzzing: an 89-byte file made a multi-GB GHN) */
+    const int64_t numel = nas_ghn_config_numel(cfg);
+    if (numel < 0 || (uint64_t)numel > n_bytes / sizeof(float)) {
+        return nas_error(NAS_EFORMAT,
+                         "%s: the checkpoint's GHN configuration declares %lld parameters (%.1f "
+                         "MB), more than its %zu bytes can hold",
+                         what, (long long)numel, (double)numel * 4.0 / 1e6, n_bytes);
     }
     if (expect) {
         char why[160];
@@ -240,7 +249,7 @@ nas_status nas_ghn_save(const nas_ghn *g, const nas_ghn_trainer *tr, const char 
 /* ---- reading: the container (version 3) ---------------------------------------------------- */
 
 static nas_status load_v3(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
-                          const nas_ckpt_reader *r, const nas_ghn_config *expect) {
+                          const nas_ckpt_reader *r, size_t n_bytes, const nas_ghn_config *expect) {
     nas_status st = NAS_OK;
     const char *what = r->what;
     const nas_ckpt_section *s = NULL;
@@ -248,7 +257,7 @@ static nas_status load_v3(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *in
     nas_ckpt_cursor c = nas_ckpt_cursor_of(s);
     nas_ghn_config cfg;
     get_config(&c, &cfg);
-    NAS_CHECK(begin_model(g, &cfg, c.short_read, what, expect));
+    NAS_CHECK(begin_model(g, &cfg, c.short_read, n_bytes, what, expect));
     uint32_t n_params = 0;
     for (uint32_t i = 0; i < r->n_sections; i++) {
         n_params += strncmp(r->sections[i].name, "param/", 6) == 0;
@@ -355,7 +364,7 @@ static nas_status load_v2(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *in
     r.n = n - 4; /* parse up to the trailer */
     nas_ghn_config cfg;
     get_config(&r, &cfg);
-    NAS_CHECK(begin_model(g, &cfg, r.short_read, what, expect));
+    NAS_CHECK(begin_model(g, &cfg, r.short_read, n, what, expect));
     uint32_t count = (uint32_t)nas_ckpt_get_u(&r, 4);
     if (count != g->params.count) {
         return nas_error(NAS_EFORMAT, "%s: %u tensors, a GHN of this configuration has %zu", what,
@@ -433,7 +442,7 @@ nas_status nas_ghn_load_mem(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *
         NAS_TRY(load_v2(g, tr, info, b, n, what, expect));
     } else {
         NAS_TRY(nas_ckpt_open(&r, bytes, n, &GHN_KIND, what));
-        NAS_TRY(load_v3(g, tr, info, &r, expect));
+        NAS_TRY(load_v3(g, tr, info, &r, n, expect));
     }
 cleanup:
     nas_ckpt_reader_free(&r);
@@ -449,6 +458,10 @@ cleanup:
     return st;
 }
 
+nas_status nas_ghn_read_file(const char *path, void **bytes, size_t *n) {
+    return nas_ckpt_file_read(path, &GHN_KIND, bytes, n);
+}
+
 nas_status nas_ghn_load_expect(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *info,
                                const char *path, const nas_ghn_config *expect) {
     memset(g, 0, sizeof *g);
@@ -460,7 +473,7 @@ nas_status nas_ghn_load_expect(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_inf
     }
     void *bytes = NULL;
     size_t n = 0;
-    NAS_CHECK(nas_file_read_all(path, &bytes, &n));
+    NAS_CHECK(nas_ghn_read_file(path, &bytes, &n));
     nas_status st = nas_ghn_load_mem(g, tr, info, bytes, n, path, expect);
     nas_free(bytes);
     return st;

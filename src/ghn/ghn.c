@@ -187,6 +187,16 @@ static void declare(const nas_ghn_config *c, param_decl *d) {
 #undef D2
 }
 
+int64_t nas_ghn_config_numel(const nas_ghn_config *cfg) {
+    param_decl d[GHN_P_COUNT];
+    declare(cfg, d);
+    int64_t n = 0;
+    for (int i = 0; i < GHN_P_COUNT; i++) {
+        n += d[i].ndim == 1 ? d[i].shape[0] : d[i].shape[0] * d[i].shape[1];
+    }
+    return n;
+}
+
 nas_status nas_ghn_init(nas_ghn *g, const nas_ghn_config *cfg, uint64_t seed) {
     memset(g, 0, sizeof *g);
     nas_ghn_config c = cfg ? *cfg : nas_ghn_config_default();

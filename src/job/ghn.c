@@ -233,7 +233,7 @@ nas_status nas_i_job_ghn_given(nas_store *db, const char *opt, const char *spec,
     }
     void *bytes = NULL; /* read once: loaded and imported from the same bytes */
     size_t n = 0;
-    NAS_CHECK(nas_file_read_all(spec, &bytes, &n));
+    NAS_CHECK(nas_ghn_read_file(spec, &bytes, &n)); /* header first, regular files only */
     nas_status st = nas_ghn_load_mem(g, NULL, info, bytes, n, spec, NULL);
     if (st == NAS_OK && info->dataset[0] == '\0') {
         st = nas_error(NAS_EFORMAT, "%s: the checkpoint records no dataset (weights only?)", spec);

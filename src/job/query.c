@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-static const char *const action_names[NAS_QUERY_COUNT] = {"runs", "top",     "arch", "pareto",
-                                                          "ghns", "rankers", "sql",  "upgrade"};
+static const char *const action_names[NAS_QUERY_COUNT] = {
+    "runs", "top", "arch", "pareto", "ghns", "rankers", "sql", "upgrade", "check"};
 
 const char *nas_job_query_action_name(nas_job_query_action a) {
     return (unsigned)a < NAS_QUERY_COUNT ? action_names[a] : "?";
@@ -76,7 +76,9 @@ nas_status nas_job_query(const nas_job_query_params *p, nas_job_query_result *re
     nas_store *db = NULL;
     NAS_CHECK(nas_store_open(&db, p->db, upgrade ? 0u : (unsigned)NAS_STORE_READONLY));
     nas_status st = NAS_OK;
-    if (upgrade) {
+    if (p->action == NAS_QUERY_CHECK) {
+        st = nas_store_check(db);
+    } else if (upgrade) {
         nas_store_info info;
         nas_store_get_info(db, &info);
         res->found_version = info.found_version;

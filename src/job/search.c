@@ -103,7 +103,21 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const nas_job_se
     gs->stop = p->stop;
     NAS_TRY(
         nas_ghn_train(g, &tr, sp, &ds, split.train, split.n_train, &tr.data.norm, ghn_on_step, gs));
-    NAS_TRY(nas_i_job_ghn_save_store_curve(db, g, &tr, &gs->curve, ghn_id));
+    st = nas_i_job_ghn_save_store_curve(db, g, &tr, &gs->curve, ghn_id);
+    if (st != NAS_OK) {
+        /* the training is not thrown away: a checkpoint file beside the store, for --ghn */
+        char keep[1024], path[1100];
+        snprintf(keep, sizeof keep, "%s", nas_errmsg());
+        snprintf(path, sizeof path, "%s.unstored-ghn.ckpt", p->db);
+        if (nas_ghn_save(g, &tr, path) == NAS_OK) {
+            st = nas_error(st, "%s; the GHN it trained is saved in %s (use it with --ghn %s)", keep,
+                           path, path);
+        } else {
+            st = nas_error(st, "%s; the GHN it trained could not be saved either (%s)", keep,
+                           nas_errmsg());
+        }
+        goto cleanup;
+    }
     *info = tr.data;
     NAS_INFO("GHN %lld trained: %lld steps in %.0f s, last loss %.3f, acc %.3f", (long long)*ghn_id,
              (long long)tr.step, tr.seconds, tr.last_loss, tr.last_acc);
@@ -279,6 +293,14 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
         (void)nas_score_find(p.scorer, &e); /* its message lists the known names */
         return nas_error_wrap(NAS_EINVAL, "--scorer");
     }
+    /* what the controller would refuse, refused before the store is opened or created */
+    if (!(p.time_limit >= 0.0) || !isfinite(p.time_limit)) {
+        return nas_error(NAS_EINVAL, "--time: the time limit must be >= 0 s (0 = none), got %g",
+                         p.time_limit);
+    }
+    if (!(p.train_time >= 0.0) || !isfinite(p.train_time)) {
+        return nas_error(NAS_EINVAL, "--train-time: must be >= 0 s, got %g", p.train_time);
+    }
     if (p.sample > p.population) {
         return nas_error(NAS_EINVAL, "--sample %d is larger than --population %d", p.sample,
                          p.population);
@@ -307,7 +329,8 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
     memset(&rk_model, 0, sizeof rk_model);
     nas_ranker_scorer_config rk = {0};
 
-    NAS_TRY(nas_store_open(&db, p.db, NAS_STORE_CREATE));
+    /* a resumed run's store must exist: never create an empty one */
+    NAS_TRY(nas_store_open(&db, p.db, p.resume > 0 ? 0u : (unsigned)NAS_STORE_CREATE));
     if (p.resume > 0) {
         NAS_TRY(resume_options(db, &p, &ghn_id, &own));
     }

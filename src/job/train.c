@@ -67,6 +67,8 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
     if (p->quiet) {
         nas_progress_set_enabled(false);
     }
+    /* where the result goes is checked before the training, not after it */
+    NAS_CHECK(nas_path_check_output(p->out, "GHN checkpoint (--out)"));
     if (steps_given && !time_given) {
         tc.time_limit = 0.0;
     } else if (time_given && !steps_given) {

@@ -126,14 +126,23 @@ nas_status nas_score_parse_list(const char *opt, const char *list, char *buf, si
         return nas_error(NAS_EINVAL, "%s: the list is too long", opt);
     }
     snprintf(buf, buf_cap, "%s", list);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    int pos = 0;
+    for (char *tok = buf, *next = NULL; tok; tok = next) {
+        pos++;
+        char *comma = strchr(tok, ',');
+        next = comma ? comma + 1 : NULL;
+        if (comma) {
+            *comma = '\0';
+        }
         while (*tok == ' ') {
             tok++;
         }
         size_t len = strlen(tok);
         while (len > 0 && tok[len - 1] == ' ') {
             tok[--len] = '\0';
+        }
+        if (len == 0) { /* "a,,b", ",a", "a," are typos, not lists */
+            return nas_error(NAS_EINVAL, "%s: entry %d of '%s' is empty", opt, pos, list);
         }
         const nas_score_entry *e = NULL;
         if (nas_score_find(tok, &e) != NAS_OK) {

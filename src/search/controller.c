@@ -233,7 +233,7 @@ nas_status nas_i_session_loop(nas_i_search *s, nas_i_session *ss, nas_search_res
     const double deadline = cfg->time_limit > 0.0 ? t_start + cfg->time_limit : 0.0;
     nas_status st = NAS_OK;
     char *state = NULL;
-    int64_t ok_scores = 0, n_timed = 0;
+    int64_t ok_scores = 0, n_timed = 0, n_partial = 0;
     double cand_seconds = 0.0; /* summed scoring time of the n_timed computed candidates */
     nas_progress pr;
     nas_progress_begin(&pr, "search", cfg->budget);
@@ -360,6 +360,7 @@ nas_status nas_i_session_loop(nas_i_search *s, nas_i_session *ss, nas_search_res
             for (int k = 0; k < s->n_round; k++) {
                 if (s->round[k].done) {
                     NAS_TRY(store_one(s, ss, &s->round[k], s->n_hist + k, NULL));
+                    n_partial++; /* stored, so counted (a resume replays them from the store) */
                 }
             }
             if (stop_requested(cfg)) {
@@ -405,9 +406,25 @@ cleanup:
     s->n_round = 0;
     nas_progress_end(&pr);
     free(state);
-    res->n_results = s->n_hist;
+    res->n_results = s->n_hist + n_partial;
     res->n_duplicates = s->n_duplicates;
     return st;
+}
+
+void nas_i_recipe_of(const nas_i_search *s, const nas_i_session *ss, const char *scorer_recipe,
+                     bool with_space, char *out, size_t cap) {
+    char space[48] = "";
+    if (with_space && s->sp->digest[0]) {
+        snprintf(space, sizeof space, "; space %s", s->sp->digest);
+    }
+    snprintf(out, cap, "%s%snet C%d N%d in %dx%dx%d classes %d%s", scorer_recipe,
+             scorer_recipe[0] ? "; " : "", ss->net.C, ss->net.N, ss->net.in_c, ss->net.in_h,
+             ss->net.in_w, ss->net.classes, space);
+}
+
+void nas_i_session_free(nas_i_session *ss) {
+    nas_free(ss->space_json);
+    ss->space_json = NULL;
 }
 
 nas_status nas_i_session_prepare(nas_i_search *s, nas_i_session *ss, const nas_scorer *sc) {
@@ -437,9 +454,10 @@ nas_status nas_i_session_prepare(nas_i_search *s, nas_i_session *ss, const nas_s
     }
     ss->net = net.cfg;
     nas_net_free(&net);
-    snprintf(ss->recipe, sizeof ss->recipe, "%s%snet C%d N%d in %dx%dx%d classes %d", sc->recipe,
-             sc->recipe[0] ? "; " : "", ss->net.C, ss->net.N, ss->net.in_c, ss->net.in_h,
-             ss->net.in_w, ss->net.classes);
+    if (s->sp->digest[0] && !s->sp->from_text) {
+        NAS_CHECK(nas_space_content(s->sp, &ss->space_json));
+    }
+    nas_i_recipe_of(s, ss, sc->recipe, true, ss->recipe, sizeof ss->recipe);
     ss->sc = sc;
     s->higher_is_better = sc->higher_is_better;
     if (s->cfg.n_extra < 0 || s->cfg.n_extra > NAS_SEARCH_EXTRA_MAX) {
@@ -459,9 +477,7 @@ nas_status nas_i_session_prepare(nas_i_search *s, nas_i_session *ss, const nas_s
         if (dup) {
             return nas_error(NAS_EINVAL, "search: scorer %s is given twice", xs->name);
         }
-        snprintf(ss->xrecipe[x], sizeof ss->xrecipe[x], "%s%snet C%d N%d in %dx%dx%d classes %d",
-                 xs->recipe, xs->recipe[0] ? "; " : "", ss->net.C, ss->net.N, ss->net.in_c,
-                 ss->net.in_h, ss->net.in_w, ss->net.classes);
+        nas_i_recipe_of(s, ss, xs->recipe, true, ss->xrecipe[x], sizeof ss->xrecipe[x]);
     }
     return NAS_OK;
 }
@@ -543,13 +559,24 @@ nas_status nas_search_run(nas_store *db, const nas_space *sp, const nas_scorer *
                        .seed = cfg->seed,
                        .ghn_id = ghn_id};
     NAS_TRY(nas_store_run_create(db, &rs, &res->run_id));
+    st = nas_store_run_lock(db, res->run_id); /* held while this process writes the run */
+    if (st != NAS_OK) {
+        char keep[1024];
+        snprintf(keep, sizeof keep, "%s", nas_errmsg());
+        res->status = NAS_RUN_FAILED;
+        (void)nas_store_run_set_status(db, res->run_id, NAS_RUN_FAILED);
+        st = nas_error(st, "%s", keep);
+        goto cleanup;
+    }
     ss.db = db;
     ss.run_id = res->run_id;
     ss.ghn_id = ghn_id;
     st = nas_i_session_loop(&s, &ss, res);
     st = nas_i_session_finish(&ss, res, st, t0, store0);
+    nas_store_run_unlock(db, res->run_id);
 cleanup:
     nas_free(record);
+    nas_i_session_free(&ss);
     nas_i_search_free(&s);
     return st;
 }

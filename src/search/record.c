@@ -163,6 +163,8 @@ void nas_i_record_of(const nas_i_search *s, const nas_i_session *ss, nas_search_
         snprintf(rec->extra[x].recipe, sizeof rec->extra[x].recipe, "%s", ss->xrecipe[x]);
     }
     snprintf(rec->space_path, sizeof rec->space_path, "%s", s->sp->path);
+    snprintf(rec->space_digest, sizeof rec->space_digest, "%s", s->sp->digest);
+    rec->space_json = ss->space_json;                 /* borrowed: format only reads it */
     rec->cli_json = (char *)(uintptr_t)c->extra_json; /* borrowed: format only reads it */
 }
 
@@ -205,6 +207,19 @@ nas_status nas_search_record_format(const nas_search_record *rec, char **out) {
     if (!root) {
         st = nas_error(NAS_EINVAL, "search: cannot write the run configuration (%s)", je.text);
         goto cleanup;
+    }
+    if (rec->space_digest[0] &&
+        json_object_set_new(root, "space_digest", json_string(rec->space_digest)) != 0) {
+        st = nas_error(NAS_ENOMEM, "search: out of memory writing the run configuration");
+        goto cleanup;
+    }
+    if (rec->space_json) {
+        json_t *sj = json_loads(rec->space_json, 0, &je);
+        if (!json_is_object(sj) || json_object_set_new(root, "space", sj) != 0) {
+            json_decref(sj);
+            st = nas_error(NAS_EINVAL, "search: the space content is not a JSON object");
+            goto cleanup;
+        }
     }
     text = json_dumps(root, 0);
     *out = text ? nas_strdup(text) : NULL;
@@ -315,6 +330,21 @@ nas_status nas_search_record_parse(const char *config_json, nas_search_record *o
         }
         out->n_extra++;
     }
+    NAS_TRY(rec_str(root, "space_digest", out->space_digest, sizeof out->space_digest, NULL));
+    json_t *jsp = json_object_get(root, "space");
+    if (jsp && !json_is_object(jsp)) {
+        st = nas_error(NAS_EFORMAT, "the run record's 'space' is not an object");
+        goto cleanup;
+    }
+    if (jsp) {
+        char *sp_text = json_dumps(jsp, JSON_COMPACT | JSON_SORT_KEYS);
+        out->space_json = sp_text ? nas_strdup(sp_text) : NULL;
+        free(sp_text); /* jansson's allocation */
+        if (!out->space_json) {
+            st = nas_error(NAS_ENOMEM, "out of memory reading a run record");
+            goto cleanup;
+        }
+    }
     json_t *cli = json_object_get(root, "cli");
     if (cli && !json_is_object(cli)) {
         st = nas_error(NAS_EFORMAT, "the run record's 'cli' is not an object");
@@ -363,6 +393,7 @@ cleanup:
 void nas_search_record_free(nas_search_record *rec) {
     if (rec) {
         nas_free(rec->cli_json);
+        nas_free(rec->space_json);
         memset(rec, 0, sizeof *rec);
     }
 }

@@ -22,17 +22,31 @@ static void take_options(const nas_search_record *rec, nas_search_config *c) {
 /* NAS_EINVAL unless the record's recipes, extra scorers and canonical form are the session's. */
 static nas_status check_same(int64_t run_id, const nas_search_record *rec, const nas_i_search *s,
                              const nas_i_session *ss) {
-    if (!rec->has_recipe || strcmp(rec->recipe, ss->recipe) != 0) {
+    /* a record with a space digest: the space must have that content; an older record's
+       recipes carry no digest and are compared without it */
+    const bool legacy = rec->space_digest[0] == '\0';
+    if (!legacy && strcmp(rec->space_digest, s->sp->digest) != 0) {
+        return nas_error(NAS_EINVAL,
+                         "run %lld searched space %s with other content (digest %.12s; %s now "
+                         "has %.12s): restore the file (the run record holds its content) or "
+                         "start a new run",
+                         (long long)run_id, s->sp->name, rec->space_digest, s->sp->path,
+                         s->sp->digest);
+    }
+    char want[NAS_SEARCH_RECIPE_MAX];
+    nas_i_recipe_of(s, ss, ss->sc->recipe, !legacy, want, sizeof want);
+    if (!rec->has_recipe || strcmp(rec->recipe, want) != 0) {
         return nas_error(NAS_EINVAL,
                          "run %lld was scored with recipe '%s'; this scorer's is '%s' (same GHN "
                          "subset, batch and net configuration needed)",
-                         (long long)run_id, rec->has_recipe ? rec->recipe : "?", ss->recipe);
+                         (long long)run_id, rec->has_recipe ? rec->recipe : "?", want);
     }
     /* the same extra scorers (a run without the key predates them: none) */
     bool same = rec->n_extra == ss->n_extra;
     for (int x = 0; same && x < rec->n_extra; x++) {
+        nas_i_recipe_of(s, ss, s->cfg.extra[x]->recipe, !legacy, want, sizeof want);
         same = strcmp(rec->extra[x].name, s->cfg.extra[x]->name) == 0 &&
-               strcmp(rec->extra[x].recipe, ss->xrecipe[x]) == 0;
+               strcmp(rec->extra[x].recipe, want) == 0;
     }
     if (!same) {
         char had[256] = "", given[256] = "";
@@ -74,7 +88,7 @@ nas_status nas_search_resume(nas_store *db, int64_t run_id, const nas_space *sp,
     memset(&ss, 0, sizeof ss);
     json_t *jstate = NULL;
     char *state_text = NULL;
-    bool started = false;
+    bool started = false, locked = false;
     nas_status st = nas_store_run_get(db, run_id, &ri);
     if (st != NAS_OK) {
         return st;
@@ -94,6 +108,10 @@ nas_status nas_search_resume(nas_store *db, int64_t run_id, const nas_space *sp,
                        ri.scorer, sc->name);
         goto cleanup;
     }
+    /* a live writer of the run holds its lock: refused even with force; a killed one's lock
+       died with it */
+    NAS_TRY(nas_store_run_lock(db, run_id));
+    locked = true;
     if (ri.status == NAS_RUN_RUNNING && !cfg->force) {
         int marked = 0;
         NAS_TRY(nas_store_mark_stale(db, 120.0, &marked));
@@ -154,10 +172,14 @@ cleanup:
         res->status = ri.status;
         res->seconds = nas_time_now() - t0;
     }
+    if (locked) {
+        nas_store_run_unlock(db, run_id);
+    }
     json_decref(jstate);
     nas_free(state_text);
     nas_search_record_free(&rec);
     nas_run_info_free(&ri);
+    nas_i_session_free(&ss);
     nas_i_search_free(&s);
     return st;
 }

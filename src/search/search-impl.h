@@ -139,14 +139,22 @@ typedef struct nas_i_session {
     nas_net_config net;                 /* resolved */
     int n_extra;                        /* the extra scorers, s->cfg.extra */
     char xrecipe[NAS_SEARCH_EXTRA_MAX][NAS_SEARCH_RECIPE_MAX];
+    char *space_json; /* the space file's content (nas_space_content; heap), NULL without one */
 } nas_i_session;
 
 nas_status nas_i_config_validate(const nas_search_config *c);
 /* Zero *s, copy the configuration, allocate the round and seed the run's stream. */
 nas_status nas_i_search_init(nas_i_search *s, const nas_space *sp, const nas_search_config *cfg);
 void nas_i_search_free(nas_i_search *s);
-/* Resolve the net configuration and the recipes by compiling one member; check the scorers. */
+/* Resolve the net configuration and the recipes by compiling one member; check the scorers; read
+ * the space's content. A recipe ends with "; space <digest>" when the space has a digest (every
+ * loaded space): a score is reused only for the same space content. Free with
+ * nas_i_session_free. */
 nas_status nas_i_session_prepare(nas_i_search *s, nas_i_session *ss, const nas_scorer *sc);
+void nas_i_session_free(nas_i_session *ss);
+/* The recipe text of a scorer recipe in session ss (net configuration and space digest). */
+void nas_i_recipe_of(const nas_i_search *s, const nas_i_session *ss, const char *scorer_recipe,
+                     bool with_space, char *out, size_t cap);
 void nas_i_result_init(nas_search_result *res);
 /* The round loop of one call (fresh or resumed); the first hard failure. */
 nas_status nas_i_session_loop(nas_i_search *s, nas_i_session *ss, nas_search_result *res);

@@ -1,9 +1,10 @@
 /*
  * Search-space specs: the op vocabulary, finding the spaces directory, listing built-in spaces,
- * and loading + validating a space JSON file (jansson). Every rejection names the file, the key
- * and the reason.
+ * and loading + validating a space JSON file (jansson), with the digest of its content. Every
+ * rejection names the file, the key and the reason.
  */
 #include "space-impl.h"
+#include "ghnas/container.h"
 
 #include <jansson.h>
 
@@ -549,16 +550,30 @@ static bool looks_like_path(const char *s) {
     return strchr(s, '/') != NULL || (n > 5 && strcmp(s + n - 5, ".json") == 0);
 }
 
-static nas_status load_file(nas_space *sp, const char *path) {
+/* The digest of a space's content: md5 of its JSON with sorted keys, compact, without the keys
+   that change no network ("description", "comment"), so re-indenting a file keeps its digest. */
+static nas_status space_digest(const loader *L, json_t *root, char hex[33]) {
+    json_t *copy = json_deep_copy(root);
+    if (!copy) {
+        return nas_error(NAS_ENOMEM, "%s: out of memory", L->file);
+    }
+    json_object_del(copy, "description");
+    json_object_del(copy, "comment");
+    char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(copy);
+    if (!text) {
+        return nas_error(NAS_ENOMEM, "%s: out of memory", L->file);
+    }
+    nas_i_md5_hex(text, strlen(text), hex);
+    free(text); /* jansson's allocation */
+    return NAS_OK;
+}
+
+static nas_status load_json(nas_space *sp, const char *path, const char *text, size_t n) {
     loader L = {path, sp};
     json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            return nas_error(NAS_EIO, "%s: cannot open space file", path);
-        }
-        fclose(f);
         return nas_error(NAS_EFORMAT, "%s:%d:%d: invalid JSON: %s", path, jerr.line, jerr.column,
                          jerr.text);
     }
@@ -587,9 +602,9 @@ static nas_status load_file(nas_space *sp, const char *path) {
         const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
         snprintf(sp->name, sizeof sp->name, "%s", base);
-        size_t n = strlen(sp->name);
-        if (n > 5 && strcmp(sp->name + n - 5, ".json") == 0) {
-            sp->name[n - 5] = '\0';
+        size_t len = strlen(sp->name);
+        if (len > 5 && strcmp(sp->name + len - 5, ".json") == 0) {
+            sp->name[len - 5] = '\0';
         }
     }
     v = json_object_get(root, "description");
@@ -638,8 +653,70 @@ static nas_status load_file(nas_space *sp, const char *path) {
             NAS_TRY(load_macro(&L, root));
             break;
     }
+    NAS_TRY(space_digest(&L, root, sp->digest));
 cleanup:
     json_decref(root);
+    return st;
+}
+
+nas_status nas_space_parse(nas_space *out, const char *text, size_t n, const char *path) {
+    memset(out, 0, sizeof *out);
+    const char *what = path && path[0] ? path : "(space text)";
+    snprintf(out->path, sizeof out->path, "%s", what);
+    nas_status st = load_json(out, what, text ? text : "", text ? n : 0);
+    if (st != NAS_OK) {
+        memset(out, 0, sizeof *out);
+    }
+    out->from_text = st == NAS_OK;
+    return st;
+}
+
+nas_status nas_space_read_text(const char *path, char **text, size_t *n) {
+    void *bytes = NULL;
+    nas_status st = nas_file_read_bounded(path, "space file", NAS_SPACE_FILE_MAX, &bytes, n);
+    if (st == NAS_ENOTFOUND) {
+        st = nas_error(NAS_EIO, "%s: cannot open space file: no such file", path);
+    }
+    NAS_CHECK(st);
+    *text = bytes;
+    return NAS_OK;
+}
+
+nas_status nas_space_content(const nas_space *sp, char **json) {
+    *json = NULL;
+    if (!sp->digest[0]) {
+        return nas_error(NAS_EINVAL, "space %s was not loaded from a file (it has no digest)",
+                         sp->name);
+    }
+    char *text = NULL;
+    size_t n = 0;
+    NAS_CHECK(nas_space_read_text(sp->path, &text, &n));
+    nas_space now;
+    memset(&now, 0, sizeof now);
+    nas_status st = load_json(&now, sp->path, text, n);
+    if (st != NAS_OK || strcmp(now.digest, sp->digest) != 0) {
+        nas_free(text);
+        return nas_error(NAS_EINVAL, "space file %s changed since it was loaded (start again)",
+                         sp->path);
+    }
+    json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, NULL);
+    nas_free(text);
+    char *dump = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(root);
+    *json = dump ? nas_strdup(dump) : NULL;
+    free(dump); /* jansson's allocation */
+    if (!*json) {
+        return nas_error(NAS_ENOMEM, "space file %s: out of memory", sp->path);
+    }
+    return NAS_OK;
+}
+
+static nas_status load_file(nas_space *sp, const char *path) {
+    char *text = NULL;
+    size_t n = 0;
+    NAS_CHECK(nas_space_read_text(path, &text, &n));
+    nas_status st = load_json(sp, path, text, n);
+    nas_free(text);
     return st;
 }
 

@@ -13,9 +13,9 @@ static const char sql_arch_upsert[] =
     "INSERT INTO architectures (space, canonical_hash, arch, n_params, flops, n_nodes, graph_json)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
     " ON CONFLICT (space, canonical_hash) DO UPDATE SET"
-    "  n_params = coalesce(architectures.n_params, excluded.n_params),"
-    "  flops = coalesce(architectures.flops, excluded.flops),"
-    "  n_nodes = coalesce(architectures.n_nodes, excluded.n_nodes),"
+    "  n_params = coalesce(excluded.n_params, architectures.n_params),"
+    "  flops = coalesce(excluded.flops, architectures.flops),"
+    "  n_nodes = coalesce(excluded.n_nodes, architectures.n_nodes),"
     "  graph_json = coalesce(architectures.graph_json, excluded.graph_json)"
     " RETURNING id";
 

@@ -73,8 +73,15 @@ static nas_status read_header(const char *path, header_facts *hf) {
         return nas_error(NAS_EIO, "results store '%s': %s", path, strerror(errno));
     }
     hf->exists = true;
-    if (S_ISDIR(sb.st_mode)) {
-        return nas_error(NAS_EIO, "results store '%s' is a directory, not a file", path);
+    if (!S_ISREG(sb.st_mode)) {
+        /* a FIFO would block the open forever, a device is not ours to write (SQLite would
+           create <device>-journal beside it) */
+        return nas_error(NAS_EIO, "results store '%s' is %s, not a regular file", path,
+                         S_ISDIR(sb.st_mode)    ? "a directory"
+                         : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                         : S_ISCHR(sb.st_mode)  ? "a character device"
+                         : S_ISBLK(sb.st_mode)  ? "a block device"
+                                                : "a socket or another special file");
     }
     {
         char wal[4096];
@@ -202,6 +209,87 @@ static nas_status read_facts(nas_store *db, db_facts *f) {
     return NAS_OK;
 }
 
+/* Newlines of SQLite's check reports as spaces (a message is one line). */
+static void one_line(char *s) {
+    for (char *p = s; *p; p++) {
+        if (*p == '\n') {
+            *p = ' ';
+        }
+    }
+}
+
+/* How to get the readable rows of a damaged store out (sqlite3 shell; .dump ends with a ROLLBACK
+   when it met damage, which the sed turns into a COMMIT). */
+static void recovery_hint(const char *path, char *buf, size_t cap) {
+    snprintf(buf, cap,
+             "copy what is readable into a new store with: sqlite3 '%s' .dump | sed "
+             "'s/^ROLLBACK; -- due to errors$/COMMIT;/' | sqlite3 NEW.db && sqlite3 NEW.db "
+             "'PRAGMA application_id = %d; PRAGMA user_version = %d' (then `ghnas query NEW.db "
+             "check`)",
+             path, (int)NAS_STORE_APPLICATION_ID, NAS_STORE_SCHEMA_VERSION);
+}
+
+/* A ghnas store of schema `version` has its tables (a file with our id and version but without
+   them is damaged: refused before anything is written). */
+static nas_status check_tables(nas_store *db, int32_t version) {
+    static const char *const v1[] = {"runs", "ghn_models", "architectures", "scores", "trainings"};
+    static const char *const v2[] = {"scorers", "run_state"};
+    char missing[160] = "";
+    for (int i = 0; i < 7; i++) {
+        const char *t = i < 5 ? v1[i] : v2[i - 5];
+        if (i >= 5 && version < 2) {
+            break;
+        }
+        char sql[128];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", t);
+        int64_t n = 0;
+        NAS_CHECK(query_int(db, sql, &n));
+        if (n == 0) {
+            size_t l = strlen(missing);
+            snprintf(missing + l, sizeof missing - l, "%s%s", l ? ", " : "", t);
+        }
+    }
+    if (missing[0]) {
+        return nas_error(NAS_EFORMAT,
+                         "results store '%s' is damaged: it has ghnas's application id and "
+                         "schema version %d but no table %s; refusing to use it",
+                         db->path, (int)version, missing);
+    }
+    return NAS_OK;
+}
+
+/* PRAGMA quick_check (b-tree structure and page formats; O(file size), no index cross-check):
+   NAS_EDB naming the first problems and how to recover the readable rows. */
+static nas_status quick_check(nas_store *db) {
+    sqlite3_stmt *st = NULL;
+    NAS_CHECK(nas_i_prepare(db, "PRAGMA quick_check(8)", &st));
+    char msg[512] = "";
+    size_t len = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        if (t && strcmp((const char *)t, "ok") != 0 && len < sizeof msg - 1) {
+            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", len ? "; " : "",
+                                    (const char *)t);
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && !msg[0]) {
+        snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db->db));
+    }
+    one_line(msg);
+    if (!msg[0]) {
+        return NAS_OK;
+    }
+    char hint[768];
+    recovery_hint(db->path, hint, sizeof hint);
+    return nas_error(NAS_EDB,
+                     "results store '%s' is damaged (quick check: %s); refusing to write to it. "
+                     "`ghnas query %s check` reports every problem; %s",
+                     db->path, msg, db->path, hint);
+}
+
 /* Schema steps from+1 .. to, then the application id and version, inside the caller's txn. */
 static nas_status migrate(nas_store *db, int from, int to) {
     for (int v = from + 1; v <= to; v++) {
@@ -293,6 +381,14 @@ static nas_status open_writer(nas_store *db, const header_facts *hf, bool create
                                  "to use it",
                                  db->path, (long long)f.n_objects);
             }
+            /* ours: whole and undamaged before the first write (the WAL switch included) */
+            NAS_CHECK(nas_i_exec(db, "BEGIN", "checking the store"));
+            s = check_tables(db, f.version);
+            if (s == NAS_OK) {
+                s = quick_check(db);
+            }
+            nas_i_rollback(db);
+            NAS_CHECK(s);
         } else if (!create) {
             return nas_error(NAS_EFORMAT,
                              "'%s' is an empty SQLite database, not a ghnas results store",
@@ -400,7 +496,11 @@ static nas_status open_reader(nas_store *db) {
                          f.n_objects ? "an SQLite database of another application"
                                      : "an empty SQLite database");
     }
-    return judge(db->path, f.app_id, f.version, true);
+    NAS_CHECK(judge(db->path, f.app_id, f.version, true));
+    NAS_CHECK(nas_i_exec(db, "BEGIN", "reading the schema"));
+    s = check_tables(db, f.version);
+    nas_i_rollback(db);
+    return s;
 }
 
 static void store_free(nas_store *db) {
@@ -413,6 +513,7 @@ static void store_free(nas_store *db) {
     if (db->db) {
         sqlite3_close_v2(db->db);
     }
+    nas_i_lock_close(db);
     nas_i_batch_free(db);
     nas_free(db->path);
     nas_free(db);
@@ -557,6 +658,15 @@ void nas_store_close(nas_store *db) {
                  db->n_pend);
     }
     bool tidy = db->tidy_sidecars;
+    if (db->db) { /* SQLite first, then the lock file (removed when no one else holds a lock) */
+        for (int i = 0; i < NAS_I_ST_COUNT; i++) {
+            sqlite3_finalize(db->st[i]);
+            db->st[i] = NULL;
+        }
+        sqlite3_close_v2(db->db);
+        db->db = NULL;
+    }
+    nas_i_lock_close(db);
     char *path = db->path;
     db->path = NULL;
     store_free(db);
@@ -605,19 +715,36 @@ static nas_status run_check(nas_store *db, const char *sql, const char *what, bo
         }
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE && (rc & 0xff) == SQLITE_CORRUPT && n_bad == 0) {
+        /* the check itself hit the damage */
+        snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db->db));
+        n_bad = 1;
+    } else if (rc != SQLITE_DONE) {
         return nas_i_store_fail(db, rc, what);
     }
+    one_line(msg);
     if (n_bad > 0) {
-        return nas_error(NAS_EDB, "results store '%s': %s found %d problem(s): %s", db->path, what,
-                         n_bad, msg);
+        char hint[768];
+        recovery_hint(db->path, hint, sizeof hint);
+        return nas_error(NAS_EDB, "results store '%s': %s found %d problem(s): %s; %s", db->path,
+                         what, n_bad, msg, hint);
     }
     return NAS_OK;
 }
 
 nas_status nas_store_check(nas_store *db) {
-    NAS_CHECK(run_check(db, "PRAGMA integrity_check", "integrity check", true));
-    return run_check(db, "PRAGMA foreign_key_check", "foreign key check", false);
+    nas_status st = run_check(db, "PRAGMA integrity_check", "integrity check", true);
+    if (st == NAS_OK) {
+        st = run_check(db, "PRAGMA foreign_key_check", "foreign key check", false);
+    }
+    if (st != NAS_OK && (sqlite3_extended_errcode(db->db) & 0xff) == SQLITE_CORRUPT) {
+        /* the check could not even read the damage: say how to save the rest */
+        char keep[1024], hint[768];
+        snprintf(keep, sizeof keep, "%s", nas_errmsg());
+        recovery_hint(db->path, hint, sizeof hint);
+        st = nas_error(NAS_EDB, "%s; %s", keep, hint);
+    }
+    return st;
 }
 
 /* ---- testing hooks --------------------------------------------------------------------------- */

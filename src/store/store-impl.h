@@ -47,6 +47,7 @@ struct nas_store {
     sqlite3_stmt *st[NAS_I_ST_COUNT];
     double seconds;
     int64_t commits, results;
+    int lock_fd; /* <path>-lock, for run locks (lock.c); 0 = not open */
 
     /* batch */
     int batch_max;
@@ -71,6 +72,9 @@ struct nas_store {
 nas_status nas_i_store_fail(const nas_store *db, int rc, const char *what);
 /* As nas_i_store_fail for a raw connection and a path (before a nas_store exists). */
 nas_status nas_i_store_fail_raw(sqlite3 *conn, const char *path, int rc, const char *what);
+
+/* Close the run lock file (releasing this handle's run locks); lock.c. */
+void nas_i_lock_close(nas_store *db);
 
 /* Prepare one statement (NAS_EDB naming `what` on failure). */
 nas_status nas_i_prepare(nas_store *db, const char *sql, sqlite3_stmt **st);

@@ -163,8 +163,8 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     [ ! -e "$tmp/nope.db" ] && ok "query does not create a db" || bad "query does not create a db"
     expect_err "query no action" 2 "missing action" "$ghnas" query "$qdb"
     expect_err "query unknown action" 2 \
-        "unknown action 'frob' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade, drop-weights\)" "$ghnas" query "$qdb" frob
-    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade, drop-weights\)" \
+        "unknown action 'frob' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade, check, drop-weights\)" "$ghnas" query "$qdb" frob
+    expect_err "query missing action" 2 "missing action after '.*' \(runs, top, arch, pareto, ghns, rankers, sql, upgrade, check, drop-weights\)" \
         "$ghnas" query "$qdb"
     expect_err "query bad format" 2 "unknown format 'xml'" "$ghnas" query "$qdb" runs --format xml
     expect_err "query -k zero" 2 "out of range" "$ghnas" query "$qdb" top -k 0

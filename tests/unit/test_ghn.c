@@ -1517,7 +1517,9 @@ START_TEST(test_ghn__checkpoint_in_memory) {
     nas_ckpt_record_end(&w);
     ck_assert_int_eq(nas_ckpt_writer_finish(&w, &other, &n_other), NAS_OK);
     ck_assert_int_eq(nas_ghn_load_mem(&g, NULL, NULL, other, n_other, "bare", NULL), NAS_EFORMAT);
-    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "bare: 0 tensors, a GHN of this configuration"));
+    /* refused before the model is built: its parameters cannot be in so few bytes (issue 15) */
+    ck_assert_ptr_nonnull(
+        strstr(nas_errmsg(), "bare: the checkpoint's GHN configuration declares"));
     nas_free(other);
     nas_ckpt_reader_free(&r);
     /* weights only, from memory */
