@@ -1,9 +1,9 @@
 /*
  * Rank every scorer a results store holds against the committed ground-truth table (issue 11):
  * Kendall tau, Spearman rho and precision at the top 10 %, each with a 95 % percentile-bootstrap
- * interval, on all cells of the table, on its test half and on the better half (the best half by
- * trained accuracy), plus the seed-to-seed ceiling of the table itself. The metrics are the ones
- * `ghnas evaluate` prints (src/eval/corr.c).
+ * interval, on all cells of the table, on its fit half, on its test half and on the better half
+ * (the best half by trained accuracy), plus the seed-to-seed ceiling of the table itself. The
+ * metrics are the ones `ghnas evaluate` prints (src/eval/corr.c).
  *
  *   build/experiments/truth_rank DB [--csv experiments/data/nb201_fmnist_truth.csv] [--run R]
  *                                   [--truth val_acc|test_acc] [--boot 1000] [--format table|csv]
@@ -45,7 +45,8 @@ static void usage(FILE *f) {
            "Ranks every scorer of results store DB (each run and scorer) against the ground-truth\n"
            "table FILE (default experiments/data/nb201_fmnist_truth.csv): Kendall tau, Spearman\n"
            "rho and precision at the top 10%% with 95%% bootstrap intervals (N resamples, default\n"
-           "1000) on all cells, the test half and the better half, against the seed-1 truth.\n"
+           "1000) on all cells, the fit half, the test half and the better half, against the\n"
+           "seed-1 truth.\n"
            "--mean NAME=RUN:SCORER+-RUN:SCORER... (up to 8) adds an ensemble: the mean rank of\n"
            "its members ('-' ranks a member's negated value, e.g. a loss).\n");
 }
@@ -287,13 +288,14 @@ static int cmp_desc(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-/* sel_all, sel_test and sel_better over the cells with a seed-1 truth. */
-static void subsets(const table *t, bool *all, bool *test, bool *better) {
+/* sel_all, sel_fit, sel_test and sel_better over the cells with a seed-1 truth. */
+static void subsets(const table *t, bool *all, bool *fit, bool *test, bool *better) {
     double *v = nas_malloc(sizeof *v * (size_t)(t->n > 0 ? t->n : 1));
     int m = 0;
     for (int i = 0; i < t->n; i++) {
         all[i] = !isnan(t->c[i].truth[0]);
         test[i] = all[i] && t->c[i].test;
+        fit[i] = all[i] && !t->c[i].test;
         if (all[i] && v) {
             v[m++] = t->c[i].truth[0];
         }
@@ -368,14 +370,15 @@ int main(int argc, char **argv) {
     }
     const int n = t.n;
     x = nas_malloc(sizeof *x * (size_t)(n > 0 ? n : 1) * 3);
-    sel = nas_malloc(sizeof *sel * (size_t)(n > 0 ? n : 1) * 4);
+    sel = nas_malloc(sizeof *sel * (size_t)(n > 0 ? n : 1) * 5);
     if (!x || !sel) {
         fprintf(stderr, "truth_rank: out of memory\n");
         goto cleanup;
     }
     y = x + n;
     bool *all = sel, *test = sel + n, *better = sel + 2 * n, *both = sel + 3 * n;
-    subsets(&t, all, test, better);
+    bool *fit = sel + 4 * n;
+    subsets(&t, all, fit, test, better);
     int n_all = 0, n_test = 0, n_two = 0;
     for (int i = 0; i < n; i++) {
         n_all += all[i];
@@ -397,9 +400,10 @@ int main(int argc, char **argv) {
         x[i] = t.c[i].truth[1];
     }
     metrics m;
-    const char *names[3] = {"all", "test", "better"};
-    bool *sets[3] = {all, test, better};
-    for (int s = 0; s < 3; s++) {
+    enum { N_SETS = 4 };
+    const char *names[N_SETS] = {"all", "fit", "test", "better"};
+    bool *sets[N_SETS] = {all, fit, test, better};
+    for (int s = 0; s < N_SETS; s++) {
         if (measure(x, y, sets[s], n, (int)boot, &m) != NAS_OK) {
             fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
             goto cleanup;
@@ -439,7 +443,7 @@ int main(int argc, char **argv) {
             snprintf(rs, sizeof rs, "%lld%s%.30s", (long long)run_id,
                      rn->type == NAS_STORE_TEXT && rn->s[0] ? ":" : "",
                      rn->type == NAS_STORE_TEXT ? rn->s : "");
-            for (int s = 0; s < 3; s++) {
+            for (int s = 0; s < N_SETS; s++) {
                 if (measure(x, y, sets[s], n, (int)boot, &m) != NAS_OK) {
                     fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
                     goto cleanup;
@@ -455,7 +459,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
             goto cleanup;
         }
-        for (int s = 0; s < 3; s++) {
+        for (int s = 0; s < N_SETS; s++) {
             if (measure(x, y, sets[s], n, (int)boot, &m) != NAS_OK) {
                 fprintf(stderr, "truth_rank: %s\n", nas_errmsg());
                 goto cleanup;
