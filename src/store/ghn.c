@@ -58,27 +58,7 @@ nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *
 
 nas_status nas_store_ghn_find(nas_store *db, const char *space, const char *dataset,
                               int64_t *ghn_id) {
-    sqlite3_stmt *st = NULL;
-    NAS_CHECK(nas_i_prepare(db,
-                            "SELECT id FROM ghn_models WHERE space = ?1 AND dataset = ?2"
-                            " ORDER BY id DESC LIMIT 1",
-                            &st));
-    int rc = nas_i_bind_text(st, 1, space);
-    rc = rc ? rc : nas_i_bind_text(st, 2, dataset);
-    nas_status s = NAS_OK;
-    if (rc != SQLITE_OK) {
-        s = nas_i_store_fail(db, rc, "binding a GHN lookup");
-    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *ghn_id = sqlite3_column_int64(st, 0);
-    } else if (rc == SQLITE_DONE) {
-        s = nas_error(NAS_ENOTFOUND,
-                      "results store '%s' has no GHN for space '%s' and dataset '%s'", db->path,
-                      space ? space : "", dataset ? dataset : "");
-    } else {
-        s = nas_i_store_fail(db, rc, "looking up a GHN");
-    }
-    sqlite3_finalize(st);
-    return s;
+    return nas_i_newest_of(db, "ghn_models", "GHN", "", space, dataset, ghn_id);
 }
 
 nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes, size_t *n) {

@@ -57,28 +57,9 @@ nas_status nas_store_ranker_add(nas_store *db, const nas_ranker_record *rec, int
 
 nas_status nas_store_ranker_find(nas_store *db, const char *space, const char *dataset,
                                  int64_t *ranker_id) {
-    sqlite3_stmt *st = NULL;
-    NAS_CHECK(nas_i_prepare(db,
-                            "SELECT id FROM rankers WHERE space = ?1 AND dataset = ?2"
-                            " ORDER BY id DESC LIMIT 1",
-                            &st));
-    int rc = nas_i_bind_text(st, 1, space);
-    rc = rc ? rc : nas_i_bind_text(st, 2, dataset);
-    nas_status s = NAS_OK;
-    if (rc != SQLITE_OK) {
-        s = nas_i_store_fail(db, rc, "binding a ranker lookup");
-    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *ranker_id = sqlite3_column_int64(st, 0);
-    } else if (rc == SQLITE_DONE) {
-        s = nas_error(NAS_ENOTFOUND,
-                      "results store '%s' has no ranker for space '%s' and dataset '%s' (fit one "
-                      "with `ghnas rank %s`)",
-                      db->path, space ? space : "", dataset ? dataset : "", db->path);
-    } else {
-        s = nas_i_store_fail(db, rc, "looking up a ranker");
-    }
-    sqlite3_finalize(st);
-    return s;
+    char hint[600];
+    snprintf(hint, sizeof hint, " (fit one with `ghnas rank %s`)", db->path);
+    return nas_i_newest_of(db, "rankers", "ranker", hint, space, dataset, ranker_id);
 }
 
 nas_status nas_store_ranker_checkpoint(nas_store *db, int64_t ranker_id, void **bytes, size_t *n,

@@ -106,6 +106,11 @@ char *nas_i_column_strdup(sqlite3_stmt *st, int col);
 nas_status nas_i_blob_copy(nas_store *db, sqlite3_stmt *st, int col, void **bytes, size_t *n,
                            const char *what);
 
+/* The newest id of `table` (a constant: ghn_models, rankers) for (space, dataset) into *id;
+ * NAS_ENOTFOUND "results store 'P' has no NOUN for space 'S' and dataset 'D'" + hint otherwise. */
+nas_status nas_i_newest_of(nas_store *db, const char *table, const char *noun, const char *hint,
+                           const char *space, const char *dataset, int64_t *id);
+
 /* Run status <-> stored text. */
 nas_status nas_i_run_status_parse(const char *s, nas_run_status *out);
 

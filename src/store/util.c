@@ -178,3 +178,28 @@ nas_status nas_i_run_status_parse(const char *s, nas_run_status *out) {
     }
     return nas_error(NAS_EFORMAT, "unknown run status '%s'", s);
 }
+
+nas_status nas_i_newest_of(nas_store *db, const char *table, const char *noun, const char *hint,
+                           const char *space, const char *dataset, int64_t *id) {
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM %s WHERE space = ?1 AND dataset = ?2 ORDER BY id DESC LIMIT 1", table);
+    sqlite3_stmt *st = NULL;
+    NAS_CHECK(nas_i_prepare(db, sql, &st));
+    int rc = nas_i_bind_text(st, 1, space);
+    rc = rc ? rc : nas_i_bind_text(st, 2, dataset);
+    nas_status s = NAS_OK;
+    if (rc != SQLITE_OK) {
+        s = nas_i_store_fail(db, rc, "binding a lookup");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+    } else if (rc == SQLITE_DONE) {
+        s = nas_error(NAS_ENOTFOUND,
+                      "results store '%s' has no %s for space '%s' and dataset '%s'%s", db->path,
+                      noun, space ? space : "", dataset ? dataset : "", hint);
+    } else {
+        s = nas_i_store_fail(db, rc, "looking up the newest row");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
