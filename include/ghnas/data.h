@@ -38,12 +38,14 @@ extern "C" {
 /* ---- dataset ------------------------------------------------------------------------------- */
 
 typedef struct nas_dataset {
-    uint8_t *images; /* [n, c, h, w] raw pixels */
-    int32_t *labels; /* [n], each in [0, n_classes) */
-    int64_t n;       /* number of examples (<= INT32_MAX) */
-    int c, h, w;     /* channels (1..NAS_DATA_MAX_CHANNELS), height, width */
-    int n_classes;   /* number of classes */
-    char name[64];   /* e.g. "fashion-mnist-train" */
+    uint8_t *images;      /* [n, c, h, w] raw pixels */
+    int32_t *labels;      /* [n], each in [0, n_classes) */
+    int64_t n;            /* number of examples (<= INT32_MAX) */
+    int c, h, w;          /* channels (1..NAS_DATA_MAX_CHANNELS), height, width */
+    int n_classes;        /* number of classes */
+    char name[64];        /* e.g. "fashion-mnist-train" */
+    char fingerprint[17]; /* nas_data_fingerprint, set by nas_data_load ("" until then) */
+    char **class_names;   /* [n_classes] class names (folders), or NULL; owned */
 } nas_dataset;
 
 /* Allocate a zero-filled dataset of n examples. */
@@ -88,15 +90,68 @@ nas_status nas_data_read_cifar10(nas_dataset *out, const char *const *paths, int
  * dir NULL or "" means the NAS_CIFAR10_ENV environment variable, which must then be set. */
 nas_status nas_data_load_cifar10(nas_dataset *out, const char *dir, const char *split);
 
-/* ---- opening a data set by name ------------------------------------------------------------ */
+/* ---- data sources (issue 16) --------------------------------------------------------------- */
 
-/* Whether `name` is a data set nas_data_open knows ("fashion-mnist", "mnist"). */
+/*
+ * A data set is named by a spec string, the value of every job's --data:
+ *
+ *   fashion-mnist | mnist | cifar10 | cifar100   a known name; its files come from `dir` (the
+ *                                   job's --data-dir), else the name's environment variable,
+ *                                   else its default directory
+ *   idx:DIR                         DIR holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+ *   cifar10:DIR | cifar100:DIR      the CIFAR binary formats (data_batch_1..5.bin + test_batch.bin;
+ *                                   train.bin + test.bin), DIR or DIR/cifar-*-binary
+ *   folder:DIR                      an image folder: DIR/CLASS/IMAGE (PNG or JPEG), or DIR/train/
+ *                                   CLASS/IMAGE with DIR/test/CLASS/IMAGE; classes are the sorted
+ *                                   sub-folder names
+ *   DIR                             any path (holds a '/' or names an existing directory): the
+ *                                   kind is detected from what DIR holds
+ *   ...@HxW                         suffix, folders only: resize every image to H x W
+ *
+ * nas_data_resolve() turns a spec into its canonical form (a known name stays as it is; a path
+ * becomes KIND:/absolute/path[@HxW]) without reading images, so a job can store the canonical
+ * spec and reopen exactly the same data later (evaluate reopens a search's data this way).
+ */
+#define NAS_DATA_SPEC_MAX 512
+#define NAS_CIFAR100_ENV  "GHNAS_CIFAR100_DIR"
+
+typedef enum nas_data_kind {
+    NAS_DATA_IDX = 0,  /* IDX pair per split (fashion-mnist, mnist, idx:DIR) */
+    NAS_DATA_CIFAR10,  /* CIFAR-10 binary */
+    NAS_DATA_CIFAR100, /* CIFAR-100 binary (fine labels) */
+    NAS_DATA_FOLDER,   /* image folder, PNG / JPEG */
+} nas_data_kind;
+
+typedef struct nas_data_desc {
+    char spec[NAS_DATA_SPEC_MAX]; /* canonical spec (see above) */
+    char dir[NAS_DATA_SPEC_MAX];  /* resolved directory the files are read from */
+    nas_data_kind kind;
+    bool natural;           /* colour photos (CIFAR, folders): crop + flip augmentation */
+    int resize_h, resize_w; /* folders: fixed resize, 0 = keep (all images must agree) */
+} nas_data_desc;
+
+/* Canonical description of `spec` (dir as for the known names, may be NULL). Checks that the
+ * directory exists and has the files of its kind; reads no image. NAS_EINVAL / NAS_ENOTFOUND
+ * with a message naming the spec, the path and the known names otherwise. */
+nas_status nas_data_resolve(nas_data_desc *out, const char *spec, const char *dir);
+
+/* Load split "train" or "test" of a resolved data set. Sets out->fingerprint; folders also set
+ * out->class_names. Folders without train/ and test/ sub-folders hold out every 5th image of
+ * each class (in sorted file-name order) as the test split. Shows nas_progress while loading
+ * large folders; decodes in parallel (OpenMP). */
+nas_status nas_data_load(nas_dataset *out, const nas_data_desc *d, const char *split);
+
+/* nas_data_resolve + nas_data_load. */
+nas_status nas_data_open(nas_dataset *out, const char *spec, const char *dir, const char *split);
+
+/* Whether `name` is a known name (interim: the jobs' checks move to nas_data_resolve). */
 bool nas_data_known(const char *name);
-/* The known names for messages: "fashion-mnist, mnist". */
+/* The known names for messages: "fashion-mnist, mnist, cifar10, cifar100". */
 const char *nas_data_names(void);
-/* Load split "train" or "test" of the data set `name` from dir (NULL = its default, see the
- * loaders above). Unknown names: NAS_EINVAL listing the known ones. */
-nas_status nas_data_open(nas_dataset *out, const char *name, const char *dir, const char *split);
+
+/* Content fingerprint of a loaded data set: 16 lower-case hex digits of a 64-bit hash over its
+ * shape, class count, labels and pixels (independent of its name and path), NUL-terminated. */
+void nas_data_fingerprint(const nas_dataset *ds, char out[17]);
 
 /* ---- splits -------------------------------------------------------------------------------- */
 
