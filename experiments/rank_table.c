@@ -21,6 +21,8 @@
  * compiled with the table's skeleton, --C 8 --N 1) as emb_* columns, which the models reduce to
  * their leading principal directions.
  */
+#include "truth_csv.h"
+
 #include "ghnas/eval.h"
 #include "ghnas/ghn.h"
 #include "ghnas/space.h"
@@ -32,8 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CELLS 4096
-#define LINE_MAX  8192
+#define MAX_CELLS TRUTH_MAX_CELLS
 #define MAX_L     16
 
 typedef struct cell {
@@ -63,91 +64,23 @@ static void usage(FILE *f) {
             "--only takes 'emb' for them.\n");
 }
 
-static int csv_split(char *line, char **f, int cap) {
-    int n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < cap;) {
-        f[n++] = p;
-        char *c = strchr(p, ',');
-        if (!c) {
-            break;
-        }
-        *c = '\0';
-        p = c + 1;
-    }
-    return n;
-}
-
-static int csv_col(char *const *f, int n, const char *name) {
-    for (int i = 0; i < n; i++) {
-        if (strcmp(f[i], name) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
 /* The table's cells with their seed-1 truth, params and flops. */
 static nas_status read_table(const char *path, const char *truth_col, cell *c, int *n_out) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        return nas_error(NAS_EIO, "cannot open the truth table '%s'", path);
+    truth_cell *t = NULL;
+    NAS_CHECK(truth_csv_read(path, truth_col, &t, n_out));
+    for (int i = 0; i < *n_out; i++) {
+        cell *x = &c[i];
+        memset(x, 0, sizeof *x);
+        snprintf(x->arch, sizeof x->arch, "%s", t[i].arch);
+        x->index = t[i].index;
+        x->test = t[i].test;
+        x->truth = t[i].truth[0];
+        x->csv_params = t[i].params;
+        x->csv_flops = t[i].flops;
+        x->in = nas_rank_input_missing();
     }
-    nas_status st = NAS_OK;
-    char line[LINE_MAX];
-    char *f[32];
-    int n = 0;
-    if (!fgets(line, sizeof line, fp)) {
-        st = nas_error(NAS_EINVAL, "%s: empty file", path);
-        goto cleanup;
-    }
-    const int nf = csv_split(line, f, 32);
-    const int c_cell = csv_col(f, nf, "cell"), c_half = csv_col(f, nf, "half");
-    const int c_seed = csv_col(f, nf, "seed"), c_arch = csv_col(f, nf, "arch");
-    const int c_params = csv_col(f, nf, "params"), c_flops = csv_col(f, nf, "flops");
-    const int c_truth = csv_col(f, nf, truth_col);
-    if (c_cell < 0 || c_half < 0 || c_seed < 0 || c_arch < 0 || c_truth < 0 || c_params < 0 ||
-        c_flops < 0) {
-        st = nas_error(NAS_EINVAL,
-                       "%s: needs the columns cell, half, seed, arch, params, flops "
-                       "and %s",
-                       path, truth_col);
-        goto cleanup;
-    }
-    int lineno = 1;
-    while (fgets(line, sizeof line, fp)) {
-        lineno++;
-        if (csv_split(line, f, 32) != nf) {
-            st = nas_error(NAS_EINVAL, "%s:%d: the row does not have %d fields", path, lineno, nf);
-            goto cleanup;
-        }
-        int k = 0;
-        while (k < n && strcmp(c[k].arch, f[c_arch]) != 0) {
-            k++;
-        }
-        if (k == n) {
-            if (n == MAX_CELLS) {
-                st = nas_error(NAS_EINVAL, "%s: more than %d cells", path, MAX_CELLS);
-                goto cleanup;
-            }
-            cell *x = &c[n++];
-            memset(x, 0, sizeof *x);
-            snprintf(x->arch, sizeof x->arch, "%s", f[c_arch]);
-            x->index = atoi(f[c_cell]);
-            x->test = strcmp(f[c_half], "test") == 0;
-            x->truth = (double)NAN;
-            x->csv_params = strtod(f[c_params], NULL);
-            x->csv_flops = strtod(f[c_flops], NULL);
-            x->in = nas_rank_input_missing();
-        }
-        if (atoi(f[c_seed]) == 1) {
-            c[k].truth = strtod(f[c_truth], NULL);
-        }
-    }
-    *n_out = n;
-cleanup:
-    fclose(fp);
-    return st;
+    nas_free(t);
+    return NAS_OK;
 }
 
 static int cmp_cell_index(const void *a, const void *b) {

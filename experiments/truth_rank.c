@@ -15,6 +15,8 @@
  * raw, larger first, as in ghnas evaluate (a scorer whose smaller values are better shows a
  * negative tau).
  */
+#include "truth_csv.h"
+
 #include "ghnas/eval.h"
 #include "ghnas/store.h"
 
@@ -23,18 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CELLS 4096
-#define LINE_MAX  8192
-
-typedef struct cell {
-    char arch[NAS_ARCH_STR_MAX];
-    int index;
-    bool test;       /* test half (odd cell index) */
-    double truth[2]; /* seed 1, seed 2 (NaN when missing) */
-} cell;
-
 typedef struct table {
-    cell *c;
+    truth_cell *c;
     int n;
 } table;
 
@@ -51,89 +43,8 @@ static void usage(FILE *f) {
            "its members ('-' ranks a member's negated value, e.g. a loss).\n");
 }
 
-/* Column index of name in a CSV header (comma-separated, no quoting), or -1. */
-static int csv_col(char *const *f, int n, const char *name) {
-    for (int i = 0; i < n; i++) {
-        if (strcmp(f[i], name) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static int csv_split(char *line, char **f, int cap) {
-    int n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < cap;) {
-        f[n++] = p;
-        char *c = strchr(p, ',');
-        if (!c) {
-            break;
-        }
-        *c = '\0';
-        p = c + 1;
-    }
-    return n;
-}
-
 static nas_status read_table(const char *path, const char *truth_col, table *t) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        return nas_error(NAS_EIO, "cannot open the truth table '%s'", path);
-    }
-    nas_status st = NAS_OK;
-    char line[LINE_MAX];
-    char *f[32];
-    t->c = nas_calloc(MAX_CELLS, sizeof *t->c);
-    if (!t->c) {
-        fclose(fp);
-        return nas_error(NAS_ENOMEM, "out of memory");
-    }
-    if (!fgets(line, sizeof line, fp)) {
-        st = nas_error(NAS_EINVAL, "%s: empty file", path);
-        goto cleanup;
-    }
-    int nf = csv_split(line, f, 32);
-    int c_cell = csv_col(f, nf, "cell"), c_half = csv_col(f, nf, "half");
-    int c_seed = csv_col(f, nf, "seed"), c_arch = csv_col(f, nf, "arch");
-    int c_truth = csv_col(f, nf, truth_col);
-    if (c_cell < 0 || c_half < 0 || c_seed < 0 || c_arch < 0 || c_truth < 0) {
-        st = nas_error(NAS_EINVAL, "%s: needs the columns cell, half, seed, arch and %s", path,
-                       truth_col);
-        goto cleanup;
-    }
-    int lineno = 1;
-    while (fgets(line, sizeof line, fp)) {
-        lineno++;
-        if (csv_split(line, f, 32) != nf) {
-            st = nas_error(NAS_EINVAL, "%s:%d: %d fields, the header has %d", path, lineno,
-                           csv_split(line, f, 32), nf);
-            goto cleanup;
-        }
-        int seed = atoi(f[c_seed]);
-        if (seed != 1 && seed != 2) {
-            continue;
-        }
-        int k = 0;
-        while (k < t->n && strcmp(t->c[k].arch, f[c_arch]) != 0) {
-            k++;
-        }
-        if (k == t->n) {
-            if (t->n == MAX_CELLS) {
-                st = nas_error(NAS_EINVAL, "%s: more than %d cells", path, MAX_CELLS);
-                goto cleanup;
-            }
-            cell *c = &t->c[t->n++];
-            snprintf(c->arch, sizeof c->arch, "%s", f[c_arch]);
-            c->index = atoi(f[c_cell]);
-            c->test = strcmp(f[c_half], "test") == 0;
-            c->truth[0] = c->truth[1] = (double)NAN;
-        }
-        t->c[k].truth[seed - 1] = strtod(f[c_truth], NULL);
-    }
-cleanup:
-    fclose(fp);
-    return st;
+    return truth_csv_read(path, truth_col, &t->c, &t->n);
 }
 
 typedef struct metrics {
