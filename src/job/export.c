@@ -258,25 +258,6 @@ nas_job_export_params nas_job_export_defaults(void) {
     return p;
 }
 
-/* The directory of path must exist and be writable (checked before any work). */
-static nas_status check_out(const char *path) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash) {
-        snprintf(dir, sizeof dir, ".");
-    } else if (slash == dir) {
-        dir[1] = '\0';
-    } else {
-        *slash = '\0';
-    }
-    if (access(dir, W_OK) != 0) {
-        return nas_error(NAS_EIO, "%s: cannot write into directory '%s': %s", path, dir,
-                         strerror(errno));
-    }
-    return NAS_OK;
-}
-
 nas_status nas_job_export(const nas_job_export_params *p, nas_job_export_result *res) {
     memset(res, 0, sizeof *res);
     if (!p->out || !p->out[0]) {
@@ -290,7 +271,7 @@ nas_status nas_job_export(const nas_job_export_params *p, nas_job_export_result 
     if (strcmp(fmt, "onnx") != 0 && strcmp(fmt, "npz") != 0) {
         return nas_error(NAS_EINVAL, "export: unknown format '%s' (onnx, npz)", fmt);
     }
-    NAS_CHECK(check_out(p->out));
+    NAS_CHECK(nas_path_check_output(p->out, "export (--out)"));
     resolved r;
     NAS_CHECK(resolve(&p->src, &r));
     nas_status st = NAS_OK;

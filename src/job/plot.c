@@ -8,6 +8,8 @@
  */
 #include "job-impl.h"
 
+#include "ghnas/container.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -901,6 +903,7 @@ nas_status nas_job_plot(const nas_job_plot_params *p, nas_job_plot_result *res) 
     nas_plot_format fmt = p->format;
     if (p->out) { /* a bad file name fails before any work */
         NAS_CHECK(nas_plot_format_from_path(p->out, &fmt));
+        NAS_CHECK(nas_path_check_output(p->out, "plot (--out)"));
     }
     nas_store *db = NULL;
     NAS_CHECK(nas_store_open(&db, p->db, NAS_STORE_READONLY));

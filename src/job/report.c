@@ -339,6 +339,7 @@ nas_status nas_job_report(const nas_job_report_params *p, nas_job_report_result 
     if (!p || !p->db || !p->out) {
         return nas_error(NAS_EINVAL, "report: give the results store and the output file");
     }
+    NAS_CHECK(nas_path_check_output(p->out, "report (--out)")); /* before any work */
     nas_status st = NAS_OK;
     nas_store *db = NULL;
     nas_store_table t = {0}, top = {0};

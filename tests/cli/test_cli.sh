@@ -734,7 +734,7 @@ if "$ghnas" search --db "$edb" --scorer params --budget 4 --C 4 --N 1 --eval-top
         "$ghnas" predict --db "$edb" --training 1
     expect_err "export unknown training" 1 "training 7 does not exist" \
         "$ghnas" export --db "$edb" --training 7 --out "$edir/x.onnx"
-    expect_err "export unwritable output" 1 "cannot write into directory '/nonexistent/d'" \
+    expect_err "export unwritable output" 1 "x.onnx cannot be written: directory /nonexistent/d" \
         "$ghnas" export --db "$edb" --training 1 --out /nonexistent/d/x.onnx
     cp "$edir/m.onnx" "$edir/keep.onnx"
     "$ghnas" query "$edb" sql "SELECT 1" >/dev/null

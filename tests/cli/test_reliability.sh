@@ -64,6 +64,10 @@ start=$(date +%s)
 expect_err "train --out in a missing directory: before training" 1 "/nonexistent/dir/ghn.ckpt cannot be written" \
     "$ghnas" train --steps 2000 --out /nonexistent/dir/ghn.ckpt
 [ $(($(date +%s) - start)) -lt 20 ] && ok "train --out checked first (fast)" || bad "train --out checked first (fast)"
+expect_err "plot --out in a missing directory: before drawing" 1 "/nonexistent/dir/p.svg cannot be written" \
+    "$ghnas" plot "$tmp/r.db" history --out /nonexistent/dir/p.svg
+expect_err "report --out in a missing directory: before the work" 1 "/nonexistent/dir/r.html cannot be written" \
+    "$ghnas" report "$tmp/r.db" --out /nonexistent/dir/r.html
 # a GHN trained by a search whose store cannot take it is saved beside the store
 rm -f "$tmp/full.db"*
 "$ghnas" search --db "$tmp/full.db" --scorer params --budget 1 --eval-top 0 >/dev/null 2>&1
