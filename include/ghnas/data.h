@@ -114,6 +114,9 @@ nas_status nas_data_load_cifar10(nas_dataset *out, const char *dir, const char *
  */
 #define NAS_DATA_SPEC_MAX 512
 #define NAS_CIFAR100_ENV  "GHNAS_CIFAR100_DIR"
+/* Default directories of the known names cifar10 / cifar100 (no Debian package ships them). */
+#define NAS_CIFAR10_DIR  "/usr/share/datasets/cifar10"
+#define NAS_CIFAR100_DIR "/usr/share/datasets/cifar100"
 
 typedef enum nas_data_kind {
     NAS_DATA_IDX = 0,  /* IDX pair per split (fashion-mnist, mnist, idx:DIR) */
