@@ -353,6 +353,11 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
     memset(&rk_model, 0, sizeof rk_model);
     nas_ranker_scorer_config rk = {0};
 
+    /* a data set that cannot be resolved is refused before a store is created */
+    nas_data_desc desc;
+    if (p.resume == 0) {
+        NAS_TRY(nas_i_job_data_resolve(p.data, p.data_dir, &desc));
+    }
     /* a resumed run's store must exist: never create an empty one */
     NAS_TRY(nas_store_open(&db, p.db, p.resume > 0 ? 0u : (unsigned)NAS_STORE_CREATE));
     if (p.resume > 0) {
@@ -365,7 +370,7 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
         goto cleanup;
     }
     NAS_TRY(nas_space_load(&sp, p.space));
-    nas_data_desc desc; /* the canonical spec is what the run records */
+    /* the canonical spec is what the run records */
     NAS_TRY(nas_i_job_data_resolve(p.data, p.data_dir, &desc));
     snprintf(own.data, sizeof own.data, "%s", desc.spec);
     p.data = own.data;

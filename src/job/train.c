@@ -88,6 +88,10 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
     memset(&tr, 0, sizeof tr);
     memset(&ds, 0, sizeof ds);
     memset(&split, 0, sizeof split);
+    if (!p->resume) { /* a data set that cannot be resolved is refused before a store is made */
+        nas_data_desc desc;
+        NAS_TRY(nas_i_job_data_resolve(dataset, p->data_dir, &desc));
+    }
     if (p->db) { /* opened first: a bad store fails before the training, not after it */
         NAS_TRY(nas_store_open(&db, p->db, NAS_STORE_CREATE));
     }

@@ -209,7 +209,7 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     else
         bad "query upgrade disk full" "exit $rc, stderr: $(head -c 300 "$tmp/err")"
     fi
-    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v4" "$ghnas" query "$tmp/v1.db" upgrade
+    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v5" "$ghnas" query "$tmp/v1.db" upgrade
     expect_out "query upgraded runs" $'id\n1' "$ghnas" query "$tmp/v1.db" sql "SELECT id FROM runs" --format csv
 
     # Permissions, as an unprivileged user (root reads and writes everything).
@@ -263,7 +263,7 @@ else
     expect_err "search sample > population" 2 "larger than --population" "$ghnas" search --sample 30
     expect_err "search unknown option" 2 "unknown option '--frob'" "$ghnas" search --frob
     expect_err "search option without value" 2 "db needs a value" "$ghnas" search --db
-    expect_err "search unknown dataset" 2 "unknown dataset 'cifar'" "$ghnas" search --data cifar
+    expect_err "search unknown dataset" 2 "unknown data ?set 'cifar'" "$ghnas" search --data cifar
     expect_err "search unknown space" 1 "unknown space 'nb202'" \
         "$ghnas" search --db "$sdb" --space nb202 --scorer params --eval-top 0
     expect_err "search missing dataset dir" 1 "nonexistent.*dataset-fashion-mnist" \
@@ -916,7 +916,7 @@ else
     cp "$dd/f.db" "$dd/keep.db"
     mk folder "$dd/empty" --classes 3 --channels 3 --size 16x16 --train 6 --test 0 --break empty-class
     mk folder "$dd/corrupt" --classes 3 --channels 3 --size 16x16 --train 6 --test 0 --break corrupt-image
-    mk idx "$dd/labels" --classes 3 --train 12 --test 3 --size 16x16 --break label-range
+    mk cifar10 "$dd/labels" --classes 10 --train 8 --test 2 --break label-range
     mk cifar10 "$dd/trunc" --train 4 --test 2 --break truncate
     expect_err "data: empty class folder" 1 "empty|no image" \
         "$ghnas" search --db "$dd/f.db" --data "folder:$dd/empty" --scorer synflow --budget 2 --eval-top 0
@@ -925,7 +925,7 @@ else
     expect_err "data: mixed sizes without a resize" 1 "@HxW|resize|size" \
         "$ghnas" search --db "$dd/f.db" --data "folder:$dd/mixed" --scorer synflow --budget 2 --eval-top 0
     expect_err "data: label out of range" 1 "label" \
-        "$ghnas" score --data "idx:$dd/labels" --scorers synflow --random 1
+        "$ghnas" score --data "cifar10:$dd/labels" --scorers synflow --random 1
     expect_err "data: truncated CIFAR batch" 1 "data_batch_1.bin|3073|truncated" \
         "$ghnas" search --db "$dd/f.db" --data "cifar10:$dd/trunc" --scorer synflow --budget 2 --eval-top 0
     expect_err "data: unknown kind" 1 "nowhere" \
