@@ -218,6 +218,23 @@ START_TEST(test_datasrc__idx_dir_classes) {
     ck_assert_int_eq(nas_data_open(&tr, spec, NULL, "train"), NAS_EFORMAT);
     ck_msg_has("out of range");
     ck_assert_ptr_null(tr.images);
+    /* the maker's damaged variants: a label out of range, one pixel changed (gzip files) */
+    o.gz = true;
+    ck_assert_int_eq(mk_idx(test_tpath(p, "lab"), &o), 0);
+    ck_assert_int_eq(mk_idx(test_tpath(p, "pix"), &o), 0);
+    ck_assert_int_eq(mk_idx(test_tpath(p, "same"), &o), 0);
+    ck_assert_int_eq(mk_break(test_tpath(p, "lab"), "idx", "label-range", &o), 0);
+    ck_assert_int_eq(mk_break(test_tpath(p, "pix"), "idx", "one-pixel", &o), 0);
+    ck_assert_int_eq(nas_data_open(&tr, spec_of(spec, "", "lab"), NULL, "train"), NAS_EFORMAT);
+    ck_msg_has("train-labels-idx1-ubyte.gz: label 4 at index 0 is out of range (expected 0..3)");
+    nas_dataset a, b;
+    ck_assert_int_eq(nas_data_open(&a, spec_of(spec, "", "pix"), NULL, "train"), NAS_OK);
+    ck_assert_int_eq(nas_data_open(&b, spec_of(spec, "", "same"), NULL, "train"), NAS_OK);
+    ck_assert_str_ne(a.fingerprint, b.fingerprint);
+    ck_assert_int_eq(memcmp(a.images + 1, b.images + 1, (size_t)a.n * 120 - 1), 0);
+    ck_assert_int_eq(a.images[0], 255 - b.images[0]);
+    nas_data_free(&a);
+    nas_data_free(&b);
 }
 END_TEST
 
