@@ -293,6 +293,7 @@ static void note_fail(first_fail *ff, int64_t i, nas_status st) {
 #pragma omp critical(nas_folder_fail)
     {
         if (i < ff->index) {
+#pragma omp atomic write
             ff->index = i;
             ff->st = st;
             snprintf(ff->msg, sizeof ff->msg, "%s", nas_errmsg());
@@ -380,8 +381,11 @@ nas_status nas_i_folder_load(nas_dataset *out, const nas_data_desc *d, const cha
     /* pass 2: decode each image straight into its slot */
 #pragma omp parallel for schedule(dynamic, 8)
     for (int64_t i = 0; i < n; i++) {
-        if (ff->index != INT64_MAX) {
-            continue; /* something failed: finish quickly */
+        int64_t failed;
+#pragma omp atomic read
+        failed = ff->index;
+        if (failed < i) {
+            continue; /* an earlier file failed: finish quickly */
         }
         uint8_t *px = NULL;
         nas_i_image_info now;

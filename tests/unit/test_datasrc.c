@@ -10,6 +10,7 @@
 #include "ghnas/data.h"
 #include "mkdata.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -526,6 +527,51 @@ START_TEST(test_datasrc__folder_mixed_sizes_and_resize) {
 }
 END_TEST
 
+START_TEST(test_datasrc__folder_parallel_deterministic) {
+    /* 1200 images: the progress path; the same data and the same first error whatever the
+     * number of threads */
+    mk_opts o;
+    mk_defaults(&o);
+    o.n_classes = 4;
+    o.n_train = 300;
+    o.n_test = 0;
+    o.h = o.w = 6;
+    char p[512], spec[600], fp1[17];
+    ck_assert_int_eq(mk_folder(test_tpath(p, "many"), &o), 0);
+    nas_dataset ds;
+    int64_t n1 = 0;
+    for (int threads = 1; threads <= 3; threads++) {
+        omp_set_num_threads(threads);
+        ck_assert_int_eq(nas_data_open(&ds, spec_of(spec, "folder:", "many"), NULL, "train"),
+                         NAS_OK);
+        if (threads == 1) {
+            snprintf(fp1, sizeof fp1, "%s", ds.fingerprint);
+            n1 = ds.n;
+        }
+        ck_assert_int_eq(ds.n, 960);
+        ck_assert_int_eq(ds.n, n1);
+        ck_assert_str_eq(ds.fingerprint, fp1);
+        nas_data_free(&ds);
+    }
+    /* two bad files: the first in file order is reported */
+    uint8_t junk[4] = {1, 2, 3, 4};
+    FILE *f = fopen(test_tpath(p, "many/class_03/img0290.png"), "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(junk, 1, 4, f);
+    fclose(f);
+    f = fopen(test_tpath(p, "many/class_01/img0100.png"), "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(junk, 1, 4, f);
+    fclose(f);
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        ck_assert_int_eq(nas_data_open(&ds, spec, NULL, "train"), NAS_EFORMAT);
+        ck_msg_has("class_01/img0100.png: not a PNG or JPEG image");
+    }
+    omp_set_num_threads(2);
+}
+END_TEST
+
 START_TEST(test_datasrc__resize_values) {
     /* 4 x 4 grey, left half 0 and right half 200, shrunk to 2 x 2: area averages 0 and 200;
      * a constant image grown stays constant; a 2x shrink of a ramp averages pairs */
@@ -689,6 +735,7 @@ Suite *nas_test_datasrc_suite(void) {
     tcase_add_test(tc, test_datasrc__folder_exact_pixels_and_mixed_channels);
     tcase_add_test(tc, test_datasrc__folder_mixed_sizes_and_resize);
     tcase_add_test(tc, test_datasrc__resize_values);
+    tcase_add_test(tc, test_datasrc__folder_parallel_deterministic);
     tcase_add_test(tc, test_datasrc__folder_damaged);
     tcase_add_test(tc, test_datasrc__read_images_jpeg_and_fit);
     suite_add_tcase(s, tc);
