@@ -108,7 +108,9 @@ static nas_status list_dir(const char *dir, bool want_dirs, strlist *out, strlis
         }
         return st;
     }
-    qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    if (out->n > 1) {
+        qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    }
     return NAS_OK;
 }
 
