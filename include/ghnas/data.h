@@ -259,13 +259,18 @@ int64_t nas_data_iter_batches(const nas_data_iter *it);
 /*
  * The images of one file, for running a model on them (src/data/image.c): a PNG (libpng; 8- or
  * 16-bit grey, grey + alpha, RGB, RGBA or palette: palettes and low bit depths are expanded,
- * 16 bits reduced to 8, alpha dropped), a PGM (binary P5 or ASCII P2, maxval up to 65535,
- * scaled to 0..255), or an IDX images file (magic 0x00000803, plain or gzip: all of its
- * images). The format is told by the file's first bytes, not its name. Every image must be c x
- * h x w (c = 1 grey, 3 RGB): NAS_EFORMAT naming the file and both shapes otherwise, never a
- * resize. *out is heap uint8 [n, c, h, w] (nas_free), *n the number of images.
+ * 16 bits reduced to 8, alpha dropped), a JPEG (libjpeg-turbo; grey or colour), a PGM (binary P5 or
+ * ASCII P2, maxval up to 65535, scaled to 0..255), or an IDX images file (magic 0x00000803, plain
+ * or gzip: all of its images). The format is told by the file's first bytes, not its name. Every
+ * image must be c x h x w (c = 1 grey, 3 RGB): NAS_EFORMAT naming the file and both shapes
+ * otherwise, never a resize. *out is heap uint8 [n, c, h, w] (nas_free), *n the number of images.
  */
 nas_status nas_data_read_images(const char *path, int c, int h, int w, uint8_t **out, int64_t *n);
+/* As nas_data_read_images, and a PNG or JPEG image of another size is resized to h x w (pixman:
+ * area averaging when shrinking, bilinear when growing) and a grey one expanded to RGB when c is
+ * 3. PGM and IDX images must still match the shape; a colour image never becomes grey. */
+nas_status nas_data_read_images_fit(const char *path, int c, int h, int w, uint8_t **out,
+                                    int64_t *n);
 
 #ifdef __cplusplus
 }

@@ -51,7 +51,8 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--png-only") == 0) {
             o.jpeg = false;
         } else if (!v) {
-            return usage("an option lacks its value");
+            fprintf(stderr, "make_dataset: %s: unknown option, or its value is missing\n", a);
+            return 2;
         } else if (strcmp(a, "--classes") == 0 && (x = num(v, 1, 1000)) > 0) {
             o.n_classes = (int)x;
             i++;
@@ -84,7 +85,8 @@ int main(int argc, char **argv) {
             what = v;
             i++;
         } else {
-            return usage("unknown option or bad value");
+            fprintf(stderr, "make_dataset: %s %s: unknown option or bad value\n", a, v);
+            return 2;
         }
     }
     int rc;

@@ -534,6 +534,11 @@ int mk_break(const char *dir, const char *kind, const char *what, const mk_opts 
     if (strcmp(what, "label-range") == 0 || strcmp(what, "one-pixel") == 0) {
         bool label = strcmp(what, "label-range") == 0;
         if (idx) {
+            /* classes.txt fixes the class count, so label n_classes is out of range (without it
+             * idx:DIR counts 1 + the largest label) */
+            if (label && write_names(dir, "classes.txt", o->n_classes, "class") != 0) {
+                return -1;
+            }
             pick(path, sizeof path, dir,
                  label ? "train-labels-idx1-ubyte" : "train-images-idx3-ubyte");
             return poke(path, label ? 8 : 16, label ? o->n_classes : -1);

@@ -41,7 +41,8 @@ int mk_folder(const char *dir, const mk_opts *o);
  *   "corrupt-image" folder: overwrite the first image of the first class with garbage
  *   "non-image"     folder: add a text file to the first class
  *   "truncate"      CIFAR: cut the last record of the (first) training file in half
- *   "label-range"   IDX / CIFAR: set the first training label to n_classes (out of range)
+ *   "label-range"   IDX / CIFAR: set the first training label to n_classes (out of range; IDX
+ *                   also gets a classes.txt of n_classes names, which fixes the class count)
  *   "one-pixel"     IDX / CIFAR: flip one pixel of the first training image
  * Returns 0, or -1 with a message. */
 int mk_break(const char *dir, const char *kind, const char *what, const mk_opts *o);
