@@ -403,9 +403,20 @@ const char *nas_job_class_name(const char *dataset, int k) {
     return NULL;
 }
 
+/* A model of a folder data set reads PNG / JPEG images of any size as its data was read: resized
+ * to its input (what an @HxW spec did), grey expanded to RGB. Others need the exact shape. */
+static nas_status read_model_images(const char *path, const char *dataset, const nas_net_config *c,
+                                    uint8_t **px, int64_t *k) {
+    if (strncmp(dataset, "folder:", 7) == 0) {
+        return nas_data_read_images_fit(path, c->in_c, c->in_h, c->in_w, px, k);
+    }
+    return nas_data_read_images(path, c->in_c, c->in_h, c->in_w, px, k);
+}
+
 /* The images of every input, concatenated (uint8 [n, c, h, w]) with their file and index. */
 static nas_status read_inputs(const nas_job_predict_params *p, const nas_net_config *c,
-                              uint8_t **images, int64_t *n_out, nas_job_predict_result *res) {
+                              const char *dataset, uint8_t **images, int64_t *n_out,
+                              nas_job_predict_result *res) {
     const int64_t img = (int64_t)c->in_c * c->in_h * c->in_w;
     uint8_t *all = NULL;
     int64_t n = 0;
@@ -438,7 +449,7 @@ static nas_status read_inputs(const nas_job_predict_params *p, const nas_net_con
         for (int i = 0; i < p->n_inputs && (p->limit <= 0 || n < p->limit); i++) {
             uint8_t *px = NULL;
             int64_t k = 0;
-            NAS_TRY(nas_data_read_images(p->inputs[i], c->in_c, c->in_h, c->in_w, &px, &k));
+            NAS_TRY(read_model_images(p->inputs[i], dataset, c, &px, &k));
             if (p->limit > 0 && n + k > p->limit) {
                 k = p->limit - n;
             }
@@ -510,7 +521,7 @@ nas_status nas_job_predict(const nas_job_predict_params *p, nas_job_predict_resu
     uint8_t *images = NULL;
     int64_t n = 0;
     const nas_net_config *c = &r.em.net.cfg;
-    NAS_TRY(read_inputs(p, c, &images, &n, res));
+    NAS_TRY(read_inputs(p, c, r.info.dataset, &images, &n, res));
     const int K = c->classes;
     res->n = n;
     res->classes = K;

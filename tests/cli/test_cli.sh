@@ -869,8 +869,8 @@ else
     mk idx "$dd/idx" --classes 3 --train 40 --test 10 --size 16x16 --gz --seed 1
     mk cifar10 "$dd/c10" --classes 10 --train 10 --test 2 --seed 2
     mk cifar100 "$dd/c100" --classes 100 --train 2 --test 1 --seed 3
-    mk folder "$dd/mixed" --classes 3 --channels 3 --size 16x16 --mixed --train 24 --test 0 --seed 4
-    mk folder "$dd/grey" --classes 3 --channels 1 --size 16x16 --train 24 --test 6 --seed 5
+    mk folder "$dd/mixed" --classes 3 --channels 3 --size 16x16 --mixed --train 40 --test 0 --seed 4
+    mk folder "$dd/grey" --classes 3 --channels 1 --size 16x16 --train 40 --test 6 --seed 5
     # train a GHN on IDX files by path: the canonical spec and the fingerprint are stored
     out=$("$ghnas" train --data "$dd/idx" --steps 2 --meta-batch 2 --batch 16 --out "$dd/i.ckpt" \
         --db "$dd/i.db" --quiet 2>&1)
@@ -906,12 +906,14 @@ else
     # predict on a grey folder's images: class names are the folder names
     out=$("$ghnas" search --db "$dd/g.db" --data "$dd/grey" --scorer params --budget 2 \
         --eval-top 1 --eval-epochs 1 --quiet 2>&1)
-    first=$(find "$dd/grey/test" -type f | sort | head -1)
-    cls=$(basename "$(dirname "$first")")
-    out=$("$ghnas" predict --db "$dd/g.db" --training 1 "$first" 2>&1)
-    [ $? -eq 0 ] && grep -Eq "class_[0-9]+|$cls" <<<"$out" &&
-        grep -q "$(ls "$dd/grey/train" | head -1)\|$(ls "$dd/grey/train" | sed -n 2p)\|$(ls "$dd/grey/train" | sed -n 3p)" <<<"$out" &&
+    out=$("$ghnas" predict --db "$dd/g.db" --training 1 "$dd/grey/test/class_01/img0000.png" 2>&1)
+    [ $? -eq 0 ] && grep -Eq "^$dd/grey/test/class_01/img0000.png,0,[0-2],class_0[0-2]," <<<"$out" &&
         ok "predict names a folder's classes" || bad "predict on a folder" "$out"
+    # ... and reads the folder model's JPEG and PNG images of any size, resized as its data was
+    jpg=$(find "$dd/mixed/class_00" -name '*.jpg' | sort | head -1)
+    out=$("$ghnas" predict --db "$dd/f.db" --training 1 --format json "$jpg" 2>&1)
+    [ $? -eq 0 ] && grep -q '"class": "class_0[0-2]"' <<<"$out" &&
+        ok "predict a JPEG of a resized folder's model" || bad "predict a JPEG" "$out"
     # bad data sets: a clear message, exit 1, the store left intact
     cp "$dd/f.db" "$dd/keep.db"
     mk folder "$dd/empty" --classes 3 --channels 3 --size 16x16 --train 6 --test 0 --break empty-class
