@@ -897,6 +897,10 @@ else
     [ $? -eq 0 ] && [ "$(q16 "$dd/c.db" "SELECT dataset FROM runs WHERE id = 1")" = "cifar100:$dd/c100" ] &&
         "$ghnas" query "$dd/c.db" ghns --format csv | tail -1 | grep -q "cifar100:" &&
         ok "search on a CIFAR-100 directory trains a 100-class GHN" || bad "search on CIFAR-100" "$out"
+    # augmentation follows the data: crops padded by 4 on 32x32 colour images, IDX keeps 2
+    [ "$(q16 "$dd/c.db" "SELECT count(*) FROM trainings WHERE recipe_json LIKE '%\"crop_pad\": 4,%'")" = 1 ] &&
+        [ "$(q16 "$dd/i.db" "SELECT count(*) FROM trainings WHERE recipe_json NOT LIKE '%\"crop_pad\": 2,%'")" = 0 ] &&
+        ok "crop padding: 4 on CIFAR (32x32), 2 on IDX" || bad "crop padding follows the data"
     # a folder of PNG and JPEG files of mixed sizes, resized to 16x16, 3 channels
     out=$("$ghnas" search --db "$dd/f.db" --data "folder:$dd/mixed@16x16" --scorer synflow \
         --budget 4 --eval-top 1 --eval-epochs 1 --quiet 2>&1)
