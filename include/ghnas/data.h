@@ -1,7 +1,8 @@
 /*
- * ghnas data: image-classification datasets in memory, readers for IDX (MNIST, Fashion-MNIST)
- * and CIFAR-10 binary files, seeded train/validation splits, per-channel normalisation, and a
- * shuffling batch iterator with random crop / horizontal flip augmentation.
+ * ghnas data: image-classification datasets in memory, readers for IDX (MNIST, Fashion-MNIST),
+ * CIFAR-10 and CIFAR-100 binary files and image folders (PNG, JPEG), data sources named by a
+ * spec with content fingerprints, seeded train/validation splits, per-channel normalisation, and
+ * a shuffling batch iterator with random crop / horizontal flip augmentation.
  *
  * Images are stored as uint8 [N, C, H, W]; batches are produced as float [B, C, H, W] with
  *     x = (pixel / 255 - mean[c]) / std[c]
@@ -98,7 +99,9 @@ nas_status nas_data_load_cifar10(nas_dataset *out, const char *dir, const char *
  *   fashion-mnist | mnist | cifar10 | cifar100   a known name; its files come from `dir` (the
  *                                   job's --data-dir), else the name's environment variable,
  *                                   else its default directory
- *   idx:DIR                         DIR holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+ *   idx:DIR                         DIR holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz];
+ *                                   classes: DIR/classes.txt (a name a line) if present, else 1 +
+ *                                   the largest label of both splits
  *   cifar10:DIR | cifar100:DIR      the CIFAR binary formats (data_batch_1..5.bin + test_batch.bin;
  *                                   train.bin + test.bin), DIR or DIR/cifar-*-binary
  *   folder:DIR                      an image folder: DIR/CLASS/IMAGE (PNG or JPEG), or DIR/train/

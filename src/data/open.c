@@ -322,6 +322,12 @@ nas_status nas_data_resolve(nas_data_desc *out, const char *spec, const char *di
     }
     int rh = 0, rw = 0;
     NAS_CHECK(strip_resize(buf, spec, &rh, &rw));
+    if (kind < 0 && (rh || rw) && find_known(path)) {
+        return nas_error(NAS_EINVAL,
+                         "data set '%s': a resize (@HxW) applies to image folders only, not to "
+                         "the known data set %s",
+                         spec, path);
+    }
     if (kind < 0 && !strchr(path, '/') && !is_dir(path)) {
         return nas_error(NAS_EINVAL,
                          "unknown data set '%s': the known names are %s; a path is given as %s",

@@ -162,6 +162,8 @@ START_TEST(test_datasrc__resolve_errors) {
     snprintf(spec, sizeof spec, "%s@8x8", p);
     ck_assert_int_eq(nas_data_resolve(&d, spec, NULL), NAS_EINVAL);
     ck_msg_has("image folders only");
+    ck_assert_int_eq(nas_data_resolve(&d, "cifar10@32x32", NULL), NAS_EINVAL);
+    ck_msg_has("image folders only");
     snprintf(spec, sizeof spec, "folder:%s@0x8", p);
     ck_assert_int_eq(nas_data_resolve(&d, spec, NULL), NAS_EINVAL);
     ck_msg_has("outside");
