@@ -36,7 +36,7 @@ install(EXPORT ghnasTargets NAMESPACE ghnas:: DESTINATION ${GHNAS_CMAKE_DIR}
 # Libraries libghnas.a needs (libghnas.so records its own): the pkg-config modules of ghnas.pc's
 # Requires.private and the OpenMP runtime of the compiler that built it.
 set(GHNAS_PC_REQUIRES_PRIVATE
-  "openblas igraph jansson sqlite3 zlib libpng cairo libgvc")
+  "openblas igraph jansson sqlite3 zlib libpng libjpeg pixman-1 cairo libgvc")
 set(GHNAS_OPENMP_LIBS ${OpenMP_C_LIB_NAMES})
 list(REMOVE_DUPLICATES GHNAS_OPENMP_LIBS)
 set(GHNAS_PC_LIBS_PRIVATE "")

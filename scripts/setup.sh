@@ -29,7 +29,8 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev libigraph-dev libsqlite3-dev
-          sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev libpng-dev dataset-fashion-mnist
+          sqlite3 check libsubunit-dev zlib1g-dev libjansson-dev libpng-dev libjpeg62-turbo-dev
+          libpixman-1-dev dataset-fashion-mnist
           python3-onnx python3-numpy libcairo2-dev libgraphviz-dev help2man)
 [ "$dev" = 1 ] && packages+=(clang-format python3)
 [ "$tests" = 1 ] && packages+=(chromium)

@@ -1,7 +1,8 @@
 /*
- * ghnas data: image-classification datasets in memory, readers for IDX (MNIST, Fashion-MNIST)
- * and CIFAR-10 binary files, seeded train/validation splits, per-channel normalisation, and a
- * shuffling batch iterator with random crop / horizontal flip augmentation.
+ * ghnas data: image-classification datasets in memory, readers for IDX (MNIST, Fashion-MNIST),
+ * CIFAR-10 and CIFAR-100 binary files and image folders (PNG, JPEG), data sources named by a
+ * spec with content fingerprints, seeded train/validation splits, per-channel normalisation, and
+ * a shuffling batch iterator with random crop / horizontal flip augmentation.
  *
  * Images are stored as uint8 [N, C, H, W]; batches are produced as float [B, C, H, W] with
  *     x = (pixel / 255 - mean[c]) / std[c]
@@ -98,7 +99,9 @@ nas_status nas_data_load_cifar10(nas_dataset *out, const char *dir, const char *
  *   fashion-mnist | mnist | cifar10 | cifar100   a known name; its files come from `dir` (the
  *                                   job's --data-dir), else the name's environment variable,
  *                                   else its default directory
- *   idx:DIR                         DIR holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+ *   idx:DIR                         DIR holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz];
+ *                                   classes: DIR/classes.txt (a name a line) if present, else 1 +
+ *                                   the largest label of both splits
  *   cifar10:DIR | cifar100:DIR      the CIFAR binary formats (data_batch_1..5.bin + test_batch.bin;
  *                                   train.bin + test.bin), DIR or DIR/cifar-*-binary
  *   folder:DIR                      an image folder: DIR/CLASS/IMAGE (PNG or JPEG), or DIR/train/
@@ -114,6 +117,9 @@ nas_status nas_data_load_cifar10(nas_dataset *out, const char *dir, const char *
  */
 #define NAS_DATA_SPEC_MAX 512
 #define NAS_CIFAR100_ENV  "GHNAS_CIFAR100_DIR"
+/* Default directories of the known names cifar10 / cifar100 (no Debian package ships them). */
+#define NAS_CIFAR10_DIR  "/usr/share/datasets/cifar10"
+#define NAS_CIFAR100_DIR "/usr/share/datasets/cifar100"
 
 typedef enum nas_data_kind {
     NAS_DATA_IDX = 0,  /* IDX pair per split (fashion-mnist, mnist, idx:DIR) */
@@ -256,13 +262,18 @@ int64_t nas_data_iter_batches(const nas_data_iter *it);
 /*
  * The images of one file, for running a model on them (src/data/image.c): a PNG (libpng; 8- or
  * 16-bit grey, grey + alpha, RGB, RGBA or palette: palettes and low bit depths are expanded,
- * 16 bits reduced to 8, alpha dropped), a PGM (binary P5 or ASCII P2, maxval up to 65535,
- * scaled to 0..255), or an IDX images file (magic 0x00000803, plain or gzip: all of its
- * images). The format is told by the file's first bytes, not its name. Every image must be c x
- * h x w (c = 1 grey, 3 RGB): NAS_EFORMAT naming the file and both shapes otherwise, never a
- * resize. *out is heap uint8 [n, c, h, w] (nas_free), *n the number of images.
+ * 16 bits reduced to 8, alpha dropped), a JPEG (libjpeg-turbo; grey or colour), a PGM (binary P5 or
+ * ASCII P2, maxval up to 65535, scaled to 0..255), or an IDX images file (magic 0x00000803, plain
+ * or gzip: all of its images). The format is told by the file's first bytes, not its name. Every
+ * image must be c x h x w (c = 1 grey, 3 RGB): NAS_EFORMAT naming the file and both shapes
+ * otherwise, never a resize. *out is heap uint8 [n, c, h, w] (nas_free), *n the number of images.
  */
 nas_status nas_data_read_images(const char *path, int c, int h, int w, uint8_t **out, int64_t *n);
+/* As nas_data_read_images, and a PNG or JPEG image of another size is resized to h x w (pixman:
+ * area averaging when shrinking, bilinear when growing) and a grey one expanded to RGB when c is
+ * 3. PGM and IDX images must still match the shape; a colour image never becomes grey. */
+nas_status nas_data_read_images_fit(const char *path, int c, int h, int w, uint8_t **out,
+                                    int64_t *n);
 
 #ifdef __cplusplus
 }

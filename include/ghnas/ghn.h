@@ -299,13 +299,15 @@ bool nas_ghn_arch_held_out(const char *arch_text, int mod);
 
 /* Data recorded with a trained GHN so scoring reuses the same validation split and inputs. */
 typedef struct nas_ghn_data_info {
-    char space[64];       /* space the GHN was trained on */
-    char dataset[32];     /* "fashion-mnist" */
-    int64_t n_val;        /* validation examples split off the training set */
-    uint64_t split_seed;  /* nas_data_split_make seed */
-    nas_data_norm norm;   /* normalisation computed on the training part */
-    int eval_batch;       /* BN batch size used when scoring */
-    int in_c, in_h, in_w; /* input shape */
+    char space[64];                  /* space the GHN was trained on */
+    char dataset[NAS_DATA_SPEC_MAX]; /* canonical data spec ("fashion-mnist", "folder:/x") */
+    char fingerprint[17];            /* nas_data_fingerprint of the training split ("" =
+                                        unknown: checkpoints made before issue 16) */
+    int64_t n_val;                   /* validation examples split off the training set */
+    uint64_t split_seed;             /* nas_data_split_make seed */
+    nas_data_norm norm;              /* normalisation computed on the training part */
+    int eval_batch;                  /* BN batch size used when scoring */
+    int in_c, in_h, in_w;            /* input shape */
 } nas_ghn_data_info;
 
 /* Training state: everything needed to resume (saved in checkpoints). */

@@ -88,7 +88,8 @@ typedef struct nas_job_learn_round {
 typedef struct nas_job_search_params {
     const char *db;       /* results store, created when missing ("ghnas.db") */
     const char *space;    /* built-in name or .json path ("nb201") */
-    const char *data;     /* data set name ("fashion-mnist"; see nas_data_open) */
+    const char *data;     /* data set spec: a name or a path ("fashion-mnist"; data.h,
+                             nas_data_resolve); runs record its canonical form */
     const char *data_dir; /* NULL = the data set's default directory */
     const char *strategy; /* "evolution", "random", "exhaustive", "local" */
     const char *scorer;   /* what the search optimises ("ghn_loss") */
@@ -227,15 +228,15 @@ typedef struct nas_job_score_result {
     int n_scorers;
     char names[NAS_JOB_SCORERS_MAX][NAS_SCORER_NAME_MAX]; /* as given ("ghn", "synflow", ...) */
     bool has_ghn, has_data, has_params;
-    char space[64];            /* the space's name */
-    char decoder[16];          /* ghn: decoder name */
-    char dataset[32];          /* the data set scored on */
-    int64_t n_eval;            /* ghn: validation images */
-    uint64_t split_seed;       /* ghn: their split seed */
-    int eval_batch;            /* ghn: BN batch */
-    char data_id[160];         /* proxies: where their batch comes from */
-    int proxy_batch;           /* proxies: images in it */
-    nas_job_score_item *items; /* [n] given archs first, then the random ones */
+    char space[64];                  /* the space's name */
+    char decoder[16];                /* ghn: decoder name */
+    char dataset[NAS_DATA_SPEC_MAX]; /* the data set scored on (canonical spec) */
+    int64_t n_eval;                  /* ghn: validation images */
+    uint64_t split_seed;             /* ghn: their split seed */
+    int eval_batch;                  /* ghn: BN batch */
+    char data_id[160];               /* proxies: where their batch comes from */
+    int proxy_batch;                 /* proxies: images in it */
+    nas_job_score_item *items;       /* [n] given archs first, then the random ones */
     int n;
 } nas_job_score_result;
 
@@ -358,10 +359,12 @@ typedef struct nas_job_model_info {
     char source[160]; /* "training 3 of x.db", "GHN ghn.ckpt", "random init (seed 1)" */
     char space[64];
     char arch[NAS_ARCH_STR_MAX];
-    char dataset[32];
+    char dataset[NAS_DATA_SPEC_MAX]; /* canonical data spec */
     int64_t n_params;
     int classes;
     double train_acc, val_acc, test_acc; /* a stored training's; NaN otherwise */
+    char class_names[8192]; /* a stored training on a folder: its classes, newline-separated, as
+                               its search run recorded them ("" = none recorded) */
 } nas_job_model_info;
 
 typedef struct nas_job_export_params {
@@ -412,6 +415,9 @@ void nas_job_predict_result_free(nas_job_predict_result *res);
 
 /* Fashion-MNIST's class names ("T-shirt/top", ...; NULL for another data set or class). */
 const char *nas_job_class_name(const char *dataset, int k);
+/* Class k of a model: its recorded class names (a folder's, into buf), else
+ * nas_job_class_name of its data set; NULL when it has none. */
+const char *nas_job_model_class(const nas_job_model_info *m, int k, char *buf, size_t cap);
 
 /* Drop the kept weights of training `training` of store `db` (0 = of all), then shrink the
  * file; *n_dropped rows and *bytes of weights. */

@@ -139,9 +139,9 @@ nas_status nas_rank_kind_parse(const char *s, nas_rank_kind *k);
 
 /* What a ranker was fitted for; loading compares it with what the caller expects. */
 typedef struct nas_rank_identity {
-    char space[64];   /* search space ("nb201") */
-    char dataset[64]; /* data set the labels were trained on ("fashion-mnist") */
-    int64_t ghn_id;   /* the store's GHN whose features the rows hold (0: none) */
+    char space[64];                  /* search space ("nb201") */
+    char dataset[NAS_DATA_SPEC_MAX]; /* data set the labels were trained on (canonical spec) */
+    int64_t ghn_id;                  /* the store's GHN whose features the rows hold (0: none) */
 } nas_rank_identity;
 
 typedef struct nas_rank_fit_config {

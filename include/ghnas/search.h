@@ -79,21 +79,23 @@ nas_status nas_strategy_from_name(const char *name, nas_strategy *out);
 /* ---- controller (src/search/controller.c, resume.c) ------------------------------------------ */
 
 typedef struct nas_search_config {
-    nas_strategy strategy;  /* default evolution */
-    int64_t budget;         /* architectures scored by the run in total (resumed results count);
-                               0 = no limit (then time_limit, the stop flag or the end of the
-                               space ends it) */
-    double time_limit;      /* seconds of this call; 0 = no limit */
-    uint64_t seed;          /* the run's RNG stream (default 1) */
-    int threads;            /* candidates scored at once; 0 = nas_get_threads() */
-    int round;              /* candidates proposed per round, 1..256 (default 8) */
-    int population;         /* evolution: population size P (default 20) */
-    int sample;             /* evolution: tournament size S, 1..P (default 5) */
-    int ls_init;            /* local: random starts before climbing (default 10) */
-    nas_net_config net;     /* how candidates are compiled (0 fields = the space's skeleton) */
-    const char *name;       /* run label (default "") */
-    const char *dataset;    /* runs.dataset (default "none") */
-    const char *extra_json; /* a JSON object recorded as config_json's "cli" member (NULL = {}) */
+    nas_strategy strategy;   /* default evolution */
+    int64_t budget;          /* architectures scored by the run in total (resumed results count);
+                                0 = no limit (then time_limit, the stop flag or the end of the
+                                space ends it) */
+    double time_limit;       /* seconds of this call; 0 = no limit */
+    uint64_t seed;           /* the run's RNG stream (default 1) */
+    int threads;             /* candidates scored at once; 0 = nas_get_threads() */
+    int round;               /* candidates proposed per round, 1..256 (default 8) */
+    int population;          /* evolution: population size P (default 20) */
+    int sample;              /* evolution: tournament size S, 1..P (default 5) */
+    int ls_init;             /* local: random starts before climbing (default 10) */
+    nas_net_config net;      /* how candidates are compiled (0 fields = the space's skeleton) */
+    const char *name;        /* run label (default "") */
+    const char *dataset;     /* runs.dataset (default "none") */
+    const char *fingerprint; /* runs.data_fingerprint; stored scores of other data are not
+                                reused (NULL = unknown: any) */
+    const char *extra_json;  /* a JSON object recorded as config_json's "cli" member (NULL = {}) */
     /* More scorers computed on every candidate next to the primary one and stored with it (one
        compile, one pass), e.g. zero-cost proxies for a later correlation study. They do not
        steer the search. Not owned; names distinct from each other and from the primary. A

@@ -11,7 +11,7 @@
  *     int64_t run;  nas_store_run_create(db, &rs, &run);
  *     for (each candidate i) {
  *         nas_score_hit hit;   // reuse a score of the same arch by the same GHN and recipe
- *         nas_store_score_lookup(db, "nb201", key, "ghn_acc", ghn, recipe, &hit);
+ *         nas_store_score_lookup(db, "nb201", key, "ghn_acc", ghn, recipe, fp, &hit);
  *         ...
  *         nas_store_progress pr = {&rng, i + 1, state_json};          // resume point after i
  *         nas_store_add(db, run, i, &arch_record, scores, n_scores, &pr); // commits every K/T s
@@ -44,7 +44,7 @@
 extern "C" {
 #endif
 
-#define NAS_STORE_SCHEMA_VERSION 4          /* PRAGMA user_version written by this build */
+#define NAS_STORE_SCHEMA_VERSION 5          /* PRAGMA user_version written by this build */
 #define NAS_STORE_APPLICATION_ID 0x67686E73 /* PRAGMA application_id: "ghns" */
 
 /* Environment variable (testing aid): writers may not grow a file beyond this many pages
@@ -118,9 +118,10 @@ typedef struct nas_run_spec {
     const char *scorer;      /* primary objective `top` ranks by (default "") */
     const char *config_json; /* every option of the run, a JSON object (default "{}") */
     uint64_t seed;
-    int64_t ghn_id;      /* ghn_models.id used, 0 = none */
-    const char *host;    /* default: gethostname() */
-    const char *version; /* default: this ghnas version */
+    int64_t ghn_id;          /* ghn_models.id used, 0 = none */
+    const char *fingerprint; /* the data set's content fingerprint (NULL or "" = unknown) */
+    const char *host;        /* default: gethostname() */
+    const char *version;     /* default: this ghnas version */
 } nas_run_spec;
 
 /* Insert a run with status running (committed at once). */
@@ -144,6 +145,7 @@ typedef struct nas_run_info {
     char started_at[32], finished_at[32], updated_at[32]; /* UTC "YYYY-MM-DD HH:MM:SS"; "" */
     char host[128];
     char version[32];
+    char fingerprint[17]; /* the data set's content fingerprint ("" = unknown: made before v5) */
     char *config_json;
 } nas_run_info;
 
@@ -240,11 +242,12 @@ typedef struct nas_score_hit {
 
 /*
  * A score of the architecture (space, canon_key) by `scorer` with the same recipe, computed in a
- * run that used GHN ghn_id (0 = runs without a GHN), committed or in the pending batch.
+ * run that used GHN ghn_id (0 = runs without a GHN) on data of fingerprint `fingerprint` (or of
+ * unknown fingerprint; NULL or "" = any), committed or in the pending batch.
  */
 nas_status nas_store_score_lookup(nas_store *db, const char *space, const char *canon_key,
                                   const char *scorer, int64_t ghn_id, const char *recipe,
-                                  nas_score_hit *hit);
+                                  const char *fingerprint, nas_score_hit *hit);
 
 /* architectures.id of (space, canon_key); NAS_ENOTFOUND when not stored (committed). */
 nas_status nas_store_arch_find(nas_store *db, const char *space, const char *canon_key,
@@ -349,6 +352,7 @@ nas_status nas_store_drop_weights(nas_store *db, int64_t id, int64_t *n_dropped,
 typedef struct nas_ghn_record {
     const char *space;       /* required */
     const char *dataset;     /* required */
+    const char *fingerprint; /* the data set's content fingerprint (NULL or "" = unknown) */
     const char *config_json; /* default "{}" */
     int64_t steps;
     double train_loss, val_acc, seconds; /* NaN = unknown */
@@ -358,9 +362,14 @@ typedef struct nas_ghn_record {
 
 nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *ghn_id);
 
-/* Newest GHN of (space, dataset); NAS_ENOTFOUND when none. */
+/* Newest GHN of (space, dataset) whose data fingerprint is `fingerprint` or unknown (NULL
+ * column); one with the same fingerprint wins over an unknown one. fingerprint NULL or "" takes
+ * any. NAS_ENOTFOUND when none (the message says when only other data's GHNs exist). */
 nas_status nas_store_ghn_find(nas_store *db, const char *space, const char *dataset,
-                              int64_t *ghn_id);
+                              const char *fingerprint, int64_t *ghn_id);
+
+/* The data fingerprint a GHN row records into out ("" = unknown); NAS_ENOTFOUND for no row. */
+nas_status nas_store_ghn_fingerprint(nas_store *db, int64_t ghn_id, char out[17]);
 
 /* The checkpoint of a GHN as heap bytes (nas_free); NAS_ENOTFOUND for an unknown id. */
 nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes, size_t *n);
@@ -371,6 +380,7 @@ typedef struct nas_ranker_record {
     const char *name;        /* label ("" default) */
     const char *space;       /* required */
     const char *dataset;     /* required */
+    const char *fingerprint; /* the labels' data fingerprint (NULL or "" = unknown) */
     int64_t ghn_id;          /* GHN whose features it reads (0 = none) */
     const char *model;       /* required: "gp", "ridge", "pairwise" */
     const char *features;    /* the columns it reads, comma-separated */
@@ -385,9 +395,10 @@ typedef struct nas_ranker_record {
 
 nas_status nas_store_ranker_add(nas_store *db, const nas_ranker_record *rec, int64_t *ranker_id);
 
-/* Newest ranker of (space, dataset); NAS_ENOTFOUND when none. */
+/* Newest ranker of (space, dataset) and data fingerprint (as nas_store_ghn_find);
+ * NAS_ENOTFOUND when none. */
 nas_status nas_store_ranker_find(nas_store *db, const char *space, const char *dataset,
-                                 int64_t *ranker_id);
+                                 const char *fingerprint, int64_t *ranker_id);
 
 /* The saved model of a ranker as heap bytes (nas_free), and optionally its GHN id (0 = none)
  * and recipe_json (heap, nas_free); NAS_ENOTFOUND for an unknown id. */

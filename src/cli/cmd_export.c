@@ -303,7 +303,8 @@ int nas_cli_predict(int argc, char **argv) {
     }
     for (int64_t i = 0; i < r.n; i++) {
         const char *file = p->inputs[r.file[i]];
-        const char *name = nas_job_class_name(r.model.dataset, r.pred[i]);
+        char name_buf[256];
+        const char *name = nas_job_model_class(&r.model, r.pred[i], name_buf, sizeof name_buf);
         char cls[16];
         snprintf(cls, sizeof cls, "%d", r.pred[i]);
         const float prob = r.probs[i * K + r.pred[i]];

@@ -46,8 +46,10 @@ static const nas_cli_opt opts[] = {
     {"name", 0, NAS_CLI_STR, OFF(name), "TEXT", "a label for the ranker", .aliases = NULL},
     {"space", 0, NAS_CLI_STR, OFF(space), "NAME", "search space of the trainings (default %D)",
      .aliases = NULL},
-    {"data", 0, NAS_CLI_CUSTOM, OFF(data), "NAME",
-     "data set of the trainings: fashion-mnist (default) or mnist", .parse = nas_cli_parse_data},
+    {"data", 0, NAS_CLI_CUSTOM, OFF(data), "SPEC",
+     "data set of the trainings: a name (fashion-mnist, the default;\nmnist, cifar10, cifar100) "
+     "or a path (idx:DIR, cifar10:DIR,\ncifar100:DIR, folder:DIR[@HxW], DIR)",
+     .parse = nas_cli_parse_data},
     {"data-dir", 0, NAS_CLI_STR, OFF(data_dir), "DIR",
      "dataset directory (default as for ghnas train)", .aliases = NULL},
     {"threads", 0, NAS_CLI_INT, OFF(threads), "N",

@@ -41,8 +41,10 @@ static const nas_cli_opt opts[] = {
      .max = 0x7fffffff},
     {"threads", 0, NAS_CLI_INT, OFF(threads), "N",
      "architectures scored in parallel (default: all cores)", .min = 1, .max = 1024},
-    {"data", 0, NAS_CLI_CUSTOM, OFF(data), "NAME",
-     "without --ghn: fashion-mnist (default) or mnist", .parse = nas_cli_parse_data},
+    {"data", 0, NAS_CLI_CUSTOM, OFF(data), "SPEC",
+     "without --ghn: a name (fashion-mnist, the default; mnist,\ncifar10, cifar100) or a path "
+     "(idx:DIR, cifar10:DIR,\ncifar100:DIR, folder:DIR[@HxW], DIR)",
+     .parse = nas_cli_parse_data},
     {"data-dir", 0, NAS_CLI_STR, OFF(data_dir), "DIR",
      "dataset directory (default as for ghnas train)", .aliases = NULL},
 };

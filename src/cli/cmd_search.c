@@ -26,7 +26,9 @@
 static const nas_cli_opt opts[] = {
     {"space", 0, NAS_CLI_STR, OFF(space), "NAME",
      "search space: built-in name or .json path (default %D)", .bits = FIXED},
-    {"data", 0, NAS_CLI_CUSTOM, OFF(data), "NAME", "fashion-mnist (default) or mnist",
+    {"data", 0, NAS_CLI_CUSTOM, OFF(data), "SPEC",
+     "a name (fashion-mnist, the default; mnist, cifar10, cifar100)\nor a path (idx:DIR, "
+     "cifar10:DIR, cifar100:DIR,\nfolder:DIR[@HxW], DIR: the kind is detected)",
      .parse = nas_cli_parse_data, .bits = FIXED},
     {"db", 0, NAS_CLI_STR, OFF(db), "FILE", "results store, created when missing (default %D)",
      .aliases = NULL},

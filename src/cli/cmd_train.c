@@ -68,9 +68,10 @@ static void show_decoder(const void *field, char *buf, size_t cap) {
 static const nas_cli_opt opts[] = {
     {"space", 0, NAS_CLI_STR, OFF(space), "NAME",
      "search space (built-in name or .json path; default %D)", .bits = NAS_JOB_GIVEN_SPACE},
-    {"data", 0, NAS_CLI_CUSTOM, OFF(data), "NAME",
-     "fashion-mnist (default) or mnist; the training split minus\n--val-n validation images is "
-     "used",
+    {"data", 0, NAS_CLI_CUSTOM, OFF(data), "SPEC",
+     "a name (fashion-mnist, the default; mnist, cifar10, cifar100)\nor a path (idx:DIR, "
+     "cifar10:DIR, cifar100:DIR,\nfolder:DIR[@HxW], DIR); the training split minus\n--val-n "
+     "validation images is used",
      .parse = nas_cli_parse_data},
     {"data-dir", 0, NAS_CLI_STR, OFF(data_dir), "DIR",
      "dataset directory (default: $GHNAS_FASHION_MNIST_DIR or\n" NAS_FASHION_MNIST_DIR ")",

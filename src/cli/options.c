@@ -212,8 +212,12 @@ void nas_cli_lines_free(char **lines, int n) {
 /* ---- the option parser ------------------------------------------------------------------- */
 
 nas_status nas_cli_parse_data(const char *opt, const char *value, void *field) {
-    if (!nas_data_known(value)) {
-        return nas_error(NAS_EINVAL, "%s: unknown dataset '%s' (%s)", opt, value, nas_data_names());
+    /* a name or a path (data.h): the job resolves it, after --data-dir is known */
+    if (!value[0]) {
+        return nas_error(NAS_EINVAL,
+                         "%s: empty data set (%s, or a path: idx:DIR, cifar10:DIR, "
+                         "cifar100:DIR, folder:DIR[@HxW], DIR)",
+                         opt, nas_data_names());
     }
     *(const char **)field = value;
     return NAS_OK;

@@ -1,9 +1,11 @@
 /*
- * CIFAR-10 binary reader: files of 3073-byte records (1 label byte, then 3072 pixel bytes as
- * R, G and B planes of 32x32, i.e. already [C, H, W]). Files are read through zlib, so gzip
- * copies load too. Each file's length must be a positive multiple of 3073 and every label < 10.
+ * CIFAR binary readers. CIFAR-10: files of 3073-byte records (1 label byte, then 3072 pixel
+ * bytes as R, G and B planes of 32x32, i.e. already [C, H, W]). CIFAR-100: 3074-byte records
+ * (coarse label byte, fine label byte, 3072 pixel bytes); the fine labels (100 classes) are
+ * used. Files are read through zlib, so gzip copies load too. Each file's length must be a
+ * positive multiple of the record size and every label below the class count.
  */
-#include "ghnas/data.h"
+#include "data-impl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +14,21 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#define CIFAR_SIDE    32
-#define CIFAR_CH      3
-#define CIFAR_PIXELS  (CIFAR_CH * CIFAR_SIDE * CIFAR_SIDE) /* 3072 */
-#define CIFAR_RECORD  (1 + CIFAR_PIXELS)                   /* 3073 */
-#define CIFAR_CLASSES 10
+#define CIFAR_SIDE       32
+#define CIFAR_CH         3
+#define CIFAR_PIXELS     (CIFAR_CH * CIFAR_SIDE * CIFAR_SIDE) /* 3072 */
+#define CIFAR_RECORD_MAX (2 + CIFAR_PIXELS)
+
+/* Record layout of one CIFAR version. */
+typedef struct cifar_fmt {
+    const char *title; /* "CIFAR-10" */
+    int label_bytes;   /* label bytes before the pixels */
+    int label_index;   /* which of them is the label used */
+    int n_classes;
+} cifar_fmt;
+
+static const cifar_fmt fmt10 = {"CIFAR-10", 1, 0, 10};
+static const cifar_fmt fmt100 = {"CIFAR-100", 2, 1, 100};
 
 /* Growable image/label arrays while the record count is unknown. */
 typedef struct cifar_acc {
@@ -25,25 +37,25 @@ typedef struct cifar_acc {
     int64_t n, cap;
 } cifar_acc;
 
-static nas_status acc_reserve(cifar_acc *a, const char *path) {
+static nas_status acc_reserve(cifar_acc *a, const char *path, const cifar_fmt *f) {
     if (a->n < a->cap) {
         return NAS_OK;
     }
     int64_t ncap = a->cap ? a->cap * 2 : 10000;
     if (ncap > INT32_MAX) {
-        return nas_error(NAS_EFORMAT, "%s: more than %d CIFAR-10 records in total", path,
-                         INT32_MAX);
+        return nas_error(NAS_EFORMAT, "%s: more than %d %s records in total", path, INT32_MAX,
+                         f->title);
     }
     uint8_t *im = nas_realloc(a->images, (size_t)ncap * CIFAR_PIXELS);
     if (!im) {
-        return nas_error(NAS_ENOMEM, "%s: cannot grow to %lld CIFAR-10 images", path,
-                         (long long)ncap);
+        return nas_error(NAS_ENOMEM, "%s: cannot grow to %lld %s images", path, (long long)ncap,
+                         f->title);
     }
     a->images = im;
     int32_t *lb = nas_realloc(a->labels, (size_t)ncap * sizeof *lb);
     if (!lb) {
-        return nas_error(NAS_ENOMEM, "%s: cannot grow to %lld CIFAR-10 labels", path,
-                         (long long)ncap);
+        return nas_error(NAS_ENOMEM, "%s: cannot grow to %lld %s labels", path, (long long)ncap,
+                         f->title);
     }
     a->labels = lb;
     a->cap = ncap;
@@ -69,9 +81,10 @@ static nas_status read_upto(gzFile gz, const char *path, unsigned char *buf, uns
     return NAS_OK;
 }
 
-static nas_status read_file(cifar_acc *a, const char *path) {
+static nas_status read_file(cifar_acc *a, const char *path, const cifar_fmt *f) {
     nas_status st = NAS_OK;
-    unsigned char rec[CIFAR_RECORD];
+    const unsigned record = (unsigned)(f->label_bytes + CIFAR_PIXELS);
+    unsigned char rec[CIFAR_RECORD_MAX];
     errno = 0;
     gzFile gz = gzopen(path, "rb");
     if (!gz) {
@@ -86,7 +99,7 @@ static nas_status read_file(cifar_acc *a, const char *path) {
     for (;;) {
         unsigned got = 0;
         bool cut = false;
-        NAS_TRY(read_upto(gz, path, rec, CIFAR_RECORD, &got, &cut));
+        NAS_TRY(read_upto(gz, path, rec, record, &got, &cut));
         if (got == 0 && !cut) {
             break;
         }
@@ -95,45 +108,47 @@ static nas_status read_file(cifar_acc *a, const char *path) {
                               "%s: truncated: gzip stream ends early after %lld records", path,
                               (long long)records));
         }
-        if (got < CIFAR_RECORD) {
-            long long len = (long long)records * CIFAR_RECORD + got;
+        if (got < record) {
+            long long len = (long long)records * record + got;
             NAS_TRY(nas_error(NAS_EFORMAT,
-                              "%s: length %lld is not a multiple of the %d-byte record "
-                              "(1 label byte + %d pixel bytes): %u bytes left after %lld "
-                              "records%s",
-                              path, len, CIFAR_RECORD, CIFAR_PIXELS, got, (long long)records,
+                              "%s: truncated %s batch: length %lld is not a multiple of the "
+                              "%u-byte record (%d label byte%s + %d pixel bytes): %u bytes left "
+                              "after %lld records%s",
+                              path, f->title, len, record, f->label_bytes,
+                              f->label_bytes == 1 ? "" : "s", CIFAR_PIXELS, got, (long long)records,
                               cut ? " (gzip stream ends early)" : ""));
         }
-        if (rec[0] >= CIFAR_CLASSES) {
+        unsigned label = rec[f->label_index];
+        if (label >= (unsigned)f->n_classes) {
             NAS_TRY(nas_error(NAS_EFORMAT,
                               "%s: label %u of record %lld is out of range (expected 0..%d)", path,
-                              rec[0], (long long)records, CIFAR_CLASSES - 1));
+                              label, (long long)records, f->n_classes - 1));
         }
-        NAS_TRY(acc_reserve(a, path));
-        memcpy(a->images + (size_t)a->n * CIFAR_PIXELS, rec + 1, CIFAR_PIXELS);
-        a->labels[a->n] = rec[0];
+        NAS_TRY(acc_reserve(a, path, f));
+        memcpy(a->images + (size_t)a->n * CIFAR_PIXELS, rec + f->label_bytes, CIFAR_PIXELS);
+        a->labels[a->n] = (int32_t)label;
         a->n++;
         records++;
     }
     if (records == 0) {
-        NAS_TRY(nas_error(NAS_EFORMAT, "%s: empty file, expected %d-byte CIFAR-10 records", path,
-                          CIFAR_RECORD));
+        NAS_TRY(nas_error(NAS_EFORMAT, "%s: empty file, expected %u-byte %s records", path, record,
+                          f->title));
     }
 cleanup:
     gzclose(gz);
     return st;
 }
 
-nas_status nas_data_read_cifar10(nas_dataset *out, const char *const *paths, int n_paths,
-                                 const char *name) {
+static nas_status read_cifar(nas_dataset *out, const char *const *paths, int n_paths,
+                             const char *name, const cifar_fmt *f) {
     nas_status st = NAS_OK;
     cifar_acc acc = {0};
     memset(out, 0, sizeof *out);
     if (n_paths < 1 || !paths) {
-        return nas_error(NAS_EINVAL, "CIFAR-10 reader: no files given");
+        return nas_error(NAS_EINVAL, "%s reader: no files given", f->title);
     }
     for (int i = 0; i < n_paths; i++) {
-        NAS_TRY(read_file(&acc, paths[i]));
+        NAS_TRY(read_file(&acc, paths[i], f));
     }
     /* Give back the unused tail of the doubling growth. */
     uint8_t *im = nas_realloc(acc.images, (size_t)acc.n * CIFAR_PIXELS);
@@ -146,13 +161,23 @@ nas_status nas_data_read_cifar10(nas_dataset *out, const char *const *paths, int
     out->c = CIFAR_CH;
     out->h = CIFAR_SIDE;
     out->w = CIFAR_SIDE;
-    out->n_classes = CIFAR_CLASSES;
+    out->n_classes = f->n_classes;
     snprintf(out->name, sizeof out->name, "%s", name ? name : "");
     return NAS_OK;
 cleanup:
     nas_free(acc.images);
     nas_free(acc.labels);
     return st;
+}
+
+nas_status nas_data_read_cifar10(nas_dataset *out, const char *const *paths, int n_paths,
+                                 const char *name) {
+    return read_cifar(out, paths, n_paths, name, &fmt10);
+}
+
+nas_status nas_i_read_cifar100(nas_dataset *out, const char *const *paths, int n_paths,
+                               const char *name) {
+    return read_cifar(out, paths, n_paths, name, &fmt100);
 }
 
 static bool has_file(const char *dir, const char *file) {

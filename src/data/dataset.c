@@ -5,8 +5,9 @@
  * Pixels become floats through a per-channel 256-entry lookup table, so normalisation costs one
  * load per pixel and is bit-identical between nas_data_batch() and the iterator.
  */
-#include "ghnas/data.h"
+#include "data-impl.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,7 +67,96 @@ void nas_data_free(nas_dataset *ds) {
     }
     nas_free(ds->images);
     nas_free(ds->labels);
+    nas_i_names_free(ds->class_names, ds->n_classes);
     memset(ds, 0, sizeof *ds);
+}
+
+/* ---- class names --------------------------------------------------------------------------- */
+
+void nas_i_names_free(char **names, int n) {
+    if (!names) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        nas_free(names[i]);
+    }
+    nas_free(names);
+}
+
+nas_status nas_i_names_copy(char ***out, char *const *names, int n) {
+    *out = NULL;
+    if (!names || n <= 0) {
+        return NAS_OK;
+    }
+    char **c = nas_calloc((size_t)n, sizeof *c);
+    if (!c) {
+        return nas_error(NAS_ENOMEM, "cannot copy %d class names", n);
+    }
+    for (int i = 0; i < n; i++) {
+        c[i] = nas_strdup(names[i] ? names[i] : "");
+        if (!c[i]) {
+            nas_i_names_free(c, n);
+            return nas_error(NAS_ENOMEM, "cannot copy %d class names", n);
+        }
+    }
+    *out = c;
+    return NAS_OK;
+}
+
+nas_status nas_i_names_read(const char *path, char ***out, int *n) {
+    nas_status st = NAS_OK;
+    char **names = NULL;
+    int cnt = 0, cap = 0;
+    char line[1024];
+    *out = NULL;
+    *n = 0;
+    errno = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return nas_error(errno == ENOENT ? NAS_ENOTFOUND : NAS_EIO, "%s: cannot open: %s", path,
+                         strerror(errno));
+    }
+    while (fgets(line, sizeof line, f)) {
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            NAS_TRY(
+                nas_error(NAS_EFORMAT, "%s: a line longer than %zu bytes", path, sizeof line - 2));
+        }
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' ||
+                           line[len - 1] == '\t')) {
+            line[--len] = '\0';
+        }
+        if (len == 0) {
+            continue;
+        }
+        if (cnt == cap) {
+            int ncap = cap ? 2 * cap : 16;
+            if (ncap > 131072) {
+                NAS_TRY(nas_error(NAS_EFORMAT, "%s: more than %d names", path, cap));
+            }
+            char **p = nas_realloc(names, (size_t)ncap * sizeof *p);
+            if (!p) {
+                NAS_TRY(nas_error(NAS_ENOMEM, "%s: out of memory", path));
+            }
+            names = p;
+            cap = ncap;
+        }
+        names[cnt] = nas_strdup(line);
+        if (!names[cnt]) {
+            NAS_TRY(nas_error(NAS_ENOMEM, "%s: out of memory", path));
+        }
+        cnt++;
+    }
+    if (ferror(f)) {
+        NAS_TRY(nas_error(NAS_EIO, "%s: read error", path));
+    }
+    *out = names;
+    *n = cnt;
+    names = NULL;
+cleanup:
+    fclose(f);
+    nas_i_names_free(names, cnt);
+    return st;
 }
 
 /* Every idx[i] in [0, ds->n). */
@@ -99,7 +189,11 @@ nas_status nas_data_subset(nas_dataset *out, const nas_dataset *src, const int32
         memcpy(out->images + (size_t)i * img, src->images + (size_t)idx[i] * img, img);
         out->labels[i] = src->labels[idx[i]];
     }
-    return NAS_OK;
+    nas_status st = nas_i_names_copy(&out->class_names, src->class_names, src->n_classes);
+    if (st != NAS_OK) {
+        nas_data_free(out);
+    }
+    return st;
 }
 
 /* ---- splits -------------------------------------------------------------------------------- */

@@ -7,7 +7,7 @@
  * exactly: a short file is "truncated", a longer one "over-long", and each message starts with
  * the file's path.
  */
-#include "ghnas/data.h"
+#include "data-impl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -233,6 +233,30 @@ cleanup:
     nas_free(pixels);
     nas_free(raw_labels);
     nas_free(labels);
+    return st;
+}
+
+nas_status nas_i_idx_max_label(const char *path, int *max_label) {
+    nas_status st = NAS_OK;
+    gzFile gz = NULL;
+    uint8_t *raw = NULL;
+    uint32_t dims[1] = {0};
+    *max_label = 0;
+    NAS_TRY(gz_open(path, &gz));
+    NAS_TRY(read_header(gz, path, IDX_MAGIC_LABELS, 1, dims));
+    if (dims[0] == 0 || dims[0] > INT32_MAX) {
+        NAS_TRY(nas_error(NAS_EFORMAT, "%s: header announces %u labels (expected 1..%d)", path,
+                          dims[0], INT32_MAX));
+    }
+    NAS_TRY(read_payload(gz, path, dims[0], "label data", &raw));
+    for (uint32_t i = 0; i < dims[0]; i++) {
+        *max_label = raw[i] > *max_label ? raw[i] : *max_label;
+    }
+cleanup:
+    if (gz) {
+        gzclose(gz);
+    }
+    nas_free(raw);
     return st;
 }
 

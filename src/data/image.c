@@ -1,14 +1,14 @@
 /*
- * Images for prediction: one file holding one image (PNG through libpng, PGM P5/P2 by hand) or
- * many (an IDX images file, plain or gzip through zlib), checked against the shape a model takes
+ * Images for prediction: one file holding one image (PNG through libpng, JPEG through
+ * libjpeg-turbo, both in decode.c; PGM P5/P2 by hand) or many (an IDX images file, plain or gzip
+ * through zlib), checked against the shape a model takes (or, for PNG and JPEG, fitted to it)
  * and returned as raw uint8 [n, c, h, w] pixels. The format comes from the magic bytes; every
  * message names the file.
  */
-#include "ghnas/data.h"
+#include "data-impl.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <png.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -197,117 +197,38 @@ static nas_status read_pgm(const char *path, const unsigned char *b, size_t len,
     return NAS_OK;
 }
 
-/* ---- PNG ------------------------------------------------------------------------------------- */
+/* ---- PNG and JPEG (decode.c) ---------------------------------------------------------------- */
 
-typedef struct png_src {
-    const unsigned char *p;
-    size_t n, off;
-} png_src;
-
-static void png_read_mem(png_structp png, png_bytep out, size_t len) {
-    png_src *s = png_get_io_ptr(png);
-    if (len > s->n - s->off) {
-        png_error(png, "the file is truncated");
-    }
-    memcpy(out, s->p + s->off, len);
-    s->off += len;
-}
-
-static char png_msg[256];
-
-static void png_on_error(png_structp png, png_const_charp msg) {
-    snprintf(png_msg, sizeof png_msg, "%s", msg);
-    png_longjmp(png, 1);
-}
-
-static void png_on_warning(png_structp png, png_const_charp msg) {
-    (void)png;
-    (void)msg;
-}
-
-static nas_status read_png(const char *path, const unsigned char *b, size_t len, int c, int h,
-                           int w, uint8_t **out, int64_t *n) {
-    png_structp png =
-        png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, png_on_error, png_on_warning);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!png || !info) {
-        png_destroy_read_struct(&png, &info, NULL);
-        return nas_error(NAS_ENOMEM, "%s: libpng could not allocate its state", path);
-    }
-    png_src src = {b, len, 0};
-    uint8_t *volatile px = NULL;
-    png_bytep *volatile rows = NULL;
+/* One PNG or JPEG image as [c, h, w]; with `fit`, resized to h x w and grey expanded to RGB. */
+static nas_status read_picture(const char *path, int c, int h, int w, bool fit, uint8_t **out,
+                               int64_t *n) {
+    nas_i_image_info info;
+    uint8_t *px = NULL;
+    NAS_CHECK(nas_i_image_decode(path, &info, &px));
     nas_status st = NAS_OK;
-    png_msg[0] = '\0';
-    if (setjmp(png_jmpbuf(png))) {
-        st = nas_error(NAS_EFORMAT, "%s: not a readable PNG: %s", path, png_msg);
-        goto cleanup;
-    }
-    png_set_read_fn(png, &src, png_read_mem);
-    png_set_user_limits(png, IMG_MAX_SIDE, IMG_MAX_SIDE);
-    png_read_info(png, info);
-    png_uint_32 pw = png_get_image_width(png, info), ph = png_get_image_height(png, info);
-    int type = png_get_color_type(png, info);
-    int depth = png_get_bit_depth(png, info);
-    /* everything to 8-bit grey or RGB, alpha dropped */
-    if (type == PNG_COLOR_TYPE_PALETTE) {
-        png_set_palette_to_rgb(png);
-    }
-    if (type == PNG_COLOR_TYPE_GRAY && depth < 8) {
-        png_set_expand_gray_1_2_4_to_8(png);
-    }
-    if (depth == 16) {
-        png_set_strip_16(png);
-    }
-    if (type & PNG_COLOR_MASK_ALPHA) {
-        png_set_strip_alpha(png);
-    }
-    if (png_get_valid(png, info, PNG_INFO_tRNS)) {
-        png_set_tRNS_to_alpha(png);
-        png_set_strip_alpha(png);
-    }
-    png_read_update_info(png, info);
-    int ch = png_get_channels(png, info);
-    if ((int)ph != h || (int)pw != w || ch != c) {
-        st = wrong_shape(path, "the image", ch, (int)ph, (int)pw, c, h, w);
-        goto cleanup;
-    }
-    size_t rowbytes = png_get_rowbytes(png, info);
-    uint8_t *interleaved = nas_malloc(rowbytes * ph);
-    rows = nas_malloc(ph * sizeof *rows);
-    px = interleaved;
-    if (!interleaved || !rows) {
-        st = nas_error(NAS_ENOMEM, "%s: out of memory", path);
-        goto cleanup;
-    }
-    for (png_uint_32 y = 0; y < ph; y++) {
-        rows[y] = interleaved + y * rowbytes;
-    }
-    png_read_image(png, rows);
-    png_read_end(png, NULL);
-    /* interleaved HWC -> CHW */
-    uint8_t *chw = nas_malloc((size_t)c * ph * pw);
-    if (!chw) {
-        st = nas_error(NAS_ENOMEM, "%s: out of memory", path);
-        goto cleanup;
-    }
-    for (int k = 0; k < c; k++) {
-        for (png_uint_32 y = 0; y < ph; y++) {
-            for (png_uint_32 x = 0; x < pw; x++) {
-                chw[((size_t)k * ph + y) * pw + x] = interleaved[y * rowbytes + (size_t)x * c + k];
+    bool channels_ok = fit ? info.c <= c && c != 2 : info.c == c;
+    if (!channels_ok || (!fit && (info.h != h || info.w != w))) {
+        st = wrong_shape(path, "the image", info.c, info.h, info.w, c, h, w);
+    } else {
+        uint8_t *chw = nas_malloc((size_t)c * (size_t)h * (size_t)w);
+        if (!chw) {
+            st = nas_error(NAS_ENOMEM, "%s: out of memory", path);
+        } else {
+            st = nas_i_image_place(path, px, info.c, info.h, info.w, chw, c, h, w);
+            if (st == NAS_OK) {
+                *out = chw;
+                *n = 1;
+            } else {
+                nas_free(chw);
             }
         }
     }
-    *out = chw;
-    *n = 1;
-cleanup:
-    png_destroy_read_struct(&png, &info, NULL);
-    nas_free(rows);
     nas_free(px);
     return st;
 }
 
-nas_status nas_data_read_images(const char *path, int c, int h, int w, uint8_t **out, int64_t *n) {
+static nas_status read_images(const char *path, int c, int h, int w, bool fit, uint8_t **out,
+                              int64_t *n) {
     *out = NULL;
     *n = 0;
     if (!path || c < 1 || c > NAS_DATA_MAX_CHANNELS || h < 1 || w < 1) {
@@ -317,9 +238,8 @@ nas_status nas_data_read_images(const char *path, int c, int h, int w, uint8_t *
     size_t len = 0;
     NAS_CHECK(slurp(path, &b, &len));
     nas_status st;
-    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (len >= 8 && memcmp(b, png_sig, 8) == 0) {
-        st = read_png(path, b, len, c, h, w, out, n);
+    if (nas_i_image_sniff(b, len) != NAS_I_IMG_NONE) {
+        st = read_picture(path, c, h, w, fit, out, n);
     } else if (len >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '2')) {
         st = read_pgm(path, b, len, c, h, w, out, n);
     } else if (len >= 4 && be32(b) >> 8 == 0x000008u) {
@@ -328,10 +248,19 @@ nas_status nas_data_read_images(const char *path, int c, int h, int w, uint8_t *
         st = nas_error(NAS_EFORMAT, "%s: the file is empty", path);
     } else {
         st = nas_error(NAS_EFORMAT,
-                       "%s: not an image ghnas reads (PNG, PGM P5/P2 or IDX images, by their "
-                       "first bytes)",
+                       "%s: not an image ghnas reads (PNG, JPEG, PGM P5/P2 or IDX images, by "
+                       "their first bytes)",
                        path);
     }
     nas_free(b);
     return st;
+}
+
+nas_status nas_data_read_images(const char *path, int c, int h, int w, uint8_t **out, int64_t *n) {
+    return read_images(path, c, h, w, false, out, n);
+}
+
+nas_status nas_data_read_images_fit(const char *path, int c, int h, int w, uint8_t **out,
+                                    int64_t *n) {
+    return read_images(path, c, h, w, true, out, n);
 }

@@ -670,7 +670,8 @@ nas_status nas_eval_run(nas_store *db, const nas_eval_config *cfg, nas_eval_resu
                            .scorer = "",
                            .config_json = cj.p,
                            .seed = cfg->seed,
-                           .ghn_id = strcmp(cfg->init, "ghn") == 0 ? si.ri.ghn_id : 0};
+                           .ghn_id = strcmp(cfg->init, "ghn") == 0 ? si.ri.ghn_id : 0,
+                           .fingerprint = cfg->train->fingerprint};
         NAS_TRY(nas_store_run_create(db, &rs, &res->run_id));
     }
     started = true;

@@ -9,6 +9,8 @@
  *   record "sampling"         [optional, with "trainer"] i32 uniform_classes; written only when
  *                             set, so checkpoints of the default configuration are unchanged
  *   f32    "optim"            [with trainer] the optimizer state
+ *   record "data"             [optional, with "trainer"] str: the data set's content fingerprint
+ *                             (nas_data_fingerprint); older checkpoints have none (unknown)
  *
  * Built and read in memory (the store keeps the bytes); nas_ghn_save/nas_ghn_load are file
  * wrappers. Version 2 files and store BLOBs ("GHNASGHN" v2: the same fields one after the other,
@@ -230,6 +232,11 @@ nas_status nas_ghn_save_mem(const nas_ghn *g, const nas_ghn_trainer *tr, void **
             nas_ckpt_record_end(&w);
         }
         nas_ckpt_add(&w, "optim", NAS_CKPT_F32, 1, (int64_t[]){tr->opt.state_numel}, tr->opt.state);
+        if (tr->data.fingerprint[0]) {
+            nas_ckpt_record_begin(&w, "data");
+            nas_ckpt_put_str(&w, tr->data.fingerprint);
+            nas_ckpt_record_end(&w);
+        }
     }
     return nas_ckpt_writer_finish(&w, bytes, n);
 }
@@ -313,6 +320,16 @@ static nas_status load_v3(nas_ghn *g, nas_ghn_trainer *tr, nas_ghn_data_info *in
         tc.uniform_classes = nas_ckpt_get_i32(&sc) != 0;
         if (sc.short_read) {
             return nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (the sampling record is short)",
+                             what);
+        }
+    }
+    const nas_ckpt_section *sd = NULL;
+    NAS_CHECK(nas_ckpt_find_opt(r, "data", NAS_CKPT_RECORD, &sd));
+    if (sd) {
+        nas_ckpt_cursor dc = nas_ckpt_cursor_of(sd);
+        nas_ckpt_get_str(&dc, di.fingerprint, sizeof di.fingerprint);
+        if (dc.short_read) {
+            return nas_error(NAS_EFORMAT, "%s: corrupted checkpoint (the data record is short)",
                              what);
         }
     }

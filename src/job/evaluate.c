@@ -24,13 +24,13 @@ void nas_job_evaluate_result_free(nas_job_evaluate_result *res) {
     }
 }
 
-static nas_status open_split(const char *dataset, const char *dir, const char *split,
-                             nas_dataset *out) {
-    if (!nas_data_known(dataset)) {
-        return nas_error(NAS_EUNSUPPORTED, "the run's dataset is '%s'; evaluate can load %s",
-                         dataset, nas_data_names());
+int nas_i_job_crop_pad(const nas_data_desc *d, int h, int w, int pad) {
+    if (!d->natural || pad != NAS_I_JOB_IDX_CROP_PAD) {
+        return pad; /* IDX data keeps its recipe (pad 2 at 28x28); a pad the caller chose stays */
     }
-    return nas_data_open(out, dataset, dir, split);
+    const int side = h < w ? h : w; /* 4 at 32x32, in proportion elsewhere, at least 1 */
+    const int scaled = (4 * side + 16) / 32;
+    return scaled < 1 ? 1 : scaled;
 }
 
 nas_status nas_i_job_evaluate_in(nas_store *db, const nas_job_evaluate_params *p,
@@ -61,8 +61,14 @@ nas_status nas_i_job_evaluate_in(nas_store *db, const nas_job_evaluate_params *p
         NAS_TRY(nas_i_job_ghn_from_store(db, ri.ghn_id, &g, NULL));
         ec.ghn = &g;
     }
-    NAS_TRY(open_split(ri.dataset, p->data_dir, "train", &train));
-    NAS_TRY(open_split(ri.dataset, p->data_dir, "test", &test));
+    /* the run's data, reopened from its canonical spec; it must be the data the run saw */
+    nas_data_desc desc;
+    NAS_TRY(nas_i_job_data_open(ri.dataset, p->data_dir, "train", &train, &desc));
+    char what[48];
+    snprintf(what, sizeof what, "run %lld", (long long)ri.id);
+    NAS_TRY(nas_i_job_data_check(what, ri.fingerprint, desc.spec, &train));
+    NAS_TRY(nas_data_load(&test, &desc, "test"));
+    ec.recipe.crop_pad = nas_i_job_crop_pad(&desc, train.h, train.w, ec.recipe.crop_pad);
     ec.train = &train;
     ec.test = &test;
     st = nas_eval_run(db, &ec, &res->eval);

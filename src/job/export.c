@@ -10,6 +10,7 @@
 #include "ghnas/export.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -76,11 +77,48 @@ static bool all_digits(const char *s) {
 
 /* ---- a stored training ----------------------------------------------------------------------- */
 
+/* The class names a search run recorded (config_json.cli.class_names: a folder's classes) for
+ * run `run` (the search run, or an evaluate run of one), newline-separated into out ("" when
+ * none are recorded). */
+static void run_class_names(nas_store *db, int64_t run, char *out, size_t cap) {
+    out[0] = '\0';
+    for (int hop = 0; hop < 2 && run > 0; hop++) {
+        nas_run_info ri;
+        if (nas_store_run_get(db, run, &ri) != NAS_OK) {
+            nas_error_clear();
+            return;
+        }
+        json_error_t je;
+        json_t *root = ri.config_json ? json_loads(ri.config_json, 0, &je) : NULL;
+        nas_run_info_free(&ri);
+        json_t *names = json_object_get(json_object_get(root, "cli"), "class_names");
+        json_t *of = json_object_get(root, "search_run");
+        run = json_is_integer(of) ? (int64_t)json_integer_value(of) : 0;
+        size_t len = 0;
+        for (size_t k = 0; json_is_array(names) && k < json_array_size(names); k++) {
+            const char *v = json_string_value(json_array_get(names, k));
+            int w = snprintf(out + len, cap - len, "%s%s", k ? "\n" : "", v ? v : "");
+            if (w < 0 || (size_t)w >= cap - len) {
+                out[0] = '\0'; /* all or none */
+                break;
+            }
+            len += (size_t)w;
+        }
+        json_decref(root);
+        if (json_is_array(names)) {
+            return;
+        }
+    }
+}
+
 static nas_status from_training(const nas_job_model_source *s, resolved *r) {
     nas_store *db = NULL;
     NAS_CHECK(nas_store_open(&db, s->db, NAS_STORE_READONLY));
     nas_store_training t;
     nas_status st = nas_store_training_get(db, s->training, true, &t);
+    if (st == NAS_OK) {
+        run_class_names(db, t.run_id, r->info.class_names, sizeof r->info.class_names);
+    }
     nas_store_close(db);
     NAS_CHECK(st);
     if (t.status != NAS_RUN_FINISHED) {
@@ -322,6 +360,20 @@ void nas_job_predict_result_free(nas_job_predict_result *res) {
     memset(res, 0, sizeof *res);
 }
 
+const char *nas_job_model_class(const nas_job_model_info *m, int k, char *buf, size_t cap) {
+    const char *p = m->class_names;
+    for (int i = 0; *p && i < k; i++) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : "";
+    }
+    if (k >= 0 && *p) {
+        size_t len = strcspn(p, "\n");
+        snprintf(buf, cap, "%.*s", (int)(len < cap ? len : cap - 1), p);
+        return buf;
+    }
+    return nas_job_class_name(m->dataset, k);
+}
+
 const char *nas_job_class_name(const char *dataset, int k) {
     static const char *const fashion[10] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
                                             "Coat",        "Sandal",    "Shirt",    "Sneaker",
@@ -332,9 +384,20 @@ const char *nas_job_class_name(const char *dataset, int k) {
     return NULL;
 }
 
+/* A model of a folder data set reads PNG / JPEG images of any size as its data was read: resized
+ * to its input (what an @HxW spec did), grey expanded to RGB. Others need the exact shape. */
+static nas_status read_model_images(const char *path, const char *dataset, const nas_net_config *c,
+                                    uint8_t **px, int64_t *k) {
+    if (strncmp(dataset, "folder:", 7) == 0) {
+        return nas_data_read_images_fit(path, c->in_c, c->in_h, c->in_w, px, k);
+    }
+    return nas_data_read_images(path, c->in_c, c->in_h, c->in_w, px, k);
+}
+
 /* The images of every input, concatenated (uint8 [n, c, h, w]) with their file and index. */
 static nas_status read_inputs(const nas_job_predict_params *p, const nas_net_config *c,
-                              uint8_t **images, int64_t *n_out, nas_job_predict_result *res) {
+                              const char *dataset, uint8_t **images, int64_t *n_out,
+                              nas_job_predict_result *res) {
     const int64_t img = (int64_t)c->in_c * c->in_h * c->in_w;
     uint8_t *all = NULL;
     int64_t n = 0;
@@ -367,7 +430,7 @@ static nas_status read_inputs(const nas_job_predict_params *p, const nas_net_con
         for (int i = 0; i < p->n_inputs && (p->limit <= 0 || n < p->limit); i++) {
             uint8_t *px = NULL;
             int64_t k = 0;
-            NAS_TRY(nas_data_read_images(p->inputs[i], c->in_c, c->in_h, c->in_w, &px, &k));
+            NAS_TRY(read_model_images(p->inputs[i], dataset, c, &px, &k));
             if (p->limit > 0 && n + k > p->limit) {
                 k = p->limit - n;
             }
@@ -439,7 +502,7 @@ nas_status nas_job_predict(const nas_job_predict_params *p, nas_job_predict_resu
     uint8_t *images = NULL;
     int64_t n = 0;
     const nas_net_config *c = &r.em.net.cfg;
-    NAS_TRY(read_inputs(p, c, &images, &n, res));
+    NAS_TRY(read_inputs(p, c, r.info.dataset, &images, &n, res));
     const int K = c->classes;
     res->n = n;
     res->classes = K;

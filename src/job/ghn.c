@@ -13,18 +13,74 @@
 #include <string.h>
 #include <unistd.h>
 
-nas_status nas_i_job_ghn_data(const char *name, const char *dir, nas_ghn_data_info *info,
-                              bool compute_norm, nas_dataset *ds, nas_data_split *split) {
-    memset(split, 0, sizeof *split);
-    char dataset[sizeof info->dataset]; /* the name may live in *info itself */
-    snprintf(dataset, sizeof dataset, "%s", name);
-    if (!nas_data_known(dataset)) {
-        return nas_error(NAS_EINVAL, "--data: unknown dataset '%s' (%s)", dataset,
-                         nas_data_names());
+nas_status nas_i_job_data_resolve(const char *spec, const char *dir, nas_data_desc *desc) {
+    memset(desc, 0, sizeof *desc);
+    if (!spec || !spec[0]) {
+        return nas_error(NAS_EINVAL, "--data: no data set given (%s, or a path)", nas_data_names());
     }
-    NAS_CHECK(nas_data_open(ds, dataset, dir, "train"));
+    nas_status st = nas_data_resolve(desc, spec, dir);
+    return st == NAS_OK ? NAS_OK : nas_error_wrap(st, "--data");
+}
+
+nas_status nas_i_job_data_open(const char *spec, const char *dir, const char *split,
+                               nas_dataset *ds, nas_data_desc *desc) {
+    memset(ds, 0, sizeof *ds);
+    nas_data_desc own;
+    nas_data_desc *d = desc ? desc : &own;
+    NAS_CHECK(nas_i_job_data_resolve(spec, dir, d));
+    return nas_data_load(ds, d, split);
+}
+
+nas_status nas_i_job_data_check(const char *what, const char *have_fp, const char *spec,
+                                const nas_dataset *ds) {
+    if (!have_fp || !have_fp[0]) {
+        NAS_INFO("%s records no data fingerprint (made before ghnas identified data sets by "
+                 "content): assuming it was made on %s (fingerprint %s)",
+                 what, spec, ds->fingerprint);
+        return NAS_OK;
+    }
+    if (ds->fingerprint[0] && strcmp(have_fp, ds->fingerprint) != 0) {
+        return nas_error(NAS_EINVAL,
+                         "data set changed since %s was made: fingerprint %s, now %s (%s); use "
+                         "the data it was made on, or start afresh on this data",
+                         what, have_fp, ds->fingerprint, spec);
+    }
+    return NAS_OK;
+}
+
+int64_t nas_i_job_default_val_n(int64_t n_train) {
+    /* Fashion-MNIST's and MNIST's 60,000 keep the 10,000 of every stored GHN and run */
+    if (n_train >= 6 * NAS_I_JOB_VAL_N) {
+        return NAS_I_JOB_VAL_N;
+    }
+    int64_t v = n_train / 6;
+    return v < 1 ? 1 : v;
+}
+
+nas_status nas_i_job_ghn_split(const nas_dataset *ds, const char *spec, nas_ghn_data_info *info,
+                               bool compute_norm, nas_data_split *split) {
+    memset(split, 0, sizeof *split);
+    if (!compute_norm) { /* a recorded GHN: its data must be this data */
+        if (!info->fingerprint[0]) {
+            NAS_INFO("the GHN records no data fingerprint (trained before ghnas identified data "
+                     "sets by content): assuming it was trained on %s (fingerprint %s)",
+                     spec, ds->fingerprint);
+        } else if (strcmp(info->fingerprint, ds->fingerprint) != 0) {
+            return nas_error(NAS_EINVAL,
+                             "the GHN was trained on other data (fingerprint %s) than the data "
+                             "set %s (fingerprint %s): train a GHN on this data",
+                             info->fingerprint, spec, ds->fingerprint);
+        }
+        if (info->in_c > 0 && (info->in_c != ds->c || info->in_h != ds->h || info->in_w != ds->w)) {
+            return nas_error(NAS_EINVAL,
+                             "the GHN was trained on %dx%dx%d images, the data set %s has "
+                             "%dx%dx%d",
+                             info->in_c, info->in_h, info->in_w, spec, ds->c, ds->h, ds->w);
+        }
+    } else if (info->n_val == NAS_I_JOB_VAL_N) {
+        info->n_val = nas_i_job_default_val_n(ds->n);
+    }
     if (info->n_val < 1 || info->n_val >= ds->n) {
-        nas_data_free(ds);
         return nas_error(NAS_EINVAL, "--val: %lld validation images of %lld is out of range",
                          (long long)info->n_val, (long long)ds->n);
     }
@@ -34,14 +90,28 @@ nas_status nas_i_job_ghn_data(const char *name, const char *dir, nas_ghn_data_in
     }
     if (st != NAS_OK) {
         nas_data_split_free(split);
-        nas_data_free(ds);
         return st;
     }
-    snprintf(info->dataset, sizeof info->dataset, "%s", dataset);
+    if (info->dataset != spec) {
+        snprintf(info->dataset, sizeof info->dataset, "%s", spec);
+    }
+    snprintf(info->fingerprint, sizeof info->fingerprint, "%s", ds->fingerprint);
     info->in_c = ds->c;
     info->in_h = ds->h;
     info->in_w = ds->w;
     return NAS_OK;
+}
+
+nas_status nas_i_job_ghn_data(const char *name, const char *dir, nas_ghn_data_info *info,
+                              bool compute_norm, nas_dataset *ds, nas_data_split *split) {
+    memset(split, 0, sizeof *split);
+    nas_data_desc desc; /* the name may live in *info itself: resolved before it is written */
+    NAS_CHECK(nas_i_job_data_open(name, dir, "train", ds, &desc));
+    nas_status st = nas_i_job_ghn_split(ds, desc.spec, info, compute_norm, split);
+    if (st != NAS_OK) {
+        nas_data_free(ds);
+    }
+    return st;
 }
 
 nas_status nas_i_job_proxy_data(const char *name, const char *dir, nas_ghn_data_info *info,
@@ -60,6 +130,9 @@ nas_status nas_i_job_ghn_from_store(nas_store *db, int64_t ghn_id, nas_ghn *g,
     snprintf(what, sizeof what, "GHN %lld of the store", (long long)ghn_id);
     nas_status st = nas_ghn_load_mem(g, NULL, info, bytes, n, what, NULL);
     nas_free(bytes);
+    if (st == NAS_OK && info && !info->fingerprint[0]) {
+        st = nas_store_ghn_fingerprint(db, ghn_id, info->fingerprint);
+    }
     return st;
 }
 
@@ -155,6 +228,7 @@ nas_status nas_i_job_ghn_store_curve(nas_store *db, const nas_ghn *g, const nas_
     strcat(cfg, "}");
     nas_ghn_record rec = {.space = tr->data.space,
                           .dataset = tr->data.dataset,
+                          .fingerprint = tr->data.fingerprint,
                           .config_json = cfg,
                           .steps = tr->step,
                           .train_loss = tr->last_loss,
@@ -191,7 +265,7 @@ nas_status nas_i_job_ghn_save_store(nas_store *db, const nas_ghn *g, const nas_g
 nas_status nas_i_job_ghn_import(nas_store *db, const void *ckpt, size_t n_ckpt,
                                 const nas_ghn_data_info *info, int64_t *ghn_id) {
     int64_t newest = 0;
-    nas_status st = nas_store_ghn_find(db, info->space, info->dataset, &newest);
+    nas_status st = nas_store_ghn_find(db, info->space, info->dataset, info->fingerprint, &newest);
     if (st == NAS_OK) {
         void *a = NULL;
         size_t na = 0;
@@ -210,6 +284,7 @@ nas_status nas_i_job_ghn_import(nas_store *db, const void *ckpt, size_t n_ckpt,
     nas_error_clear();
     nas_ghn_record rec = {.space = info->space,
                           .dataset = info->dataset,
+                          .fingerprint = info->fingerprint,
                           .config_json = "{}",
                           .steps = 0,
                           .train_loss = (double)NAN,

@@ -22,14 +22,39 @@
 #define NAS_I_JOB_VAL_N      10000
 #define NAS_I_JOB_SPLIT_SEED 1
 
+/* The data set of a job's --data (a spec: name or path, data.h) resolved to its canonical form;
+ * messages name --data. */
+nas_status nas_i_job_data_resolve(const char *spec, const char *dir, nas_data_desc *desc);
+
+/* Resolve spec and load its split ("train", "test") into ds; desc (may be NULL) receives the
+ * resolved description. */
+nas_status nas_i_job_data_open(const char *spec, const char *dir, const char *split,
+                               nas_dataset *ds, nas_data_desc *desc);
+
+/* Refuse data whose fingerprint is not have_fp ("data set changed since WHAT was made:
+ * fingerprint X, now Y"); an unknown have_fp (NULL or "": made before fingerprints) is accepted
+ * with a note on the log. */
+nas_status nas_i_job_data_check(const char *what, const char *have_fp, const char *spec,
+                                const nas_dataset *ds);
+
+/* The validation images split off a training split of n_train images for a new GHN or proxy
+ * batch: NAS_I_JOB_VAL_N (10,000) from 60,000 images on, else a sixth of them. */
+int64_t nas_i_job_default_val_n(int64_t n_train);
+
 /*
  * Load the training split of data set `name` from dir (NULL = default), split off info->n_val
  * validation examples with info->split_seed, and, when compute_norm is true, compute info->norm
- * on the training part (else keep the recorded one). Fills info's data set name and input
- * shape. The caller frees ds and split.
+ * on the training part (else keep the recorded one, and refuse data whose fingerprint or image
+ * shape differs from the recorded ones). A new split (compute_norm) of the default
+ * NAS_I_JOB_VAL_N images takes nas_i_job_default_val_n instead. Fills info's canonical data
+ * spec, fingerprint and input shape. The caller frees ds and split.
  */
 nas_status nas_i_job_ghn_data(const char *name, const char *dir, nas_ghn_data_info *info,
                               bool compute_norm, nas_dataset *ds, nas_data_split *split);
+
+/* The same on a training split ds already loaded from canonical spec `spec`. */
+nas_status nas_i_job_ghn_split(const nas_dataset *ds, const char *spec, nas_ghn_data_info *info,
+                               bool compute_norm, nas_data_split *split);
 
 /* The data of scorers without a GHN (the proxies): the training split of `name` without the
  * default validation split (NAS_I_JOB_VAL_N, NAS_I_JOB_SPLIT_SEED), normalised on itself. */
@@ -103,11 +128,12 @@ nas_status nas_i_job_featurizer(const nas_ghn *g, const nas_ghn_data_info *info,
                                 const uint8_t *want, int d, nas_score_featurizer **out);
 
 /* A fitted ranker of the store for a job: ranker `spec` (an id; NULL = the newest of space and
- * data set), loaded with the identity checks of nas_rank_load (space, data set), into *m; its
+ * data set, of data fingerprint `fingerprint` or unknown), loaded with the identity checks of
+ * nas_rank_load (space, data set), into *m; its
  * id, its GHN id (0 = none) and its training skeleton (net C, N; 0 when not recorded). */
 nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *space,
-                                 const char *dataset, nas_rank_model *m, int64_t *ranker_id,
-                                 int64_t *ghn_id, int *net_C, int *net_N);
+                                 const char *dataset, const char *fingerprint, nas_rank_model *m,
+                                 int64_t *ranker_id, int64_t *ghn_id, int *net_C, int *net_N);
 
 /* Validation images of the loop's trainings: past the first images, which the GHN and the
  * ranker's GHN features score on (nas_job_search_params.val_n). */
@@ -116,6 +142,15 @@ nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *sp
 
 /* The label-earning loop of nas_job_search (learn.c); p->learn > 0. */
 nas_status nas_i_job_learn(const nas_job_search_params *p, nas_job_search_result *res);
+
+/* The crop padding of the evaluate recipe's default (nas_eval_config_default: 2 pixels, with
+ * horizontal flips), kept for IDX data (Fashion-MNIST's recipe). */
+#define NAS_I_JOB_IDX_CROP_PAD 2
+
+/* Crop padding for data set d of h x w images: natural images (CIFAR, folders) with the default
+ * pad get 4 pixels at 32x32, scaled with the smaller side elsewhere (round(4 * side / 32), at
+ * least 1: 3 at 24x24, 2 at 16x16, 8 at 64x64); IDX data and other pads keep `pad`. */
+int nas_i_job_crop_pad(const nas_data_desc *d, int h, int w, int pad);
 
 /* The evaluate job on an open store. */
 nas_status nas_i_job_evaluate_in(nas_store *db, const nas_job_evaluate_params *p,

@@ -285,7 +285,9 @@ nas_status nas_job_rank(const nas_job_rank_params *p, nas_job_rank_result *res) 
 
     NAS_TRY(nas_store_open(&db, p->db, 0));
     NAS_TRY(nas_space_load(&sp, p->space ? p->space : "nb201"));
-    const char *data = p->data ? p->data : "fashion-mnist";
+    nas_data_desc desc; /* labels, GHN and ranker are keyed by the canonical spec */
+    NAS_TRY(nas_i_job_data_resolve(p->data ? p->data : "fashion-mnist", p->data_dir, &desc));
+    const char *data = desc.spec;
     if (p->run > 0) {
         nas_run_info ri;
         NAS_TRY(nas_store_run_get(db, p->run, &ri));
@@ -322,7 +324,7 @@ nas_status nas_job_rank(const nas_job_rank_params *p, nas_job_rank_result *res) 
     if (use_ghn && p->ghn) {
         NAS_TRY(nas_i_job_ghn_given(db, "--ghn", p->ghn, &g, &info, &res->ghn_id));
     } else if (use_ghn) {
-        st = nas_store_ghn_find(db, sp.name, data, &res->ghn_id);
+        st = nas_store_ghn_find(db, sp.name, data, NULL, &res->ghn_id);
         if (st == NAS_ENOTFOUND && !groups_given) {
             nas_error_clear();
             st = NAS_OK;
@@ -340,7 +342,11 @@ nas_status nas_job_rank(const nas_job_rank_params *p, nas_job_rank_result *res) 
                            (long long)res->ghn_id, info.space, info.dataset, sp.name, data);
             goto cleanup;
         }
-        NAS_TRY(nas_i_job_ghn_data(info.dataset, p->data_dir, &info, false, &ds, &split));
+        st = nas_i_job_ghn_data(info.dataset, p->data_dir, &info, false, &ds, &split);
+        if (st != NAS_OK) {
+            st = nas_error_wrap(st, "GHN %lld", (long long)res->ghn_id);
+            goto cleanup;
+        }
     } else {
         if (groups_given && (groups & (G_GHN | G_EMBED))) {
             st = nas_error(NAS_EINVAL, "--features %s needs a GHN (--ghn none was given)",
@@ -452,6 +458,7 @@ nas_status nas_job_rank(const nas_job_rank_params *p, nas_job_rank_result *res) 
     nas_ranker_record rec = {.name = p->name ? p->name : "",
                              .space = sp.name,
                              .dataset = data,
+                             .fingerprint = ds.fingerprint,
                              .ghn_id = use_ghn ? res->ghn_id : 0,
                              .model = res->model,
                              .features = res->features,

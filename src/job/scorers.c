@@ -77,8 +77,8 @@ nas_status nas_i_job_featurizer(const nas_ghn *g, const nas_ghn_data_info *info,
 }
 
 nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *space,
-                                 const char *dataset, nas_rank_model *m, int64_t *ranker_id,
-                                 int64_t *ghn_id, int *net_C, int *net_N) {
+                                 const char *dataset, const char *fingerprint, nas_rank_model *m,
+                                 int64_t *ranker_id, int64_t *ghn_id, int *net_C, int *net_N) {
     memset(m, 0, sizeof *m);
     *net_C = *net_N = 0;
     if (spec) {
@@ -89,7 +89,7 @@ nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *sp
         }
         *ranker_id = id;
     } else {
-        NAS_CHECK(nas_store_ranker_find(db, space, dataset, ranker_id));
+        NAS_CHECK(nas_store_ranker_find(db, space, dataset, fingerprint, ranker_id));
     }
     void *bytes = NULL;
     size_t n = 0;

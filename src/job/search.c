@@ -68,27 +68,28 @@ static bool ghn_on_step(const nas_ghn_trainer *tr, double loss, double acc, void
     return !(s->stop && *s->stop);
 }
 
-/* Train a GHN on the space and store it; *g and *info describe it. */
+/* Train a GHN on the space and the loaded training split ds of data set p->data (canonical)
+ * and store it; *g and *info describe it. */
 static nas_status train_ghn(nas_store *db, const nas_space *sp, const nas_job_search_params *p,
-                            nas_ghn *g, nas_ghn_data_info *info, int64_t *ghn_id) {
+                            const nas_dataset *ds, nas_ghn *g, nas_ghn_data_info *info,
+                            int64_t *ghn_id) {
     nas_status st = NAS_OK;
     nas_ghn_trainer tr;
-    nas_dataset ds;
     nas_data_split split;
     ghn_stop *gs = NULL; /* on the heap: the curve is a few kB */
     memset(&tr, 0, sizeof tr);
-    memset(&ds, 0, sizeof ds);
     memset(&split, 0, sizeof split);
     nas_ghn_config gc = nas_ghn_config_default();
     nas_ghn_train_config tc = nas_ghn_train_defaults();
     tc.steps = p->train_steps > 0 ? p->train_steps : 0;
     tc.time_limit = p->train_steps > 0 ? 0.0 : p->train_time;
     tc.threads = p->threads;
+    gc.classes = ds->n_classes; /* the GHN's classifier follows the data set */
     NAS_TRY(nas_ghn_init(g, &gc, tc.seed));
     NAS_TRY(nas_ghn_trainer_init(&tr, g, &tc));
     tr.data.n_val = NAS_I_JOB_VAL_N;
     tr.data.split_seed = NAS_I_JOB_SPLIT_SEED;
-    NAS_TRY(nas_i_job_ghn_data(p->data, p->data_dir, &tr.data, true, &ds, &split));
+    NAS_TRY(nas_i_job_ghn_split(ds, p->data, &tr.data, true, &split));
     snprintf(tr.data.space, sizeof tr.data.space, "%s", sp->name);
     char dur[16];
     NAS_INFO("no GHN for %s on %s in the store: training one (%s, %lld parameters)", sp->name,
@@ -102,7 +103,7 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const nas_job_se
     }
     gs->stop = p->stop;
     NAS_TRY(
-        nas_ghn_train(g, &tr, sp, &ds, split.train, split.n_train, &tr.data.norm, ghn_on_step, gs));
+        nas_ghn_train(g, &tr, sp, ds, split.train, split.n_train, &tr.data.norm, ghn_on_step, gs));
     st = nas_i_job_ghn_save_store_curve(db, g, &tr, &gs->curve, ghn_id);
     if (st != NAS_OK) {
         /* the training is not thrown away: a checkpoint file beside the store, for --ghn */
@@ -124,14 +125,15 @@ static nas_status train_ghn(nas_store *db, const nas_space *sp, const nas_job_se
 cleanup:
     nas_free(gs);
     nas_data_split_free(&split);
-    nas_data_free(&ds);
     nas_ghn_trainer_free(&tr);
     return st;
 }
 
 /* The GHN of the search: resumed run's, --ghn (id or file), the store's newest, or a new one. */
 static nas_status resolve_ghn(nas_store *db, const nas_space *sp, const nas_job_search_params *p,
-                              nas_ghn *g, nas_ghn_data_info *info, int64_t *ghn_id) {
+                              const nas_dataset *ds, nas_ghn *g, nas_ghn_data_info *info,
+                              int64_t *ghn_id) {
+    const char *fp = ds->fingerprint;
     if (p->resume > 0) {
         if (*ghn_id <= 0) {
             return nas_error(NAS_EFORMAT, "run %lld records no GHN", (long long)p->resume);
@@ -144,7 +146,7 @@ static nas_status resolve_ghn(nas_store *db, const nas_space *sp, const nas_job_
     if (*ghn_id > 0) { /* the GHN a ranker reads */
         return nas_i_job_ghn_from_store(db, *ghn_id, g, info);
     }
-    nas_status st = nas_store_ghn_find(db, sp->name, p->data, ghn_id);
+    nas_status st = nas_store_ghn_find(db, sp->name, p->data, fp, ghn_id);
     if (st == NAS_OK) {
         NAS_CHECK(nas_i_job_ghn_from_store(db, *ghn_id, g, info));
         NAS_INFO("using GHN %lld of the store", (long long)*ghn_id);
@@ -154,24 +156,44 @@ static nas_status resolve_ghn(nas_store *db, const nas_space *sp, const nas_job_
         return st;
     }
     nas_error_clear();
-    return train_ghn(db, sp, p, g, info, ghn_id);
+    return train_ghn(db, sp, p, ds, g, info, ghn_id);
 }
 
 /* ---- the run record -------------------------------------------------------------------------- */
 
 /* The job's part of a run's configuration, recorded as config_json.cli. */
 static nas_status extra_json(const nas_job_search_params *p, const nas_ghn_data_info *info,
-                             char **out) {
+                             const nas_dataset *ds, char **out) {
     json_t *o =
         json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:s}", "space", p->space,
                   "data", p->data, "scorer", p->scorer, "val_n", (json_int_t)p->val_n, "n_val",
-                  (json_int_t)(info ? info->n_val : NAS_I_JOB_VAL_N), "split_seed",
-                  (json_int_t)(info ? info->split_seed : NAS_I_JOB_SPLIT_SEED), "eval_batch",
-                  info && info->eval_batch > 0 ? info->eval_batch : 128, "eval_top", p->eval_top,
-                  "eval_epochs", p->eval_epochs, "eval_train_n", (json_int_t)p->eval_train_n,
-                  "scorers", p->scorers ? p->scorers : "");
+                  (json_int_t)(info ? info->n_val
+                               : ds ? nas_i_job_default_val_n(ds->n)
+                                    : NAS_I_JOB_VAL_N),
+                  "split_seed", (json_int_t)(info ? info->split_seed : NAS_I_JOB_SPLIT_SEED),
+                  "eval_batch", info && info->eval_batch > 0 ? info->eval_batch : 128, "eval_top",
+                  p->eval_top, "eval_epochs", p->eval_epochs, "eval_train_n",
+                  (json_int_t)p->eval_train_n, "scorers", p->scorers ? p->scorers : "");
     if (o && p->ranker) {
         json_object_set_new(o, "ranker", json_string(p->ranker));
+    }
+    if (o && info && info->norm.c > 0) { /* the inputs' normalisation (training split) */
+        json_t *mean = json_array(), *std = json_array();
+        for (int c = 0; c < info->norm.c; c++) {
+            json_array_append_new(mean, json_real(info->norm.mean[c]));
+            json_array_append_new(std, json_real(info->norm.std[c]));
+        }
+        json_object_set_new(o, "norm", json_pack("{s:o, s:o}", "mean", mean, "std", std));
+    }
+    if (o && ds && ds->fingerprint[0]) {
+        json_object_set_new(o, "data_fingerprint", json_string(ds->fingerprint));
+    }
+    if (o && ds && ds->class_names) { /* a folder's classes, for predict */
+        json_t *names = json_array();
+        for (int k = 0; k < ds->n_classes; k++) {
+            json_array_append_new(names, json_string(ds->class_names[k] ? ds->class_names[k] : ""));
+        }
+        json_object_set_new(o, "class_names", names);
     }
     if (o && p->learn > 0) {
         json_object_set_new(
@@ -187,7 +209,9 @@ static nas_status extra_json(const nas_job_search_params *p, const nas_ghn_data_
 
 /* The options a resumed run keeps, read from its record into *p (strings into own[]). */
 typedef struct resumed {
-    char space[1024], scorer[32], scorers[256], data[32], ranker[32], learn_model[16];
+    char space[1024], scorer[32], scorers[256], data[NAS_DATA_SPEC_MAX], ranker[32],
+        learn_model[16];
+    char fingerprint[17]; /* the run's data fingerprint ("" = unknown) */
 } resumed;
 
 static nas_status resume_options(nas_store *db, nas_job_search_params *p, int64_t *ghn_id,
@@ -263,9 +287,9 @@ static nas_status resume_options(nas_store *db, nas_job_search_params *p, int64_
         json_is_integer(x = json_object_get(cli, "eval_train_n"))) {
         p->eval_train_n = (int64_t)json_integer_value(x);
     }
-    snprintf(own->data, sizeof own->data, "%s",
-             strcmp(ri.dataset, "mnist") == 0 ? "mnist" : "fashion-mnist");
+    snprintf(own->data, sizeof own->data, "%s", ri.dataset); /* the canonical spec */
     p->data = own->data;
+    snprintf(own->fingerprint, sizeof own->fingerprint, "%s", ri.fingerprint);
     *ghn_id = ri.ghn_id;
     if (!(p->given & NAS_JOB_GIVEN_BUDGET)) {
         p->budget = rec.budget;
@@ -329,6 +353,11 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
     memset(&rk_model, 0, sizeof rk_model);
     nas_ranker_scorer_config rk = {0};
 
+    /* a data set that cannot be resolved is refused before a store is created */
+    nas_data_desc desc;
+    if (p.resume == 0) {
+        NAS_TRY(nas_i_job_data_resolve(p.data, p.data_dir, &desc));
+    }
     /* a resumed run's store must exist: never create an empty one */
     NAS_TRY(nas_store_open(&db, p.db, p.resume > 0 ? 0u : (unsigned)NAS_STORE_CREATE));
     if (p.resume > 0) {
@@ -341,6 +370,10 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
         goto cleanup;
     }
     NAS_TRY(nas_space_load(&sp, p.space));
+    /* the canonical spec is what the run records */
+    NAS_TRY(nas_i_job_data_resolve(p.data, p.data_dir, &desc));
+    snprintf(own.data, sizeof own.data, "%s", desc.spec);
+    p.data = own.data;
 
     /* the scorers: the primary one first, then the others without it */
     const char *names[1 + NAS_SEARCH_EXTRA_MAX];
@@ -371,11 +404,21 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
         need_data = need_data || e->needs != NAS_SCORE_NEEDS_NONE;
         need_ranker = need_ranker || (e->needs & NAS_SCORE_NEEDS_RANKER);
     }
+    /* the training split: its fingerprint identifies the data in the store */
+    const bool load = need_ghn || need_data || need_ranker || p.eval_top > 0;
+    if (load) {
+        NAS_TRY(nas_data_load(&ds, &desc, "train"));
+        if (p.resume > 0) {
+            char what[48];
+            snprintf(what, sizeof what, "run %lld", (long long)p.resume);
+            NAS_TRY(nas_i_job_data_check(what, own.fingerprint, p.data, &ds));
+        }
+    }
     if (need_ranker) { /* the ranker, and the GHN and skeleton its features were computed on */
         int64_t rk_ghn = 0;
         int rk_C = 0, rk_N = 0;
-        NAS_TRY(nas_i_job_ranker_load(db, p.ranker, sp.name, p.data, &rk_model, &rk.id, &rk_ghn,
-                                      &rk_C, &rk_N));
+        NAS_TRY(nas_i_job_ranker_load(db, p.ranker, sp.name, p.data, ds.fingerprint, &rk_model,
+                                      &rk.id, &rk_ghn, &rk_C, &rk_N));
         rk.model = &rk_model;
         if (rk_ghn > 0) {
             if (p.resume > 0 && ghn_id != rk_ghn) {
@@ -406,7 +449,7 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
         p.ranker = own.ranker; /* recorded, so a resumed run uses the same ranker */
     }
     if (need_ghn) { /* the GHN and its data split */
-        NAS_TRY(resolve_ghn(db, &sp, &p, &g, &info, &ghn_id));
+        NAS_TRY(resolve_ghn(db, &sp, &p, &ds, &g, &info, &ghn_id));
         if (strcmp(info.space, sp.name) != 0) {
             st = nas_error(NAS_EINVAL, "the GHN %s%lld was trained on space %s, not %s",
                            ghn_id > 0 ? "" : "in ", (long long)ghn_id, info.space, sp.name);
@@ -417,15 +460,24 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
                            info.dataset, p.data);
             goto cleanup;
         }
+        if (g.cfg.classes != ds.n_classes) {
+            st = nas_error(NAS_EINVAL, "the GHN %lld predicts %d classes, the data set %s has %d",
+                           (long long)ghn_id, g.cfg.classes, p.data, ds.n_classes);
+            goto cleanup;
+        }
         have_info = true;
-        NAS_TRY(nas_i_job_ghn_data(info.dataset, p.data_dir, &info, false, &ds, &split));
+        char what[48];
+        snprintf(what, sizeof what, "GHN %lld", (long long)ghn_id);
+        st = nas_i_job_ghn_split(&ds, p.data, &info, false, &split);
+        if (st != NAS_OK) {
+            st = nas_error_wrap(st, "%s", what);
+            goto cleanup;
+        }
     } else if (need_data) { /* proxies: the training split, normalised on itself */
-        NAS_TRY(nas_i_job_proxy_data(p.data, p.data_dir, &info, &ds, &split));
+        info.n_val = NAS_I_JOB_VAL_N;
+        info.split_seed = NAS_I_JOB_SPLIT_SEED;
+        NAS_TRY(nas_i_job_ghn_split(&ds, p.data, &info, true, &split));
         have_info = true;
-    } else if (p.eval_top > 0 && p.resume == 0) {
-        /* fail early on a missing data set, before searching */
-        NAS_TRY(nas_data_open(&ds, p.data, p.data_dir, "test"));
-        nas_data_free(&ds);
     }
     for (int k = 0; k < n_names; k++) {
         NAS_TRY(nas_i_job_make_scorer(names[k], k == 0 ? &sc : &xsc[k - 1], need_ghn ? &g : NULL,
@@ -453,18 +505,19 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
     cfg.ls_init = p.ls_init;
     cfg.net.C = p.C;
     cfg.net.N = p.N;
-    if (have_info) {
-        cfg.net.in_c = info.in_c;
-        cfg.net.in_h = info.in_h;
-        cfg.net.in_w = info.in_w;
-        cfg.net.classes = need_ghn ? g.cfg.classes : ds.n_classes;
+    if (load) { /* the skeleton's input and classes follow the data set */
+        cfg.net.in_c = ds.c;
+        cfg.net.in_h = ds.h;
+        cfg.net.in_w = ds.w;
+        cfg.net.classes = ds.n_classes;
     }
     cfg.name = p.name;
     cfg.dataset = p.data;
+    cfg.fingerprint = load ? ds.fingerprint : NULL;
     cfg.force = p.force;
     cfg.quiet = p.quiet;
     cfg.stop = p.stop;
-    NAS_TRY(extra_json(&p, have_info ? &info : NULL, &extra));
+    NAS_TRY(extra_json(&p, have_info ? &info : NULL, load ? &ds : NULL, &extra));
     cfg.extra_json = extra;
     for (int k = 0; k < n_xsc; k++) {
         cfg.extra[k] = &xsc[k];

@@ -88,6 +88,10 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
     memset(&tr, 0, sizeof tr);
     memset(&ds, 0, sizeof ds);
     memset(&split, 0, sizeof split);
+    if (!p->resume) { /* a data set that cannot be resolved is refused before a store is made */
+        nas_data_desc desc;
+        NAS_TRY(nas_i_job_data_resolve(dataset, p->data_dir, &desc));
+    }
     if (p->db) { /* opened first: a bad store fails before the training, not after it */
         NAS_TRY(nas_store_open(&db, p->db, NAS_STORE_CREATE));
     }
@@ -112,12 +116,17 @@ nas_status nas_job_train(const nas_job_train_params *p, nas_job_train_result *re
         NAS_INFO("resuming %s at step %lld (%s, %lld skipped so far)", p->resume,
                  (long long)tr.step, tr.data.space, (long long)tr.skipped);
     } else {
+        nas_ghn_data_info di;
+        memset(&di, 0, sizeof di);
+        di.n_val = p->n_val;
+        di.split_seed = NAS_I_JOB_SPLIT_SEED;
+        NAS_TRY(nas_i_job_ghn_data(dataset, p->data_dir, &di, true, &ds, &split));
+        gc.classes = ds.n_classes; /* the classifier's rows follow the data set */
         NAS_TRY(nas_ghn_init(&g, &gc, tc.seed));
         NAS_TRY(nas_ghn_trainer_init(&tr, &g, &tc));
-        tr.data.n_val = p->n_val;
-        tr.data.split_seed = NAS_I_JOB_SPLIT_SEED;
-        NAS_TRY(nas_i_job_ghn_data(dataset, p->data_dir, &tr.data, true, &ds, &split));
+        tr.data = di;
     }
+    dataset = tr.data.dataset; /* canonical */
     NAS_TRY(nas_space_load(&sp, space_name));
     snprintf(tr.data.space, sizeof tr.data.space, "%s", sp.name);
     if (ds.n_classes != g.cfg.classes) {

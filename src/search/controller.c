@@ -292,11 +292,12 @@ nas_status nas_i_session_loop(nas_i_search *s, nas_i_session *ss, nas_search_res
             nas_i_cand *c = &s->round[k];
             nas_score_hit hit;
             NAS_TRY(nas_store_score_lookup(ss->db, s->sp->name, c->key, ss->sc->name, ss->ghn_id,
-                                           ss->recipe, &hit));
+                                           ss->recipe, s->cfg.fingerprint, &hit));
             for (int x = 0; hit.found && x < ss->n_extra; x++) {
                 nas_score_hit xh; /* reused only when every extra score is stored too */
                 NAS_TRY(nas_store_score_lookup(ss->db, s->sp->name, c->key, s->cfg.extra[x]->name,
-                                               ss->ghn_id, ss->xrecipe[x], &xh));
+                                               ss->ghn_id, ss->xrecipe[x], s->cfg.fingerprint,
+                                               &xh));
                 hit.found = xh.found;
                 c->xvalue[x] = xh.value;
                 c->xseconds[x] = 0.0;
@@ -557,7 +558,8 @@ nas_status nas_search_run(nas_store *db, const nas_space *sp, const nas_scorer *
                        .scorer = sc->name,
                        .config_json = record,
                        .seed = cfg->seed,
-                       .ghn_id = ghn_id};
+                       .ghn_id = ghn_id,
+                       .fingerprint = cfg->fingerprint};
     NAS_TRY(nas_store_run_create(db, &rs, &res->run_id));
     st = nas_store_run_lock(db, res->run_id); /* held while this process writes the run */
     if (st != NAS_OK) {

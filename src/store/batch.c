@@ -39,6 +39,7 @@ static const char sql_lookup[] =
     " FROM architectures a JOIN scores s ON s.arch_id = a.id JOIN runs r ON r.id = s.run_id"
     " WHERE a.space = ?1 AND a.canonical_hash = ?2 AND s.scorer = ?3 AND s.recipe = ?4"
     "  AND r.ghn_id IS ?5"
+    "  AND (?6 IS NULL OR r.data_fingerprint IS NULL OR r.data_fingerprint = ?6)"
     " ORDER BY s.run_id DESC LIMIT 1";
 
 static const char sql_run_ghn[] = "SELECT ghn_id FROM runs WHERE id = ?1";
@@ -342,7 +343,7 @@ nas_status nas_store_add(nas_store *db, int64_t run_id, int64_t seq, const nas_a
 
 nas_status nas_store_score_lookup(nas_store *db, const char *space, const char *canon_key,
                                   const char *scorer, int64_t ghn_id, const char *recipe,
-                                  nas_score_hit *hit) {
+                                  const char *fingerprint, nas_score_hit *hit) {
     memset(hit, 0, sizeof *hit);
     hit->value = (double)NAN;
     if (!space || !canon_key || !scorer) {
@@ -377,6 +378,9 @@ nas_status nas_store_score_lookup(nas_store *db, const char *space, const char *
     rc = rc ? rc : nas_i_bind_text(st, 3, scorer);
     rc = rc ? rc : nas_i_bind_text(st, 4, recipe);
     rc = rc ? rc : (ghn_id > 0 ? sqlite3_bind_int64(st, 5, ghn_id) : sqlite3_bind_null(st, 5));
+    rc = rc ? rc
+            : (fingerprint && fingerprint[0] ? nas_i_bind_text(st, 6, fingerprint)
+                                             : sqlite3_bind_null(st, 6));
     if (rc != SQLITE_OK) {
         return nas_i_store_fail(db, rc, "binding a score lookup");
     }

@@ -27,8 +27,8 @@ nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *
     sqlite3_stmt *st = NULL;
     nas_status s = nas_i_prepare(db,
                                  "INSERT INTO ghn_models (space, dataset, config_json, steps,"
-                                 " train_loss, val_acc, seconds, checkpoint)"
-                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                 " train_loss, val_acc, seconds, checkpoint, data_fingerprint)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                                  &st);
     if (s == NAS_OK) {
         int rc = nas_i_bind_text(st, 1, rec->space);
@@ -38,6 +38,7 @@ nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *
         rc = rc ? rc : nas_i_bind_real(st, 5, rec->train_loss);
         rc = rc ? rc : nas_i_bind_real(st, 6, rec->val_acc);
         rc = rc ? rc : nas_i_bind_real(st, 7, rec->seconds);
+        rc = rc ? rc : nas_i_bind_fingerprint(st, 9, rec->fingerprint);
         /* A zero-length blob, not NULL, for an empty checkpoint (the column is NOT NULL). */
         rc = rc ? rc : sqlite3_bind_zeroblob(st, 8, 0);
         if (rc == SQLITE_OK && bytes > 0) {
@@ -57,8 +58,28 @@ nas_status nas_store_ghn_add(nas_store *db, const nas_ghn_record *rec, int64_t *
 }
 
 nas_status nas_store_ghn_find(nas_store *db, const char *space, const char *dataset,
-                              int64_t *ghn_id) {
-    return nas_i_newest_of(db, "ghn_models", "GHN", "", space, dataset, ghn_id);
+                              const char *fingerprint, int64_t *ghn_id) {
+    return nas_i_newest_of(db, "ghn_models", "GHN", "", space, dataset, fingerprint, ghn_id);
+}
+
+nas_status nas_store_ghn_fingerprint(nas_store *db, int64_t ghn_id, char out[17]) {
+    out[0] = '\0';
+    sqlite3_stmt *st = NULL;
+    NAS_CHECK(nas_i_prepare(db, "SELECT data_fingerprint FROM ghn_models WHERE id = ?1", &st));
+    int rc = sqlite3_bind_int64(st, 1, ghn_id);
+    nas_status s = NAS_OK;
+    if (rc != SQLITE_OK) {
+        s = nas_i_store_fail(db, rc, "binding a GHN id");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        nas_i_column_text(st, 0, out, 17);
+    } else if (rc == SQLITE_DONE) {
+        s = nas_error(NAS_ENOTFOUND, "results store '%s': GHN %lld does not exist", db->path,
+                      (long long)ghn_id);
+    } else {
+        s = nas_i_store_fail(db, rc, "reading a GHN's data fingerprint");
+    }
+    sqlite3_finalize(st);
+    return s;
 }
 
 nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes, size_t *n) {

@@ -25,8 +25,8 @@ nas_status nas_store_ranker_add(nas_store *db, const nas_ranker_record *rec, int
     NAS_CHECK(nas_i_prepare(db,
                             "INSERT INTO rankers (name, space, dataset, ghn_id, model, features,"
                             " n_labels, labels_json, recipe_json, cv_tau, cv_rho, seconds,"
-                            " checkpoint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                            " ?12, ?13)",
+                            " checkpoint, data_fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                            " ?9, ?10, ?11, ?12, ?13, ?14)",
                             &st));
     int rc = nas_i_bind_text(st, 1, rec->name ? rec->name : "");
     rc = rc ? rc : nas_i_bind_text(st, 2, rec->space);
@@ -43,6 +43,7 @@ nas_status nas_store_ranker_add(nas_store *db, const nas_ranker_record *rec, int
     rc = rc ? rc : nas_i_bind_real(st, 12, rec->seconds);
     rc = rc ? rc
             : sqlite3_bind_blob(st, 13, rec->checkpoint, (int)rec->checkpoint_bytes, SQLITE_STATIC);
+    rc = rc ? rc : nas_i_bind_fingerprint(st, 14, rec->fingerprint);
     nas_status s = NAS_OK;
     if (rc != SQLITE_OK) {
         s = nas_i_store_fail(db, rc, "binding a ranker");
@@ -56,10 +57,10 @@ nas_status nas_store_ranker_add(nas_store *db, const nas_ranker_record *rec, int
 }
 
 nas_status nas_store_ranker_find(nas_store *db, const char *space, const char *dataset,
-                                 int64_t *ranker_id) {
+                                 const char *fingerprint, int64_t *ranker_id) {
     char hint[600];
     snprintf(hint, sizeof hint, " (fit one with `ghnas rank %s`)", db->path);
-    return nas_i_newest_of(db, "rankers", "ranker", hint, space, dataset, ranker_id);
+    return nas_i_newest_of(db, "rankers", "ranker", hint, space, dataset, fingerprint, ranker_id);
 }
 
 nas_status nas_store_ranker_checkpoint(nas_store *db, int64_t ranker_id, void **bytes, size_t *n,

@@ -37,8 +37,8 @@ nas_status nas_store_run_create(nas_store *db, const nas_run_spec *spec, int64_t
     sqlite3_stmt *st = NULL;
     NAS_CHECK(nas_i_prepare(db,
                             "INSERT INTO runs (name, kind, status, space, dataset, scorer, "
-                            "config_json, seed, ghn_id, host, version)"
-                            " VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            "config_json, seed, ghn_id, host, version, data_fingerprint)"
+                            " VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                             &st));
     int rc = nas_i_bind_text(st, 1, spec->name ? spec->name : "");
     rc = rc ? rc : nas_i_bind_text(st, 2, spec->kind);
@@ -52,6 +52,7 @@ nas_status nas_store_run_create(nas_store *db, const nas_run_spec *spec, int64_t
                                 : sqlite3_bind_null(st, 8));
     rc = rc ? rc : nas_i_bind_text(st, 9, host);
     rc = rc ? rc : nas_i_bind_text(st, 10, spec->version ? spec->version : GHNAS_VERSION);
+    rc = rc ? rc : nas_i_bind_fingerprint(st, 11, spec->fingerprint);
     nas_status s = NAS_OK;
     if (rc != SQLITE_OK) {
         s = nas_i_store_fail(db, rc, "binding a run");
@@ -109,7 +110,8 @@ nas_status nas_store_run_get(nas_store *db, int64_t run_id, nas_run_info *out) {
         db,
         "SELECT r.id, r.name, r.kind, r.status, r.space, r.dataset, r.scorer, r.seed,"
         " coalesce(r.ghn_id, 0), r.started_at, coalesce(r.finished_at, ''),"
-        " coalesce(rs.updated_at, r.finished_at, r.started_at), r.host, r.version, r.config_json"
+        " coalesce(rs.updated_at, r.finished_at, r.started_at), r.host, r.version, r.config_json,"
+        " coalesce(r.data_fingerprint, '')"
         " FROM runs r LEFT JOIN run_state rs ON rs.run_id = r.id WHERE r.id = ?1",
         &st));
     int rc = sqlite3_bind_int64(st, 1, run_id);
@@ -134,6 +136,7 @@ nas_status nas_store_run_get(nas_store *db, int64_t run_id, nas_run_info *out) {
         nas_i_column_text(st, 12, out->host, sizeof out->host);
         nas_i_column_text(st, 13, out->version, sizeof out->version);
         out->config_json = nas_i_column_strdup(st, 14);
+        nas_i_column_text(st, 15, out->fingerprint, sizeof out->fingerprint);
         if (s == NAS_OK && !out->config_json) {
             s = nas_error(NAS_ENOMEM, "results store: out of memory reading run %lld",
                           (long long)run_id);

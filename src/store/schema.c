@@ -36,6 +36,12 @@
  *     that finishes the training; deleted with it (ON DELETE CASCADE) or by
  *     `ghnas query DB drop-weights`. Trainings finished before v4 have no row (their weights
  *     were never kept). Self-contained: it only adds a table.
+ *
+ * Version 5 (migration step 5) identifies data sets by content (issue 16): runs, ghn_models and
+ * rankers get data_fingerprint (nas_data_fingerprint: 16 hex digits of the loaded training split,
+ * NULL = unknown, every row made before v5). The reuse lookups (the newest GHN or ranker of a space
+ * and data set, stored scores) take a row only when its fingerprint is the job's or unknown, and
+ * `search --resume` / `evaluate` refuse a run whose data changed since.
  */
 #include "store-impl.h"
 
@@ -210,8 +216,13 @@ static const char migrate_v4[] =
     "    created_at  TEXT NOT NULL DEFAULT (datetime('now'))\n"
     ");\n";
 
-static const char *const steps[NAS_STORE_SCHEMA_VERSION + 1] = {NULL, schema_v1, migrate_v2,
-                                                                migrate_v3, migrate_v4};
+/* v5: the content fingerprint of the data set behind runs, GHNs and rankers (NULL = unknown). */
+static const char migrate_v5[] = "ALTER TABLE runs ADD COLUMN data_fingerprint TEXT;\n"
+                                 "ALTER TABLE ghn_models ADD COLUMN data_fingerprint TEXT;\n"
+                                 "ALTER TABLE rankers ADD COLUMN data_fingerprint TEXT;\n";
+
+static const char *const steps[NAS_STORE_SCHEMA_VERSION + 1] = {NULL,       schema_v1,  migrate_v2,
+                                                                migrate_v3, migrate_v4, migrate_v5};
 
 const char *nas_store_schema_step(int version) {
     if (version < 1 || version > NAS_STORE_SCHEMA_VERSION) {

@@ -106,10 +106,15 @@ char *nas_i_column_strdup(sqlite3_stmt *st, int col);
 nas_status nas_i_blob_copy(nas_store *db, sqlite3_stmt *st, int col, void **bytes, size_t *n,
                            const char *what);
 
-/* The newest id of `table` (a constant: ghn_models, rankers) for (space, dataset) into *id;
- * NAS_ENOTFOUND "results store 'P' has no NOUN for space 'S' and dataset 'D'" + hint otherwise. */
+/* The newest id of `table` (a constant: ghn_models, rankers) for (space, dataset) whose
+ * data_fingerprint is `fp` or NULL (an equal one first; fp NULL or "" = any) into *id;
+ * NAS_ENOTFOUND "results store 'P' has no NOUN for space 'S' and dataset 'D'" + hint otherwise
+ * (saying so when rows of other data exist). */
 nas_status nas_i_newest_of(nas_store *db, const char *table, const char *noun, const char *hint,
-                           const char *space, const char *dataset, int64_t *id);
+                           const char *space, const char *dataset, const char *fp, int64_t *id);
+
+/* Bind fp as text, or NULL when it is NULL or "". */
+int nas_i_bind_fingerprint(sqlite3_stmt *st, int i, const char *fp);
 
 /* Run status <-> stored text. */
 nas_status nas_i_run_status_parse(const char *s, nas_run_status *out);

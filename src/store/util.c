@@ -179,20 +179,35 @@ nas_status nas_i_run_status_parse(const char *s, nas_run_status *out) {
     return nas_error(NAS_EFORMAT, "unknown run status '%s'", s);
 }
 
+int nas_i_bind_fingerprint(sqlite3_stmt *st, int i, const char *fp) {
+    return fp && fp[0] ? nas_i_bind_text(st, i, fp) : sqlite3_bind_null(st, i);
+}
+
 nas_status nas_i_newest_of(nas_store *db, const char *table, const char *noun, const char *hint,
-                           const char *space, const char *dataset, int64_t *id) {
-    char sql[160];
+                           const char *space, const char *dataset, const char *fp, int64_t *id) {
+    char sql[320];
     snprintf(sql, sizeof sql,
-             "SELECT id FROM %s WHERE space = ?1 AND dataset = ?2 ORDER BY id DESC LIMIT 1", table);
+             "SELECT id, ?3 IS NULL OR data_fingerprint IS NULL OR data_fingerprint = ?3 FROM %s"
+             " WHERE space = ?1 AND dataset = ?2"
+             " ORDER BY ?3 IS NULL OR data_fingerprint IS NULL OR data_fingerprint = ?3 DESC,"
+             " (?3 IS NOT NULL AND data_fingerprint IS ?3) DESC, id DESC LIMIT 1",
+             table);
     sqlite3_stmt *st = NULL;
     NAS_CHECK(nas_i_prepare(db, sql, &st));
     int rc = nas_i_bind_text(st, 1, space);
     rc = rc ? rc : nas_i_bind_text(st, 2, dataset);
+    rc = rc ? rc : nas_i_bind_fingerprint(st, 3, fp);
     nas_status s = NAS_OK;
     if (rc != SQLITE_OK) {
         s = nas_i_store_fail(db, rc, "binding a lookup");
-    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int(st, 1)) {
         *id = sqlite3_column_int64(st, 0);
+    } else if (rc == SQLITE_ROW) {
+        s = nas_error(NAS_ENOTFOUND,
+                      "results store '%s' has no %s for space '%s' and dataset '%s' with data "
+                      "fingerprint %s (%s %lld was made on other data: another fingerprint)%s",
+                      db->path, noun, space ? space : "", dataset ? dataset : "", fp, noun,
+                      (long long)sqlite3_column_int64(st, 0), hint);
     } else if (rc == SQLITE_DONE) {
         s = nas_error(NAS_ENOTFOUND,
                       "results store '%s' has no %s for space '%s' and dataset '%s'%s", db->path,

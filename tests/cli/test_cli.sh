@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # CLI-level tests of the ghnas executable: published counts on stdout, and bad input that must
 # give a clear message on stderr and a non-zero exit code (never a crash).
-#   tests/cli/test_cli.sh path/to/ghnas [path/to/ghnas_png_check]
+#   tests/cli/test_cli.sh path/to/ghnas [path/to/ghnas_png_check [path/to/make_dataset]]
 # Prints one line per case and a closing "N passed, M failed" line.
 set -u
 ghnas=${1:?usage: test_cli.sh path/to/ghnas [path/to/ghnas_png_check]}
 png_check=${2:-}
+make_dataset=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0
@@ -208,7 +209,7 @@ assert json.load(sys.stdin) == [{"s": "a\"b\\c\n\t\x01é"}]' \
     else
         bad "query upgrade disk full" "exit $rc, stderr: $(head -c 300 "$tmp/err")"
     fi
-    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v4" "$ghnas" query "$tmp/v1.db" upgrade
+    expect_out "query upgrade" "$tmp/v1.db: schema v1 -> v5" "$ghnas" query "$tmp/v1.db" upgrade
     expect_out "query upgraded runs" $'id\n1' "$ghnas" query "$tmp/v1.db" sql "SELECT id FROM runs" --format csv
 
     # Permissions, as an unprivileged user (root reads and writes everything).
@@ -262,7 +263,7 @@ else
     expect_err "search sample > population" 2 "larger than --population" "$ghnas" search --sample 30
     expect_err "search unknown option" 2 "unknown option '--frob'" "$ghnas" search --frob
     expect_err "search option without value" 2 "db needs a value" "$ghnas" search --db
-    expect_err "search unknown dataset" 2 "unknown dataset 'cifar'" "$ghnas" search --data cifar
+    expect_err "search unknown dataset" 2 "unknown data ?set 'cifar'" "$ghnas" search --data cifar
     expect_err "search unknown space" 1 "unknown space 'nb202'" \
         "$ghnas" search --db "$sdb" --space nb202 --scorer params --eval-top 0
     expect_err "search missing dataset dir" 1 "nonexistent.*dataset-fashion-mnist" \
@@ -856,6 +857,111 @@ else
     read -r w h permille colours < <("$png_check" "$pl/blank.png" 2>/dev/null || echo 0 0 0 0)
     [ "$w" = 1200 ] && [ "$permille" -lt 20 ] && ok "blank screenshot detected as blank" ||
         bad "blank screenshot detected as blank" "$w $h $permille $colours"
+fi
+
+# ---- data sources (issue 16): IDX by path, CIFAR-10/100 dirs, image folders ------------------
+if [ -z "$make_dataset" ]; then
+    echo "skip data sources (no make_dataset)"
+else
+    dd=$tmp/data16
+    mk() { "$make_dataset" "$@" >/dev/null 2>"$tmp/mkerr" || bad "make_dataset $*" "$(cat "$tmp/mkerr")"; }
+    q16() { "$ghnas" query "$1" sql "$2" --format csv | tail -1; }
+    mk idx "$dd/idx" --classes 3 --train 40 --test 10 --size 16x16 --gz --seed 1
+    mk cifar10 "$dd/c10" --classes 10 --train 10 --test 2 --seed 2
+    mk cifar100 "$dd/c100" --classes 100 --train 2 --test 1 --seed 3
+    mk folder "$dd/mixed" --classes 3 --channels 3 --size 16x16 --mixed --train 40 --test 0 --seed 4
+    mk folder "$dd/grey" --classes 3 --channels 1 --size 16x16 --train 40 --test 6 --seed 5
+    # train a GHN on IDX files by path: the canonical spec and the fingerprint are stored
+    out=$("$ghnas" train --data "$dd/idx" --steps 2 --meta-batch 2 --batch 16 --out "$dd/i.ckpt" \
+        --db "$dd/i.db" --quiet 2>&1)
+    [ "$(q16 "$dd/i.db" "SELECT dataset FROM ghn_models")" = "idx:$dd/idx" ] &&
+        [ "$(q16 "$dd/i.db" "SELECT length(data_fingerprint) FROM ghn_models")" = 16 ] &&
+        ok "train on IDX by path: canonical spec + fingerprint stored" || bad "train on IDX by path" "$out"
+    # search with that GHN, evaluate, on 1x16x16 and 3 classes
+    out=$("$ghnas" search --db "$dd/i.db" --data "idx:$dd/idx" --budget 4 --val-n 16 --eval-top 1 \
+        --eval-epochs 1 --quiet 2>&1)
+    [ $? -eq 0 ] && [ "$(q16 "$dd/i.db" "SELECT ghn_id FROM runs WHERE id = 1")" = 1 ] &&
+        [ "$(q16 "$dd/i.db" "SELECT data_fingerprint = (SELECT data_fingerprint FROM ghn_models)
+                              FROM runs WHERE id = 1")" = 1 ] &&
+        ok "search IDX by path reuses its GHN (same fingerprint)" || bad "search IDX by path" "$out"
+    out=$("$ghnas" evaluate "$dd/i.db" --run 1 --top 2 --epochs 1 --quiet 2>&1)
+    [ $? -eq 0 ] && [ "$(q16 "$dd/i.db" "SELECT count(*) FROM trainings WHERE status = 'finished'
+                                         AND test_acc IS NOT NULL")" -ge 2 ] &&
+        ok "evaluate reopens the run's IDX data by its spec" || bad "evaluate IDX" "$out"
+    # CIFAR-10 directory: proxies scored; CIFAR-100: a GHN of 100 classes on 3x32x32
+    out=$("$ghnas" score --data "cifar10:$dd/c10" --scorers params,synflow --random 2 2>&1)
+    [ $? -eq 0 ] && grep -q "synflow" <<<"$out" && ok "score on a CIFAR-10 directory" ||
+        bad "score on a CIFAR-10 directory" "$out"
+    out=$("$ghnas" search --db "$dd/c.db" --data "$dd/c100" --train-steps 2 --budget 3 --val-n 16 \
+        --eval-top 1 --eval-epochs 1 --eval-train-n 100 --quiet 2>&1)
+    [ $? -eq 0 ] && [ "$(q16 "$dd/c.db" "SELECT dataset FROM runs WHERE id = 1")" = "cifar100:$dd/c100" ] &&
+        "$ghnas" query "$dd/c.db" ghns --format csv | tail -1 | grep -q "cifar100:" &&
+        ok "search on a CIFAR-100 directory trains a 100-class GHN" || bad "search on CIFAR-100" "$out"
+    # augmentation follows the data: crops padded by 4 on 32x32 colour images, IDX keeps 2
+    [ "$(q16 "$dd/c.db" "SELECT count(*) FROM trainings WHERE recipe_json LIKE '%\"crop_pad\": 4,%'")" = 1 ] &&
+        [ "$(q16 "$dd/i.db" "SELECT count(*) FROM trainings WHERE recipe_json NOT LIKE '%\"crop_pad\": 2,%'")" = 0 ] &&
+        ok "crop padding: 4 on CIFAR (32x32), 2 on IDX" || bad "crop padding follows the data"
+    # a folder of PNG and JPEG files of mixed sizes, resized to 16x16, 3 channels
+    out=$("$ghnas" search --db "$dd/f.db" --data "folder:$dd/mixed@16x16" --scorer synflow \
+        --budget 4 --eval-top 1 --eval-epochs 1 --quiet 2>&1)
+    [ $? -eq 0 ] && [ "$(q16 "$dd/f.db" "SELECT dataset FROM runs WHERE id = 1")" = "folder:$dd/mixed@16x16" ] &&
+        q16 "$dd/f.db" "SELECT config_json FROM runs WHERE id = 1" | grep -q '"class_names"' &&
+        ok "search a PNG + JPEG folder with a resize" || bad "search a folder" "$out"
+    # predict on a grey folder's images: class names are the folder names
+    out=$("$ghnas" search --db "$dd/g.db" --data "$dd/grey" --scorer params --budget 2 \
+        --eval-top 1 --eval-epochs 1 --quiet 2>&1)
+    out=$("$ghnas" predict --db "$dd/g.db" --training 1 "$dd/grey/test/class_01/img0000.png" 2>&1)
+    [ $? -eq 0 ] && grep -Eq "^$dd/grey/test/class_01/img0000.png,0,[0-2],class_0[0-2]," <<<"$out" &&
+        ok "predict names a folder's classes" || bad "predict on a folder" "$out"
+    # ... and reads the folder model's JPEG and PNG images of any size, resized as its data was
+    jpg=$(find "$dd/mixed/class_00" -name '*.jpg' | sort | head -1)
+    out=$("$ghnas" predict --db "$dd/f.db" --training 1 --format json "$jpg" 2>&1)
+    [ $? -eq 0 ] && grep -q '"class": "class_0[0-2]"' <<<"$out" &&
+        ok "predict a JPEG of a resized folder's model" || bad "predict a JPEG" "$out"
+    # bad data sets: a clear message, exit 1, the store left intact
+    cp "$dd/f.db" "$dd/keep.db"
+    mk folder "$dd/empty" --classes 3 --channels 3 --size 16x16 --train 6 --test 0 --break empty-class
+    mk folder "$dd/corrupt" --classes 3 --channels 3 --size 16x16 --train 6 --test 0 --break corrupt-image
+    mk cifar10 "$dd/labels" --classes 10 --train 8 --test 2 --break label-range
+    mk cifar10 "$dd/trunc" --train 4 --test 2 --break truncate
+    expect_err "data: empty class folder" 1 "empty|no image" \
+        "$ghnas" search --db "$dd/f.db" --data "folder:$dd/empty" --scorer synflow --budget 2 --eval-top 0
+    expect_err "data: corrupt image" 1 "$dd/corrupt/" \
+        "$ghnas" search --db "$dd/f.db" --data "folder:$dd/corrupt" --scorer synflow --budget 2 --eval-top 0
+    expect_err "data: mixed sizes without a resize" 1 "@HxW|resize|size" \
+        "$ghnas" search --db "$dd/f.db" --data "folder:$dd/mixed" --scorer synflow --budget 2 --eval-top 0
+    expect_err "data: label out of range" 1 "label" \
+        "$ghnas" score --data "cifar10:$dd/labels" --scorers synflow --random 1
+    expect_err "data: truncated CIFAR batch" 1 "data_batch_1.bin|3073|truncated" \
+        "$ghnas" search --db "$dd/f.db" --data "cifar10:$dd/trunc" --scorer synflow --budget 2 --eval-top 0
+    expect_err "data: unknown kind" 1 "nowhere" \
+        "$ghnas" search --db "$dd/f.db" --data "$dd/nowhere" --scorer synflow --budget 2 --eval-top 0
+    cmp -s "$dd/f.db" "$dd/keep.db" && ok "bad data sets leave the store intact" ||
+        bad "bad data sets leave the store intact"
+    # a data set changed under a stored run: resume and evaluate refuse, the store is intact
+    cp -r "$dd/idx" "$dd/idx2"
+    out=$("$ghnas" search --db "$dd/x.db" --data "$dd/idx2" --scorer synflow --budget 3 --eval-top 0 \
+        --quiet 2>&1)
+    mk idx "$dd/idx2" --classes 3 --train 40 --test 10 --size 16x16 --gz --seed 1 --break one-pixel
+    cp "$dd/x.db" "$dd/keep.db"
+    expect_err "data changed: search --resume refuses" 2 "data set changed since run 1 was made: fingerprint [0-9a-f]{16}, now [0-9a-f]{16}" \
+        "$ghnas" search --db "$dd/x.db" --resume 1 --budget 6
+    expect_err "data changed: evaluate refuses" 2 "data set changed since run 1 was made" \
+        "$ghnas" evaluate "$dd/x.db" --run 1 --top 1 --epochs 1
+    cmp -s "$dd/x.db" "$dd/keep.db" && ok "changed data: the store is intact" ||
+        bad "changed data: the store is intact"
+    # an explicit GHN trained on other data (the same path, other content) is refused
+    cp -r "$dd/idx" "$dd/idx3"
+    "$ghnas" train --data "$dd/idx3" --steps 1 --meta-batch 2 --batch 16 --out "$dd/3.ckpt" --db "$dd/y.db" \
+        --quiet >/dev/null 2>&1
+    mk idx "$dd/idx3" --classes 3 --train 40 --test 10 --size 16x16 --gz --seed 1 --break one-pixel
+    expect_err "data changed: --ghn ID of other data refused" 2 "trained on other data" \
+        "$ghnas" search --db "$dd/y.db" --data "$dd/idx3" --ghn 1 --budget 2 --eval-top 0
+    # ... and the store's newest GHN is not reused silently: a new one is trained
+    out=$("$ghnas" search --db "$dd/y.db" --data "$dd/idx3" --train-steps 1 --budget 2 --val-n 8 \
+        --eval-top 0 --quiet 2>&1)
+    [ "$(q16 "$dd/y.db" "SELECT ghn_id FROM runs ORDER BY id DESC LIMIT 1")" = 2 ] &&
+        ok "changed data: a new GHN, not the stored one" || bad "changed data: a new GHN" "$out"
 fi
 
 echo "$pass passed, $fail failed"

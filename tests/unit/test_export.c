@@ -396,8 +396,11 @@ START_TEST(test_export__images) {
     spit(test_tpath(p, "l.idx"), lab, sizeof lab);
     ck_assert_int_eq(nas_data_read_images(p, 1, 28, 28, &out, &n), NAS_EFORMAT);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "--labels"));
-    /* not an image; empty; missing */
+    /* a damaged JPEG (JPEG is read since issue 16); not an image; empty; missing */
     spit(test_tpath(p, "x.jpg"), "\xff\xd8\xff\xe0garbage", 12);
+    ck_assert_int_eq(nas_data_read_images(p, 1, 28, 28, &out, &n), NAS_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "x.jpg: corrupt JPEG image"));
+    spit(test_tpath(p, "x.txt"), "garbage", 7);
     ck_assert_int_eq(nas_data_read_images(p, 1, 28, 28, &out, &n), NAS_EFORMAT);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "not an image"));
     spit(test_tpath(p, "e.png"), "", 0);

@@ -762,6 +762,56 @@ static void synthetic(nas_dataset *ds, int64_t n, int classes, uint64_t seed) {
     }
 }
 
+/* Issue 16: nothing in the GHN depends on the input size (node features are op shapes and kernel
+ * sizes; the classifier's rows follow cfg.classes), so one GHN configuration predicts working
+ * nets for 3x32x32, 3x24x24 and 1x16x16 inputs with 3 or 100 classes, of every space. */
+START_TEST(test_ghn__input_shapes_and_classes_follow_the_data) {
+    static const struct {
+        const char *space;
+        int c, hw, classes;
+    } cases[] = {{"nb201", 3, 32, 100}, {"nb201", 3, 24, 3},   {"nb201", 1, 16, 3},
+                 {"darts", 3, 24, 100}, {"nb101", 1, 16, 100}, {"macro", 3, 24, 3}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int c = cases[k].c, hw = cases[k].hw, classes = cases[k].classes;
+        nas_dataset ds;
+        ck_assert_int_eq(nas_data_alloc(&ds, 16, c, hw, hw, classes, "shapes"), NAS_OK);
+        nas_rng r;
+        nas_rng_seed(&r, 3 + k);
+        for (size_t i = 0; i < nas_data_image_size(&ds) * 16; i++) {
+            ds.images[i] = (uint8_t)nas_rng_below(&r, 256);
+        }
+        for (int i = 0; i < 16; i++) {
+            ds.labels[i] = (int32_t)nas_rng_below(&r, (uint64_t)classes);
+        }
+        nas_net_config nc =
+            net_config(4, strcmp(cases[k].space, "macro") == 0 ? 0 : 1, hw, classes);
+        nc.in_c = c;
+        nas_net net;
+        compile_random(&net, cases[k].space, nc, 21 + k);
+        nas_ghn_config gc = tiny_config(NAS_GHN_DECODER_CHUNK, classes);
+        nas_ghn g;
+        ck_assert_int_eq(nas_ghn_init(&g, &gc, 2), NAS_OK);
+        double loss = 0, acc = 0;
+        ck_assert_msg(nas_ghn_evaluate(&g, &net, &ds, NULL, 0, NULL, 8, &loss, &acc) == NAS_OK,
+                      "%s %dx%dx%d, %d classes: %s", cases[k].space, c, hw, hw, classes,
+                      nas_errmsg());
+        ck_assert_msg(isfinite(loss) && loss > 0.0, "%s: loss %g", cases[k].space, loss);
+        ck_assert(acc >= 0.0 && acc <= 1.0);
+        /* the predicted classifier has one row per class */
+        nas_ghn_graph gg;
+        ck_assert_int_eq(nas_ghn_graph_build(&gg, &gc, &net), NAS_OK);
+        nas_ghn_graph_free(&gg);
+        /* a GHN of other classes is refused with a message */
+        nas_ghn_config other = tiny_config(NAS_GHN_DECODER_CHUNK, classes == 3 ? 100 : 3);
+        ck_assert_int_eq(nas_ghn_graph_build(&gg, &other, &net), NAS_EINVAL);
+        ck_assert_ptr_nonnull(strstr(nas_errmsg(), "classes"));
+        nas_ghn_free(&g);
+        nas_net_free(&net);
+        nas_data_free(&ds);
+    }
+}
+END_TEST
+
 /* One workspace reused across nets of different sizes, batch sizes and a failing call gives
  * exactly what fresh calls give. */
 START_TEST(test_ghn__evaluate_workspace_reuse) {
@@ -1238,7 +1288,10 @@ START_TEST(test_ghn__checkpoint_round_trip) {
                      NAS_OK);
     nas_progress_set_enabled(true);
     snprintf(ts.tr.data.space, sizeof ts.tr.data.space, "nb201");
-    snprintf(ts.tr.data.dataset, sizeof ts.tr.data.dataset, "synthetic");
+    /* issue 16: a canonical spec longer than the old 32-byte field, and the data fingerprint */
+    snprintf(ts.tr.data.dataset, sizeof ts.tr.data.dataset,
+             "folder:/home/someone/pictures/of/the/garden/birds@24x24");
+    snprintf(ts.tr.data.fingerprint, sizeof ts.tr.data.fingerprint, "0123456789abcdef");
     ts.tr.data.n_val = 123;
     ts.tr.data.split_seed = 99;
     ts.tr.data.norm.c = 1;
@@ -1271,7 +1324,9 @@ START_TEST(test_ghn__checkpoint_round_trip) {
         memcmp(tr2.opt.state, ts.tr.opt.state, (size_t)tr2.opt.state_numel * sizeof(float)), 0);
     ck_assert_int_eq(memcmp(&tr2.tc, &ts.tr.tc, sizeof tr2.tc), 0);
     ck_assert_str_eq(info.space, "nb201");
-    ck_assert_str_eq(info.dataset, "synthetic");
+    ck_assert_str_eq(info.dataset, "folder:/home/someone/pictures/of/the/garden/birds@24x24");
+    ck_assert_str_eq(info.fingerprint, "0123456789abcdef");
+    ck_assert_str_eq(tr2.data.fingerprint, "0123456789abcdef");
     ck_assert_int_eq(info.n_val, 123);
     ck_assert_uint_eq(info.split_seed, 99);
     ck_assert(info.norm.mean[0] == 0.25f && info.norm.std[0] == 0.5f);
@@ -1423,6 +1478,7 @@ START_TEST(test_ghn__checkpoint_reads_version_2) {
     }
     ck_assert_str_eq(info.space, "nb201");
     ck_assert_str_eq(info.dataset, "synthetic");
+    ck_assert_str_eq(info.fingerprint, ""); /* made before fingerprints: unknown */
     ck_assert(info.n_val == 123 && info.split_seed == 99 && info.eval_batch == 50);
     ck_assert(info.norm.mean[0] == 0.25f && info.norm.std[0] == 0.5f && info.in_h == 8);
     ck_assert(tr.step == 3 && tr.skipped == 1 && tr.archs == 9 && tr.opt.step == 2);
@@ -1561,6 +1617,7 @@ Suite *nas_test_ghn_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_ghn__view_gradients_match);
     tcase_add_test(tc, test_ghn__evaluate_and_predict_model);
+    tcase_add_test(tc, test_ghn__input_shapes_and_classes_follow_the_data);
     tcase_add_test(tc, test_ghn__evaluate_bn_recalibrated);
     tcase_add_test(tc, test_ghn__evaluate_workspace_reuse);
     suite_add_tcase(s, tc);

@@ -269,7 +269,8 @@ START_TEST(test_store__scores_and_reuse) {
 
     /* Reuse from the pending batch: same GHN, scorer and recipe. */
     nas_score_hit hit;
-    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "acc", ghn, "r1", &hit), NAS_OK);
+    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "acc", ghn, "r1", NULL, &hit),
+                     NAS_OK);
     ck_assert(hit.found);
     ck_assert_double_eq(hit.value, 0.90);
     ck_assert_int_eq(hit.arch_id, 0);
@@ -303,20 +304,25 @@ START_TEST(test_store__scores_and_reuse) {
     ck_assert_int_eq(nas_store_arch_find(db, "nb201", "k1", &arch_id), NAS_OK);
 
     /* Reuse from committed rows: only with the same GHN, scorer and recipe. */
-    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "acc", ghn, "r1", &hit), NAS_OK);
+    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "acc", ghn, "r1", NULL, &hit),
+                     NAS_OK);
     ck_assert(hit.found);
     ck_assert_int_eq(hit.run_id, run);
     ck_assert_int_eq(hit.arch_id, arch_id);
     ck_assert_double_eq(hit.value, 0.90);
-    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "acc", ghn, "r2", &hit), NAS_OK);
+    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "acc", ghn, "r2", NULL, &hit),
+                     NAS_OK);
     ck_assert(!hit.found);
-    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "acc", 0, "r1", &hit), NAS_OK);
+    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "acc", 0, "r1", NULL, &hit), NAS_OK);
     ck_assert(!hit.found);
-    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "loss", ghn, "r1", &hit), NAS_OK);
+    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k1", "loss", ghn, "r1", NULL, &hit),
+                     NAS_OK);
     ck_assert(hit.found);
-    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k2", "loss", ghn, "r1", &hit), NAS_OK);
+    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k2", "loss", ghn, "r1", NULL, &hit),
+                     NAS_OK);
     ck_assert(hit.found && isnan(hit.value));
-    ck_assert_int_eq(nas_store_score_lookup(db, "macro", "k1", "acc", ghn, "r1", &hit), NAS_OK);
+    ck_assert_int_eq(nas_store_score_lookup(db, "macro", "k1", "acc", ghn, "r1", NULL, &hit),
+                     NAS_OK);
     ck_assert(!hit.found);
 
     /* Unknown run: refused before it reaches the batch. */
@@ -469,9 +475,9 @@ START_TEST(test_store__trainings_and_ghns) {
     ck_assert_int_eq(nas_store_ghn_add(db, &g, &g1), NAS_OK);
     g.checkpoint_bytes = 100;
     ck_assert_int_eq(nas_store_ghn_add(db, &g, &g2), NAS_OK);
-    ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "fashion-mnist", &found), NAS_OK);
+    ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "fashion-mnist", NULL, &found), NAS_OK);
     ck_assert_int_eq(found, g2);
-    ck_assert_int_eq(nas_store_ghn_find(db, "nb101", "fashion-mnist", &found), NAS_ENOTFOUND);
+    ck_assert_int_eq(nas_store_ghn_find(db, "nb101", "fashion-mnist", NULL, &found), NAS_ENOTFOUND);
     void *bytes = NULL;
     size_t n = 0;
     ck_assert_int_eq(nas_store_ghn_checkpoint(db, g1, &bytes, &n), NAS_OK);
@@ -691,7 +697,7 @@ START_TEST(test_store__rankers_and_labels) {
     nas_store_get_info(db, &info);
     ck_assert_int_eq(info.found_version, 2);
     int64_t id = 0;
-    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", &id), NAS_ENOTFOUND);
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", NULL, &id), NAS_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(nas_errmsg(), "ghnas rank"));
     nas_ranker_record rec = {.space = "nb201", .dataset = "fm", .model = "gp"};
     ck_assert_int_eq(nas_store_ranker_add(db, &rec, &id), NAS_EINVAL); /* no bytes */
@@ -708,7 +714,7 @@ START_TEST(test_store__rankers_and_labels) {
     rec.model = "ridge";
     ck_assert_int_eq(nas_store_ranker_add(db, &rec, &id), NAS_OK);
     int64_t found = 0;
-    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", &found), NAS_OK);
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", NULL, &found), NAS_OK);
     ck_assert_int_eq(found, 2); /* the newest */
     void *b = NULL;
     size_t n = 0;
@@ -739,6 +745,133 @@ START_TEST(test_store__rankers_and_labels) {
     nas_store_table_free(&t);
     nas_store_close(db);
     ck_assert_int_eq(sql_int(p, "PRAGMA user_version"), NAS_STORE_SCHEMA_VERSION);
+}
+END_TEST
+
+/* Issue 16: v5 adds the data fingerprint to runs, GHNs and rankers. A v4 store with a GHN, a
+ * ranker and a scored run migrates (their fingerprints unknown: NULL); the lookups then take a
+ * row of the same fingerprint first, an unknown one next, never one of other data. */
+START_TEST(test_store__migrate_v4_to_v5_fingerprints) {
+    char p[512];
+    test_tpath(p, "v4.db");
+    ck_assert_int_eq(nas_store_debug_create(p, 4), NAS_OK);
+    ck_assert_int_eq(
+        nas_store_debug_exec(
+            p, "INSERT INTO ghn_models (id, space, dataset, checkpoint) VALUES"
+               " (1, 'nb201', 'fm', x'00');"
+               "INSERT INTO rankers (id, space, dataset, model, n_labels, checkpoint) VALUES"
+               " (1, 'nb201', 'fm', 'gp', 3, x'00');"
+               "INSERT INTO runs (id, kind, status, space, dataset, scorer, ghn_id) VALUES"
+               " (1, 'search', 'finished', 'nb201', 'fm', 'acc', 1);"
+               "INSERT INTO architectures (id, space, canonical_hash, arch) VALUES"
+               " (1, 'nb201', 'k1', 'A');"
+               "INSERT INTO scores (run_id, arch_id, scorer, value, recipe) VALUES"
+               " (1, 1, 'acc', 0.5, 'r1');"),
+        NAS_OK);
+    nas_store *db = open_ok(p, 0);
+    nas_store_info info;
+    nas_store_get_info(db, &info);
+    ck_assert_int_eq(info.found_version, 4);
+    ck_assert_int_eq(info.version, 5);
+    ck_assert_int_eq(nas_store_check(db), NAS_OK);
+    /* old rows: unknown fingerprint, accepted by any lookup */
+    nas_run_info ri;
+    ck_assert_int_eq(nas_store_run_get(db, 1, &ri), NAS_OK);
+    ck_assert_str_eq(ri.fingerprint, "");
+    nas_run_info_free(&ri);
+    int64_t id = 0;
+    ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "fm", "aaaaaaaaaaaaaaaa", &id), NAS_OK);
+    ck_assert_int_eq(id, 1);
+    char fp[17] = "x";
+    ck_assert_int_eq(nas_store_ghn_fingerprint(db, 1, fp), NAS_OK);
+    ck_assert_str_eq(fp, "");
+    ck_assert_int_eq(nas_store_ghn_fingerprint(db, 7, fp), NAS_ENOTFOUND);
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", "aaaaaaaaaaaaaaaa", &id), NAS_OK);
+    ck_assert_int_eq(id, 1);
+    nas_score_hit hit;
+    ck_assert_int_eq(
+        nas_store_score_lookup(db, "nb201", "k1", "acc", 1, "r1", "aaaaaaaaaaaaaaaa", &hit),
+        NAS_OK);
+    ck_assert(hit.found);
+
+    /* new rows carry their fingerprint */
+    const char bytes[4] = "GHN";
+    nas_ghn_record g = {.space = "nb201",
+                        .dataset = "fm",
+                        .fingerprint = "bbbbbbbbbbbbbbbb",
+                        .train_loss = (double)NAN,
+                        .val_acc = (double)NAN,
+                        .seconds = (double)NAN,
+                        .checkpoint = bytes,
+                        .checkpoint_bytes = sizeof bytes};
+    ck_assert_int_eq(nas_store_ghn_add(db, &g, &id), NAS_OK);
+    ck_assert_int_eq(id, 2);
+    ck_assert_int_eq(nas_store_ghn_fingerprint(db, 2, fp), NAS_OK);
+    ck_assert_str_eq(fp, "bbbbbbbbbbbbbbbb");
+    /* the same data: the GHN of that fingerprint; other data: the unknown one, not GHN 2 */
+    ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "fm", "bbbbbbbbbbbbbbbb", &id), NAS_OK);
+    ck_assert_int_eq(id, 2);
+    ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "fm", "cccccccccccccccc", &id), NAS_OK);
+    ck_assert_int_eq(id, 1);
+    ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "fm", NULL, &id), NAS_OK);
+    ck_assert_int_eq(id, 2); /* any: the newest */
+    /* a GHN newer than the matching one but of other data is passed over */
+    g.fingerprint = "dddddddddddddddd";
+    ck_assert_int_eq(nas_store_ghn_add(db, &g, &id), NAS_OK);
+    ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "fm", "bbbbbbbbbbbbbbbb", &id), NAS_OK);
+    ck_assert_int_eq(id, 2);
+    /* only other data's GHNs: not found, and the message says why */
+    g.dataset = "cifar";
+    ck_assert_int_eq(nas_store_ghn_add(db, &g, &id), NAS_OK);
+    ck_assert_int_eq(nas_store_ghn_find(db, "nb201", "cifar", "bbbbbbbbbbbbbbbb", &id),
+                     NAS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(nas_errmsg(), "other data"));
+
+    /* rankers */
+    nas_ranker_record rk = {.space = "nb201",
+                            .dataset = "fm",
+                            .fingerprint = "eeeeeeeeeeeeeeee",
+                            .model = "gp",
+                            .n_labels = 3,
+                            .cv_tau = (double)NAN,
+                            .cv_rho = (double)NAN,
+                            .seconds = (double)NAN,
+                            .checkpoint = bytes,
+                            .checkpoint_bytes = sizeof bytes};
+    ck_assert_int_eq(nas_store_ranker_add(db, &rk, &id), NAS_OK);
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", "eeeeeeeeeeeeeeee", &id), NAS_OK);
+    ck_assert_int_eq(id, 2);
+    ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", "ffffffffffffffff", &id), NAS_OK);
+    ck_assert_int_eq(id, 1); /* the unknown one, never ranker 2 */
+
+    /* runs and scores: a score made on other data is not reused */
+    nas_run_spec rs = {.kind = "search",
+                       .space = "nb201",
+                       .dataset = "fm",
+                       .scorer = "acc",
+                       .ghn_id = 2,
+                       .fingerprint = "bbbbbbbbbbbbbbbb"};
+    int64_t run = 0;
+    ck_assert_int_eq(nas_store_run_create(db, &rs, &run), NAS_OK);
+    ck_assert_int_eq(nas_store_run_get(db, run, &ri), NAS_OK);
+    ck_assert_str_eq(ri.fingerprint, "bbbbbbbbbbbbbbbb");
+    nas_run_info_free(&ri);
+    nas_arch_record a = {.space = "nb201", .canon_key = "k2", .arch = "B"};
+    nas_score_record sc = {.scorer = "acc", .value = 0.7, .recipe = "r1"};
+    ck_assert_int_eq(nas_store_add(db, run, 0, &a, &sc, 1, NULL), NAS_OK);
+    ck_assert_int_eq(nas_store_flush(db), NAS_OK);
+    ck_assert_int_eq(
+        nas_store_score_lookup(db, "nb201", "k2", "acc", 2, "r1", "bbbbbbbbbbbbbbbb", &hit),
+        NAS_OK);
+    ck_assert(hit.found);
+    ck_assert_int_eq(
+        nas_store_score_lookup(db, "nb201", "k2", "acc", 2, "r1", "cccccccccccccccc", &hit),
+        NAS_OK);
+    ck_assert(!hit.found);
+    ck_assert_int_eq(nas_store_score_lookup(db, "nb201", "k2", "acc", 2, "r1", NULL, &hit), NAS_OK);
+    ck_assert(hit.found);
+    nas_store_close(db);
+    ck_assert_int_eq(sql_int(p, "SELECT count(*) FROM runs WHERE data_fingerprint IS NULL"), 1);
 }
 END_TEST
 
@@ -1483,6 +1616,7 @@ Suite *nas_test_store_suite(void) {
     tcase_add_test(tc, test_store__migrate_v1_to_v2_real);
     tcase_add_test(tc, test_store__rankers_and_labels);
     tcase_add_test(tc, test_store__migrate_v2_to_v4_kept_weights);
+    tcase_add_test(tc, test_store__migrate_v4_to_v5_fingerprints);
     suite_add_tcase(s, tc);
     tc = tcase_create("refusal");
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
