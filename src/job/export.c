@@ -104,8 +104,9 @@ static void run_class_names(nas_store *db, int64_t run, char *out, size_t cap) {
             }
             len += (size_t)w;
         }
-        json_decref(root);
-        if (json_is_array(names)) {
+        const bool found = json_is_array(names);
+        json_decref(root); /* names belonged to it */
+        if (found) {
             return;
         }
     }
