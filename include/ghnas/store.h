@@ -404,6 +404,8 @@ nas_status nas_store_ranker_find(nas_store *db, const char *space, const char *d
  * and recipe_json (heap, nas_free); NAS_ENOTFOUND for an unknown id. */
 nas_status nas_store_ranker_checkpoint(nas_store *db, int64_t ranker_id, void **bytes, size_t *n,
                                        int64_t *ghn_id, char **recipe_json);
+/* The data fingerprint a ranker row records into out ("" = unknown); NAS_ENOTFOUND for no row. */
+nas_status nas_store_ranker_fingerprint(nas_store *db, int64_t ranker_id, char out[17]);
 
 /* ---- readers: results as tables ------------------------------------------------------------- */
 

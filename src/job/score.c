@@ -95,6 +95,7 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
     nas_ranker_scorer_config rk = {0};
     int64_t rk_ghn = 0;
     int rk_C = 0, rk_N = 0;
+    char rk_fp[17] = ""; /* the ranker's data fingerprint, checked once the data is loaded */
     const char *space_name = p->space;
     const int n_items = p->n_archs + (int)p->random;
     nas_data_desc desc; /* the canonical spec of --data (the proxies' data, the ranker's) */
@@ -102,7 +103,7 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
     if (want_ranker) { /* the ranker and the GHN it reads, from the store */
         NAS_TRY(nas_store_open(&db, p->db, NAS_STORE_READONLY));
         NAS_TRY(nas_i_job_ranker_load(db, p->ranker, space_name ? space_name : "nb201", desc.spec,
-                                      NULL, &rk_model, &rk.id, &rk_ghn, &rk_C, &rk_N));
+                                      NULL, &rk_model, &rk.id, &rk_ghn, &rk_C, &rk_N, rk_fp));
         rk.model = &rk_model;
         if (rk_ghn > 0 && p->ghn) {
             st = nas_error(NAS_EINVAL,
@@ -135,6 +136,9 @@ nas_status nas_job_score(const nas_job_score_params *p, nas_job_score_result *re
         NAS_TRY(nas_i_job_ghn_data(info.dataset, p->data_dir, &info, false, &ds, &split));
     } else if (want_data) {
         NAS_TRY(nas_i_job_proxy_data(desc.spec, p->data_dir, &info, &ds, &split));
+    }
+    if (want_ranker) {
+        NAS_TRY(nas_i_job_ranker_check(rk.id, rk_fp, desc.spec, ds.fingerprint));
     }
     NAS_TRY(nas_space_load(&sp, space_name ? space_name : "nb201"));
     snprintf(res->space, sizeof res->space, "%s", sp.name);

@@ -76,11 +76,24 @@ nas_status nas_i_job_featurizer(const nas_ghn *g, const nas_ghn_data_info *info,
     return nas_score_featurizer_make(out, &in, want, d);
 }
 
+nas_status nas_i_job_ranker_check(int64_t id, const char *rk_fp, const char *spec,
+                                  const char *data_fp) {
+    if (rk_fp && rk_fp[0] && data_fp && data_fp[0] && strcmp(rk_fp, data_fp) != 0) {
+        return nas_error(NAS_EINVAL,
+                         "ranker %lld was fitted on other data (fingerprint %s) than the data set "
+                         "%s (fingerprint %s): fit a ranker on this data with `ghnas rank`",
+                         (long long)id, rk_fp, spec, data_fp);
+    }
+    return NAS_OK;
+}
+
 nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *space,
                                  const char *dataset, const char *fingerprint, nas_rank_model *m,
-                                 int64_t *ranker_id, int64_t *ghn_id, int *net_C, int *net_N) {
+                                 int64_t *ranker_id, int64_t *ghn_id, int *net_C, int *net_N,
+                                 char rk_fp[17]) {
     memset(m, 0, sizeof *m);
     *net_C = *net_N = 0;
+    rk_fp[0] = '\0';
     if (spec) {
         char *end = NULL;
         long long id = strtoll(spec, &end, 10);
@@ -91,6 +104,8 @@ nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *sp
     } else {
         NAS_CHECK(nas_store_ranker_find(db, space, dataset, fingerprint, ranker_id));
     }
+    NAS_CHECK(nas_store_ranker_fingerprint(db, *ranker_id, rk_fp));
+    NAS_CHECK(nas_i_job_ranker_check(*ranker_id, rk_fp, dataset, fingerprint));
     void *bytes = NULL;
     size_t n = 0;
     char *recipe = NULL;

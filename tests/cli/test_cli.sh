@@ -962,6 +962,21 @@ else
         --eval-top 0 --quiet 2>&1)
     [ "$(q16 "$dd/y.db" "SELECT ghn_id FROM runs ORDER BY id DESC LIMIT 1")" = 2 ] &&
         ok "changed data: a new GHN, not the stored one" || bad "changed data: a new GHN" "$out"
+    # ... and so is an explicit ranker fitted on the data before it changed
+    mk idx "$dd/idx4" --classes 3 --train 120 --test 20 --size 16x16 --gz --seed 1
+    "$ghnas" search --db "$dd/z.db" --data "$dd/idx4" --scorer params --budget 4 --eval-top 4 \
+        --eval-epochs 1 --quiet >/dev/null 2>&1
+    "$ghnas" rank "$dd/z.db" --data "$dd/idx4" --ghn none --model ridge --quiet >/dev/null 2>&1
+    out=$("$ghnas" score --db "$dd/z.db" --data "$dd/idx4" --ranker 1 --scorers ranker --random 1 2>&1)
+    [ $? -eq 0 ] && ok "ranker on its own data scores" || bad "ranker on its own data scores" "$out"
+    mk idx "$dd/idx4" --classes 3 --train 120 --test 20 --size 16x16 --gz --seed 1 --break one-pixel
+    cp "$dd/z.db" "$dd/keep.db"
+    expect_err "data changed: score --ranker ID refused" 2 "ranker 1 was fitted on other data \(fingerprint [0-9a-f]{16}\)" \
+        "$ghnas" score --db "$dd/z.db" --data "$dd/idx4" --ranker 1 --scorers ranker --random 1
+    expect_err "data changed: search --ranker ID refused" 2 "ranker 1 was fitted on other data" \
+        "$ghnas" search --db "$dd/z.db" --data "$dd/idx4" --ranker 1 --scorer ranker --budget 2 --eval-top 0
+    cmp -s "$dd/z.db" "$dd/keep.db" && ok "changed data, ranker refused: the store is intact" ||
+        bad "changed data, ranker refused: the store is intact"
 fi
 
 echo "$pass passed, $fail failed"

@@ -843,6 +843,11 @@ START_TEST(test_store__migrate_v4_to_v5_fingerprints) {
     ck_assert_int_eq(id, 2);
     ck_assert_int_eq(nas_store_ranker_find(db, "nb201", "fm", "ffffffffffffffff", &id), NAS_OK);
     ck_assert_int_eq(id, 1); /* the unknown one, never ranker 2 */
+    ck_assert_int_eq(nas_store_ranker_fingerprint(db, 2, fp), NAS_OK);
+    ck_assert_str_eq(fp, "eeeeeeeeeeeeeeee");
+    ck_assert_int_eq(nas_store_ranker_fingerprint(db, 1, fp), NAS_OK);
+    ck_assert_str_eq(fp, ""); /* made before v5 */
+    ck_assert_int_eq(nas_store_ranker_fingerprint(db, 9, fp), NAS_ENOTFOUND);
 
     /* runs and scores: a score made on other data is not reused */
     nas_run_spec rs = {.kind = "search",
