@@ -291,6 +291,22 @@ typedef struct first_fail {
     char msg[1024];
 } first_fail;
 
+/* One file done in a parallel pass: count it, and let thread 0 redraw the progress line every
+ * 64 files (nas_progress is not thread-safe). */
+static void tick(int64_t *done, nas_progress *prog, const char *what) {
+    int64_t k;
+#pragma omp atomic capture
+    k = ++*done;
+#ifdef _OPENMP
+    const bool redraw = omp_get_thread_num() == 0 && k % 64 == 0;
+#else
+    const bool redraw = k % 64 == 0;
+#endif
+    if (redraw) {
+        nas_progress_update(prog, k, what);
+    }
+}
+
 static void note_fail(first_fail *ff, int64_t i, nas_status st) {
 #pragma omp critical(nas_folder_fail)
     {
@@ -340,17 +356,7 @@ nas_status nas_i_folder_load(nas_dataset *out, const nas_data_desc *d, const cha
             note_fail(ff, i, s);
         }
         if (show) {
-            int64_t k;
-#pragma omp atomic capture
-            k = ++done;
-#ifdef _OPENMP
-            if (omp_get_thread_num() == 0 && k % 64 == 0)
-#else
-            if (k % 64 == 0)
-#endif
-            {
-                nas_progress_update(&prog, k, "reading headers");
-            }
+            tick(&done, &prog, "reading headers");
         }
     }
     if (ff->index != INT64_MAX) {
@@ -404,17 +410,7 @@ nas_status nas_i_folder_load(nas_dataset *out, const nas_data_desc *d, const cha
             note_fail(ff, i, s);
         }
         if (show) {
-            int64_t k;
-#pragma omp atomic capture
-            k = ++done;
-#ifdef _OPENMP
-            if (omp_get_thread_num() == 0 && k % 64 == 0)
-#else
-            if (k % 64 == 0)
-#endif
-            {
-                nas_progress_update(&prog, k, "decoding");
-            }
+            tick(&done, &prog, "decoding");
         }
     }
     if (show) {

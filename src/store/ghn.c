@@ -63,23 +63,7 @@ nas_status nas_store_ghn_find(nas_store *db, const char *space, const char *data
 }
 
 nas_status nas_store_ghn_fingerprint(nas_store *db, int64_t ghn_id, char out[17]) {
-    out[0] = '\0';
-    sqlite3_stmt *st = NULL;
-    NAS_CHECK(nas_i_prepare(db, "SELECT data_fingerprint FROM ghn_models WHERE id = ?1", &st));
-    int rc = sqlite3_bind_int64(st, 1, ghn_id);
-    nas_status s = NAS_OK;
-    if (rc != SQLITE_OK) {
-        s = nas_i_store_fail(db, rc, "binding a GHN id");
-    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        nas_i_column_text(st, 0, out, 17);
-    } else if (rc == SQLITE_DONE) {
-        s = nas_error(NAS_ENOTFOUND, "results store '%s': GHN %lld does not exist", db->path,
-                      (long long)ghn_id);
-    } else {
-        s = nas_i_store_fail(db, rc, "reading a GHN's data fingerprint");
-    }
-    sqlite3_finalize(st);
-    return s;
+    return nas_i_fingerprint_of(db, "ghn_models", "GHN", ghn_id, out);
 }
 
 nas_status nas_store_ghn_checkpoint(nas_store *db, int64_t ghn_id, void **bytes, size_t *n) {

@@ -113,6 +113,11 @@ nas_status nas_i_blob_copy(nas_store *db, sqlite3_stmt *st, int col, void **byte
 nas_status nas_i_newest_of(nas_store *db, const char *table, const char *noun, const char *hint,
                            const char *space, const char *dataset, const char *fp, int64_t *id);
 
+/* The data_fingerprint of row `id` of `table` (a constant: ghn_models, rankers) into out ("" =
+ * unknown); NAS_ENOTFOUND "results store 'P': NOUN ID does not exist" for no row. */
+nas_status nas_i_fingerprint_of(nas_store *db, const char *table, const char *noun, int64_t id,
+                                char out[17]);
+
 /* Bind fp as text, or NULL when it is NULL or "". */
 int nas_i_bind_fingerprint(sqlite3_stmt *st, int i, const char *fp);
 

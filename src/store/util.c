@@ -183,6 +183,29 @@ int nas_i_bind_fingerprint(sqlite3_stmt *st, int i, const char *fp) {
     return fp && fp[0] ? nas_i_bind_text(st, i, fp) : sqlite3_bind_null(st, i);
 }
 
+nas_status nas_i_fingerprint_of(nas_store *db, const char *table, const char *noun, int64_t id,
+                                char out[17]) {
+    out[0] = '\0';
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT data_fingerprint FROM %s WHERE id = ?1", table);
+    sqlite3_stmt *st = NULL;
+    NAS_CHECK(nas_i_prepare(db, sql, &st));
+    int rc = sqlite3_bind_int64(st, 1, id);
+    nas_status s = NAS_OK;
+    if (rc != SQLITE_OK) {
+        s = nas_i_store_fail(db, rc, "binding an id");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        nas_i_column_text(st, 0, out, 17);
+    } else if (rc == SQLITE_DONE) {
+        s = nas_error(NAS_ENOTFOUND, "results store '%s': %s %lld does not exist", db->path, noun,
+                      (long long)id);
+    } else {
+        s = nas_i_store_fail(db, rc, "reading a data fingerprint");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
 nas_status nas_i_newest_of(nas_store *db, const char *table, const char *noun, const char *hint,
                            const char *space, const char *dataset, const char *fp, int64_t *id) {
     char sql[320];
