@@ -32,14 +32,19 @@ py=/usr/bin/python3
 mkdir -p "$(dirname "$db")" "$(dirname "$csv")"
 t0=$(date +%s)
 
-# 1. the cells
-run=$("$ghnas" query "$db" sql "SELECT id FROM runs WHERE name = 'truth-cells' ORDER BY id LIMIT 1" \
-    --format csv 2>/dev/null | tail -n +2 || true)
+# 1. the cells (a store made by an older ghnas is upgraded first: a query that fails must stop
+#    the script, not look like a store without the run and start a second one)
+run=
+if [ -f "$db" ]; then
+    "$ghnas" query "$db" upgrade >/dev/null
+    run=$("$ghnas" query "$db" sql "SELECT id FROM runs WHERE name = 'truth-cells' ORDER BY id
+        LIMIT 1" --format csv | tail -n +2)
+fi
 if [ -z "$run" ]; then
     "$ghnas" search --db "$db" --strategy exhaustive --budget "$n_cells" --seed 2026 \
         --scorer params --scorers flops --eval-top 0 --name truth-cells --quiet >/dev/null
-    run=$("$ghnas" query "$db" sql "SELECT id FROM runs WHERE name = 'truth-cells'" --format csv |
-        tail -n +2)
+    run=$("$ghnas" query "$db" sql "SELECT id FROM runs WHERE name = 'truth-cells' ORDER BY id
+        LIMIT 1" --format csv | tail -n +2)
 fi
 listed=$(mktemp)
 trap 'rm -f "$listed" "$listed.todo"' EXIT
