@@ -14,12 +14,12 @@
 # counts: proxies + size only (no GHN), the GHN only (predicted-weight accuracy/loss and the
 # embedding), the embedding alone, the predicted-weight features alone. Labels beyond the table's
 # fit half so far are capped by rank_table (it says how many it had). Outputs:
-# experiments/out/ranker_study/*.txt.
+# OUT/*.txt (default OUT=experiments/out/ranker_study; FORCE=1 redoes parts that exist).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 db=${1:-$root/experiments/out/ghn_study.db}
 ghn=${2:-$root/experiments/out/ghn_base.ckpt}
-out=$root/experiments/out/ranker_study
+out=${OUT:-$root/experiments/out/ranker_study}
 rt=$root/build/experiments/rank_table
 [ -x "$rt" ] || "$root/scripts/setup.sh"
 mkdir -p "$out"
