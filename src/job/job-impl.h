@@ -130,9 +130,9 @@ nas_status nas_i_job_featurizer(const nas_ghn *g, const nas_ghn_data_info *info,
 /* A fitted ranker of the store for a job: ranker `spec` (an id; NULL = the newest of space and
  * data set, of data fingerprint `fingerprint` or unknown), loaded with the identity checks of
  * nas_rank_load (space, data set), into *m; its id, its GHN id (0 = none), its training
- * skeleton (net C, N; 0 when not recorded) and the data fingerprint it records (rk_fp, "" =
- * unknown). An explicit id fitted on data of another fingerprint than `fingerprint` (when not
- * NULL or "") is refused, as nas_i_job_ranker_check does. */
+ * skeleton (net C, N; 0 when not recorded) and the data fingerprint it records (rk_fp when not
+ * NULL, "" = unknown). An explicit id fitted on data of another fingerprint than `fingerprint`
+ * (when not NULL or "") is refused, as nas_i_job_ranker_check does. */
 nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *space,
                                  const char *dataset, const char *fingerprint, nas_rank_model *m,
                                  int64_t *ranker_id, int64_t *ghn_id, int *net_C, int *net_N,

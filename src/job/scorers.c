@@ -93,7 +93,7 @@ nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *sp
                                  char rk_fp[17]) {
     memset(m, 0, sizeof *m);
     *net_C = *net_N = 0;
-    rk_fp[0] = '\0';
+    char fp[17] = "";
     if (spec) {
         char *end = NULL;
         long long id = strtoll(spec, &end, 10);
@@ -104,8 +104,11 @@ nas_status nas_i_job_ranker_load(nas_store *db, const char *spec, const char *sp
     } else {
         NAS_CHECK(nas_store_ranker_find(db, space, dataset, fingerprint, ranker_id));
     }
-    NAS_CHECK(nas_store_ranker_fingerprint(db, *ranker_id, rk_fp));
-    NAS_CHECK(nas_i_job_ranker_check(*ranker_id, rk_fp, dataset, fingerprint));
+    NAS_CHECK(nas_store_ranker_fingerprint(db, *ranker_id, fp));
+    NAS_CHECK(nas_i_job_ranker_check(*ranker_id, fp, dataset, fingerprint));
+    if (rk_fp) {
+        memcpy(rk_fp, fp, sizeof fp);
+    }
     void *bytes = NULL;
     size_t n = 0;
     char *recipe = NULL;

@@ -417,9 +417,8 @@ nas_status nas_job_search(const nas_job_search_params *params, nas_job_search_re
     if (need_ranker) { /* the ranker, and the GHN and skeleton its features were computed on */
         int64_t rk_ghn = 0;
         int rk_C = 0, rk_N = 0;
-        char rk_fp[17];
         NAS_TRY(nas_i_job_ranker_load(db, p.ranker, sp.name, p.data, ds.fingerprint, &rk_model,
-                                      &rk.id, &rk_ghn, &rk_C, &rk_N, rk_fp));
+                                      &rk.id, &rk_ghn, &rk_C, &rk_N, NULL));
         rk.model = &rk_model;
         if (rk_ghn > 0) {
             if (p.resume > 0 && ghn_id != rk_ghn) {
